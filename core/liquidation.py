@@ -1,0 +1,213 @@
+"""HTX's tiered (partial) liquidation and the margin top-up solver (SPEC 2.4, HTX
+support pages "Partial Liquidation" and "Liquidation Rules for Futures Trading").
+
+When the margin ratio reaches 100% at a trigger price P, a position above the lowest
+ladder is reduced to the ``max_size`` of the nearest lower ladder whose maintenance
+margin at P is below the equity (the smallest reduction that works); the closed
+contracts realize their PnL at P (equity unchanged, no fee). From the lowest ladder, or
+when no lower ladder helps, everything left is liquidated. The next trigger is the
+liquidation price of what is left, with its new margin balance.
+
+Array conventions: as ``htxcore.position``. Ladder outputs are 2-D ``(n, max_steps)``
+float64 arrays filled with NaN past a row's ``n_steps``; tiers are HTX ladder numbers,
+``-1`` after a full liquidation.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from htxcore import status as st
+from htxcore.position import (check_position_nb, margin_or_default_nb, pnl_row_nb,
+                              positive_nb, solve_price_nb, value_nb)
+from htxcore.tiers import group_rows_nb, ladder_mmr_nb, lookup_tier_nb
+
+
+@njit(cache=True, error_model="numpy")
+def next_step_nb(tt, contract, mode, side, q, entry, lever, margin):
+    """The next liquidation step of a valid position holding ``q`` contracts.
+
+    Returns ``(trigger, q_after, ladder_before, ladder_after, margin_after, status)``;
+    ``q_after = 0`` is a full liquidation (``ladder_after = -1``, margin 0). Status
+    ``NO_LIQUIDATION`` when no price liquidates what is left.
+    """
+    l_max, l_af, l_mmr, l_ladder, c_kind, c_size = tt[4], tt[5], tt[6], tt[8], tt[9], tt[10]
+    kind, size = c_kind[contract], c_size[contract]
+    k, mmr, s = lookup_tier_nb(tt, contract, mode, lever, q)
+    if s != st.OK:
+        return np.nan, np.nan, -1, -1, np.nan, s
+    p, s = solve_price_nb(kind, size, side, q, entry, mmr, margin)
+    if s != st.OK:
+        return np.nan, np.nan, -1, -1, np.nan, s
+    equity = margin + pnl_row_nb(kind, size, side, q, entry, p)
+    start, stop = group_rows_nb(tt, contract, mode, lever)
+    for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
+        q_j = l_max[j]
+        mmr_j = ladder_mmr_nb(l_af, l_mmr, j, lever)
+        if q_j < q and mmr_j * value_nb(kind, size, q_j, p) < equity:
+            realized = pnl_row_nb(kind, size, side, q - q_j, entry, p)
+            return p, q_j, l_ladder[k], l_ladder[j], margin + realized, st.OK
+    return p, 0.0, l_ladder[k], -1, 0.0, st.OK
+
+
+@njit(cache=True, error_model="numpy")
+def ladder_start_nb(tt, contract, side, q, entry, lever, margin):
+    """``(margin balance, status)`` of a position about to enter the ladder."""
+    c_kind, c_size = tt[9], tt[10]
+    s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
+    if s != st.OK:
+        return np.nan, s
+    return margin_or_default_nb(c_kind[contract], c_size[contract], q, entry, lever, margin)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_before,
+                  q_after, tier_before, tier_after, margin_after, n_steps, status):
+    """Full liquidation ladder per row (at most ``trigger.shape[1]`` steps)."""
+    for i in prange(q.shape[0]):
+        trigger[i, :] = np.nan
+        q_before[i, :] = np.nan
+        q_after[i, :] = np.nan
+        tier_before[i, :] = np.nan
+        tier_after[i, :] = np.nan
+        margin_after[i, :] = np.nan
+        n_steps[i] = 0
+        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        status[i] = s
+        if s != st.OK:
+            continue
+        qq = q[i]
+        for step in range(trigger.shape[1]):
+            p, qa, kb, ka, ma, s = next_step_nb(tt, contract[i], mode[i], side[i], qq,
+                                                entry[i], lever[i], m)
+            if s != st.OK:
+                if step == 0:
+                    status[i] = s
+                break
+            trigger[i, step] = p
+            q_before[i, step] = qq
+            q_after[i, step] = qa
+            tier_before[i, step] = kb
+            tier_after[i, step] = ka
+            margin_after[i, step] = ma
+            n_steps[i] = step + 1
+            qq, m = qa, ma
+            if qa == 0.0:
+                break
+
+
+@njit(cache=True, error_model="numpy")
+def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
+                 out_q, out_ratio, out_equity, status):
+    """Contracts left, margin ratio and equity if the mark moves to ``price``.
+
+    The mark is taken to move there steadily, so every trigger on the way fires
+    (a trigger fires when the mark reaches it: ``<=`` for a long, ``>=`` for a short).
+    A fully liquidated position keeps nothing: 0 contracts, equity 0, no ratio.
+    """
+    c_kind, c_size = tt[9], tt[10]
+    for i in range(q.shape[0]):
+        out_q[i] = np.nan
+        out_ratio[i] = np.nan
+        out_equity[i] = np.nan
+        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        if s == st.OK and not positive_nb(price[i]):
+            s = st.ERR_PRICE
+        status[i] = s
+        if s != st.OK:
+            continue
+        c = contract[i]
+        qq = q[i]
+        while qq > 0.0:
+            p, qa, kb, ka, ma, s = next_step_nb(tt, c, mode[i], side[i], qq, entry[i],
+                                                lever[i], m)
+            if s == st.NO_LIQUIDATION:
+                s = st.OK
+                break
+            if s != st.OK or side[i] * (price[i] - p) > 0.0:
+                break
+            qq, m = qa, ma
+        status[i] = s
+        if s != st.OK:
+            continue
+        out_q[i] = qq
+        if qq == 0.0:
+            out_equity[i] = 0.0
+            continue
+        k, mmr, s = lookup_tier_nb(tt, c, mode[i], lever[i], qq)
+        eq = m + pnl_row_nb(c_kind[c], c_size[c], side[i], qq, entry[i], price[i])
+        out_equity[i] = eq
+        if eq > 0.0:
+            out_ratio[i] = mmr * value_nb(c_kind[c], c_size[c], qq, price[i]) / eq
+
+
+@njit(cache=True, error_model="numpy")
+def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
+    """Margin balance whose liquidation price is ``price`` (inverse of solve_price_nb).
+
+    Linear ``M = q*size*(s*(E - P) + mmr*P)``; inverse ``M = q*size*((mmr + s)/P - s/E)``.
+    """
+    if kind == 0:
+        return q * size * (side * (entry - price) + mmr * price)
+    return q * size * ((mmr + side) / price - side / entry)
+
+
+@njit(cache=True, error_model="numpy")
+def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out, status):
+    """Margin to add (negative: removable) so the liquidation price becomes ``target``."""
+    c_kind, c_size = tt[9], tt[10]
+    for i in range(q.shape[0]):
+        out[i] = np.nan
+        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        if s == st.OK and not positive_nb(target[i]):
+            s = st.ERR_TARGET
+        mmr = np.nan
+        if s == st.OK:
+            k, mmr, s = lookup_tier_nb(tt, contract[i], mode[i], lever[i], q[i])
+        if s == st.OK:
+            c = contract[i]
+            need = margin_for_price_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], mmr,
+                                       target[i])
+            if need > 0.0:
+                out[i] = need - m
+            else:
+                s = st.UNREACHABLE
+        status[i] = s
+
+
+@njit(cache=True, error_model="numpy")
+def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_lever,
+                             out_margin, status):
+    """Highest published leverage whose default margin keeps the liquidation price at
+    least ``distance`` (a fraction of entry) away, and that margin (initial margin)."""
+    g_key, g_lever, g_start, c_kind, c_size = tt[0], tt[1], tt[2], tt[9], tt[10]
+    for i in range(q.shape[0]):
+        out_lever[i] = np.nan
+        out_margin[i] = np.nan
+        s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i], 1.0)
+        if s == st.OK and not (distance[i] > 0.0 and distance[i] < np.inf):
+            s = st.ERR_TARGET
+        if s != st.OK:
+            status[i] = s
+            continue
+        c = contract[i]
+        kind, size = c_kind[c], c_size[c]
+        key = c * 2 + mode[i]
+        s = st.ERR_NO_TIER
+        for g in range(g_key.shape[0] - 1, -1, -1):  # highest leverage first
+            if g_key[g] != key or g_lever[g] == 0.0:
+                continue
+            lev = g_lever[g]
+            k, mmr, ts = lookup_tier_nb(tt, c, mode[i], lev, q[i])
+            if ts != st.OK:
+                continue
+            m = value_nb(kind, size, q[i], entry[i]) / lev
+            p, ps = solve_price_nb(kind, size, side[i], q[i], entry[i], mmr, m)
+            far = ps == st.NO_LIQUIDATION or (ps == st.OK and
+                                               side[i] * (entry[i] - p) >= distance[i] * entry[i])
+            if far:
+                out_lever[i] = lev
+                out_margin[i] = m
+                s = st.OK
+                break
+            s = st.UNREACHABLE
+        status[i] = s

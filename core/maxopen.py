@@ -1,0 +1,84 @@
+"""Available margin under HTX's tiered margin and the maximum open size (SPEC 2.6,
+HTX API ``/linear-swap-api/v1/swap_ladder_margin``).
+
+Above a threshold of equity only a fraction of further equity is available to open
+positions at a given leverage. A band maps margin balance ``[b_min, b_max]`` linearly
+to available margin ``[a_min, a_max]``; an unbounded top band continues at ``rate``
+per unit of balance. Max open contracts = ``floor(available * L / margin per contract
+value)``, capped by the position limit.
+
+Array conventions: as ``htxcore.position``; ``lm`` is the compiled margin-ladder tuple
+``(g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate)`` grouped like the tier
+table (``htxcore.tiers``); a contract/leverage without bands has all equity available.
+``limit`` NaN = no position limit.
+"""
+
+import numpy as np
+from numba import njit
+
+from htxcore import status as st
+from htxcore.position import positive_nb, value_nb
+from htxcore.tiers import find_group_nb
+
+# tolerance for floor(): 67,500 * 30 / (0.001 * 50,000) must give 40,500, not 40,499
+FLOOR_EPS = 1e-9
+
+
+@njit(cache=True, error_model="numpy")
+def available_nb(lm, key, lever, equity):
+    """Available margin for ``equity`` on the bands of group ``(key, lever)``."""
+    g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate = lm
+    g = find_group_nb(g_key, g_lever, key, lever)
+    if g < 0:
+        return equity
+    j, stop = g_start[g], g_start[g + 1]
+    if equity < b_min[j]:
+        return equity
+    while j + 1 < stop and b_min[j + 1] <= equity:
+        j += 1
+    if b_max[j] == np.inf:
+        return a_min[j] + (equity - b_min[j]) * rate[j]
+    if equity > b_max[j]:  # above the last bounded band: continue at its rate
+        return a_max[j] + (equity - b_max[j]) * rate[j]
+    w = b_max[j] - b_min[j]
+    return a_min[j] + (equity - b_min[j]) * ((a_max[j] - a_min[j]) / w if w > 0.0 else 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def floor_count_nb(x):
+    k = np.floor(x)
+    if x - k > 1.0 - FLOOR_EPS * max(1.0, x):
+        k += 1.0
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_available,
+                out_contracts, status):
+    """Available margin and the maximum contracts that can be opened per row."""
+    c_kind, c_size = tt[9], tt[10]
+    for i in range(equity.shape[0]):
+        out_available[i] = np.nan
+        out_contracts[i] = np.nan
+        c = contract[i]
+        s = st.OK
+        if c < 0 or c >= c_kind.shape[0]:
+            s = st.ERR_CONTRACT
+        elif not (equity[i] >= 0.0 and equity[i] < np.inf):
+            s = st.ERR_BALANCE
+        elif not positive_nb(price[i]):
+            s = st.ERR_PRICE
+        elif not positive_nb(lever[i]):
+            s = st.ERR_LEVERAGE
+        elif not (np.isnan(limit[i]) or limit[i] >= 0.0):
+            s = st.ERR_CONTRACTS
+        status[i] = s
+        if s != st.OK:
+            continue
+        avail = available_nb(lm, c * 2 + mode[i], lever[i], equity[i])
+        per_contract = value_nb(c_kind[c], c_size[c], 1.0, price[i]) / lever[i]
+        n = floor_count_nb(avail / per_contract)
+        if not np.isnan(limit[i]):
+            n = min(n, limit[i])
+        out_available[i] = avail
+        out_contracts[i] = n

@@ -1,0 +1,319 @@
+"""Position maths for one HTX futures position: value, margin, PnL, margin ratio,
+liquidation and bankruptcy prices (SPEC 2.1-2.3).
+
+Sources: HTX support "Liquidation Rules for Futures Trading", "Tiered Adjustment Factor
+of USDT-Margined Contracts", "Contract Leverage Introduction".
+
+Array conventions
+-----------------
+* One row per position; every input array of a kernel has the same length ``n`` (the
+  boundary broadcasts scalars; a scalar call is an array of one).
+* ``contract``: int32 index into the tier table's contract arrays (``-1`` = unknown).
+* ``mode``: int8, 0 isolated, 1 cross. ``side``: int8, +1 long, -1 short (0 = invalid).
+* ``contracts``, prices, ``leverage``, ``margin``: float64. ``margin`` NaN means the
+  default, the initial margin at entry.
+* Outputs are written into caller-allocated float64 arrays (NaN where the row has no
+  number) and an int8 ``status`` array of ``htxcore.status`` codes. Kernels never raise.
+* ``tt`` is the compiled tier table described in ``htxcore.tiers``.
+
+Notation (SPEC 2): q contracts, s side, E entry, P price, L leverage, M margin balance,
+``size`` the contract size (linear, coin per contract) or face value (inverse, USD).
+Linear value ``q*size*P`` (USDT); inverse value ``q*size/P`` (coin).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from htxcore import status as st
+from htxcore.tiers import KIND_LINEAR, lookup_tier_nb
+
+
+# ---------------------------------------------------------------------------- rows
+
+
+@njit(cache=True, error_model="numpy")
+def positive_nb(x):
+    """True for a finite number > 0 (False for NaN, inf, 0, negatives)."""
+    return x > 0.0 and x < np.inf
+
+
+@njit(cache=True, error_model="numpy")
+def value_nb(kind, size, q, price):
+    """Position value V(P): q*size*P USDT (linear) or q*size/P coin (inverse)."""
+    if kind == KIND_LINEAR:
+        return q * size * price
+    return q * size / price
+
+
+@njit(cache=True, error_model="numpy")
+def pnl_row_nb(kind, size, side, q, entry, price):
+    """Unrealized PnL: s*q*size*(P-E) USDT (linear), s*q*size*(1/E-1/P) coin (inverse)."""
+    if kind == KIND_LINEAR:
+        return side * q * size * (price - entry)
+    return side * q * size * (1.0 / entry - 1.0 / price)
+
+
+@njit(cache=True, error_model="numpy")
+def solve_price_nb(kind, size, side, q, entry, mmr, margin):
+    """The price P where maintenance margin equals equity: ``mmr*V(P) = margin + PnL(P)``.
+
+    ``mmr = 0`` gives the bankruptcy price. ``margin`` is the isolated margin balance,
+    or, for a cross position, the account's equity less everything but this position.
+    Linear: ``P = (s*E*q*size - M) / (q*size*(s - mmr))``;
+    inverse (linear in 1/P): ``P = q*size*(mmr + s) / (M + s*q*size/E)``.
+    Returns ``(price, status)``; with no positive solution the status says whether no
+    price liquidates the position (a linear long or coin short with margin covering its
+    value) or every price does (a cross account whose equity is already gone).
+    """
+    if kind == KIND_LINEAR:
+        qs = q * size
+        num = side * entry * qs - margin
+        den = qs * (side - mmr)
+        never = side > 0
+    else:
+        v0 = q * size
+        num = v0 * (mmr + side)
+        den = margin + side * v0 / entry
+        never = side < 0
+    p = num / den
+    if p > 0.0 and p < np.inf:
+        return p, st.OK
+    if never:
+        return np.nan, st.NO_LIQUIDATION
+    return np.nan, st.LIQUIDATED
+
+
+@njit(cache=True, error_model="numpy")
+def check_position_nb(n_contracts, contract, side, q, entry, lever):
+    """Status of the inputs every position kernel shares."""
+    if contract < 0 or contract >= n_contracts:
+        return st.ERR_CONTRACT
+    if side != 1 and side != -1:
+        return st.ERR_SIDE
+    if not positive_nb(q):
+        return st.ERR_CONTRACTS
+    if not positive_nb(entry):
+        return st.ERR_ENTRY
+    if not positive_nb(lever):
+        return st.ERR_LEVERAGE
+    return st.OK
+
+
+@njit(cache=True, error_model="numpy")
+def margin_or_default_nb(kind, size, q, entry, lever, margin):
+    """``(margin balance, status)``: the given margin, or the initial margin at entry."""
+    if np.isnan(margin):
+        return value_nb(kind, size, q, entry) / lever, st.OK
+    if not positive_nb(margin):
+        return np.nan, st.ERR_MARGIN
+    return margin, st.OK
+
+
+@njit(cache=True, error_model="numpy")
+def isolated_price_row_nb(tt, contract, mode, side, q, entry, lever, margin, with_mmr):
+    """Liquidation (``with_mmr``) or bankruptcy price of one isolated position."""
+    c_kind, c_size = tt[9], tt[10]
+    s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
+    if s != st.OK:
+        return np.nan, s
+    kind, size = c_kind[contract], c_size[contract]
+    mmr = 0.0
+    if with_mmr:
+        k, mmr, s = lookup_tier_nb(tt, contract, mode, lever, q)
+        if s != st.OK:
+            return np.nan, s
+    m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
+    if s != st.OK:
+        return np.nan, s
+    return solve_price_nb(kind, size, side, q, entry, mmr, m)
+
+
+@njit(cache=True, error_model="numpy")
+def margin_ratio_row_nb(tt, contract, mode, side, q, entry, mark, lever, margin):
+    """``(margin ratio, equity, status)`` at ``mark``: MR = MM / equity (SPEC 2.3)."""
+    c_kind, c_size = tt[9], tt[10]
+    s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
+    if s != st.OK:
+        return np.nan, np.nan, s
+    if not positive_nb(mark):
+        return np.nan, np.nan, st.ERR_PRICE
+    kind, size = c_kind[contract], c_size[contract]
+    k, mmr, s = lookup_tier_nb(tt, contract, mode, lever, q)
+    if s != st.OK:
+        return np.nan, np.nan, s
+    m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
+    if s != st.OK:
+        return np.nan, np.nan, s
+    eq = m + pnl_row_nb(kind, size, side, q, entry, mark)
+    if not eq > 0.0:
+        return np.nan, eq, st.LIQUIDATED
+    return mmr * value_nb(kind, size, q, mark) / eq, eq, st.OK
+
+
+# ------------------------------------------------------------------------ kernels
+
+
+@njit(cache=True, error_model="numpy")
+def notional_nb(tt, contract, q, price, out, status):
+    """Position value per row (USDT linear, coin inverse)."""
+    c_kind, c_size = tt[9], tt[10]
+    for i in range(out.shape[0]):
+        c = contract[i]
+        out[i] = np.nan
+        if c < 0 or c >= c_kind.shape[0]:
+            status[i] = st.ERR_CONTRACT
+        elif not positive_nb(q[i]):
+            status[i] = st.ERR_CONTRACTS
+        elif not positive_nb(price[i]):
+            status[i] = st.ERR_PRICE
+        else:
+            out[i] = value_nb(c_kind[c], c_size[c], q[i], price[i])
+            status[i] = st.OK
+
+
+@njit(cache=True, error_model="numpy")
+def initial_margin_nb(tt, contract, q, price, lever, out, status):
+    """Initial margin V(P) / L per row."""
+    notional_nb(tt, contract, q, price, out, status)
+    for i in range(out.shape[0]):
+        if status[i] == st.OK:
+            if positive_nb(lever[i]):
+                out[i] = out[i] / lever[i]
+            else:
+                out[i] = np.nan
+                status[i] = st.ERR_LEVERAGE
+
+
+@njit(cache=True, error_model="numpy")
+def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status):
+    """HTX ladder number, adjustment factor and MMR for a net position per row.
+
+    For a Multi-Assets row (MMR given) the adjustment factor reported is MMR * L.
+    """
+    c_kind, l_ladder = tt[9], tt[8]
+    for i in range(status.shape[0]):
+        out_ladder[i] = np.nan
+        out_af[i] = np.nan
+        out_mmr[i] = np.nan
+        c = contract[i]
+        if c < 0 or c >= c_kind.shape[0]:
+            status[i] = st.ERR_CONTRACT
+            continue
+        if mode[i] != 0 and mode[i] != 1:
+            status[i] = st.ERR_MODE
+            continue
+        if not positive_nb(lever[i]):
+            status[i] = st.ERR_LEVERAGE
+            continue
+        if not (net[i] >= 0.0 and net[i] < np.inf):
+            status[i] = st.ERR_NET
+            continue
+        k, mmr, s = lookup_tier_nb(tt, c, mode[i], lever[i], net[i])
+        status[i] = s
+        if s == st.OK:
+            out_ladder[i] = l_ladder[k]
+            out_mmr[i] = mmr
+            out_af[i] = mmr * lever[i]
+
+
+@njit(cache=True, error_model="numpy")
+def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
+    """Maintenance margin MMR * V(P) per row, the tier taken at ``q`` contracts."""
+    c_kind, c_size = tt[9], tt[10]
+    for i in range(out.shape[0]):
+        out[i] = np.nan
+        c = contract[i]
+        if c < 0 or c >= c_kind.shape[0]:
+            status[i] = st.ERR_CONTRACT
+        elif mode[i] != 0 and mode[i] != 1:
+            status[i] = st.ERR_MODE
+        elif not positive_nb(q[i]):
+            status[i] = st.ERR_CONTRACTS
+        elif not positive_nb(price[i]):
+            status[i] = st.ERR_PRICE
+        elif not positive_nb(lever[i]):
+            status[i] = st.ERR_LEVERAGE
+        else:
+            k, mmr, s = lookup_tier_nb(tt, c, mode[i], lever[i], q[i])
+            status[i] = s
+            if s == st.OK:
+                out[i] = mmr * value_nb(c_kind[c], c_size[c], q[i], price[i])
+
+
+@njit(cache=True, error_model="numpy")
+def pnl_nb(tt, contract, side, q, entry, price, lever, out, status):
+    """Unrealized PnL per row; with ``lever`` finite > 0 the ROE (PnL / initial margin).
+
+    Pass ``lever`` as NaN for plain PnL.
+    """
+    c_kind, c_size = tt[9], tt[10]
+    for i in range(out.shape[0]):
+        out[i] = np.nan
+        want_roe = not np.isnan(lever[i])
+        s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i],
+                              lever[i] if want_roe else 1.0)
+        if s == st.OK and not positive_nb(price[i]):
+            s = st.ERR_PRICE
+        status[i] = s
+        if s != st.OK:
+            continue
+        c = contract[i]
+        p = pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], price[i])
+        if want_roe:
+            p = p / (value_nb(c_kind[c], c_size[c], q[i], entry[i]) / lever[i])
+        out[i] = p
+
+
+@njit(cache=True, error_model="numpy")
+def margin_ratio_nb(tt, contract, mode, side, q, entry, mark, lever, margin,
+                    out_ratio, out_equity, status):
+    """Margin ratio (1 = liquidation) and equity at the mark per row."""
+    for i in range(out_ratio.shape[0]):
+        r, e, s = margin_ratio_row_nb(tt, contract[i], mode[i], side[i], q[i], entry[i],
+                                      mark[i], lever[i], margin[i])
+        out_ratio[i] = r
+        out_equity[i] = e
+        status[i] = s
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status):
+    """Isolated liquidation price per row at the position's current tier."""
+    for i in prange(out.shape[0]):
+        out[i], status[i] = isolated_price_row_nb(
+            tt, contract[i], mode[i], side[i], q[i], entry[i], lever[i], margin[i], True)
+
+
+@njit(cache=True, error_model="numpy")
+def bankruptcy_price_nb(tt, contract, side, q, entry, lever, margin, out, status):
+    """Price where the isolated position's equity is 0, per row."""
+    for i in range(out.shape[0]):
+        out[i], status[i] = isolated_price_row_nb(
+            tt, contract[i], 0, side[i], q[i], entry[i], lever[i], margin[i], False)
+
+
+@njit(cache=True, error_model="numpy")
+def target_price_nb(tt, contract, side, entry, lever, roe, out, status):
+    """Exit price at which PnL / initial margin equals ``roe``.
+
+    Linear ``P = E*(1 + s*roe/L)``; inverse ``P = E / (1 - s*roe/L)``; the contract
+    count cancels out.
+    """
+    c_kind = tt[9]
+    for i in range(out.shape[0]):
+        out[i] = np.nan
+        s = check_position_nb(c_kind.shape[0], contract[i], side[i], 1.0, entry[i],
+                              lever[i])
+        if s == st.OK and not (np.abs(roe[i]) < np.inf):
+            s = st.ERR_TARGET
+        if s == st.OK:
+            x = side[i] * roe[i] / lever[i]
+            if c_kind[contract[i]] == KIND_LINEAR:
+                p = entry[i] * (1.0 + x)
+            else:
+                p = entry[i] / (1.0 - x) if x < 1.0 else -1.0
+            if p > 0.0 and p < np.inf:
+                out[i] = p
+            else:
+                s = st.UNREACHABLE
+        status[i] = s

@@ -1,0 +1,13 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))  # the oracle module
+
+from xlhtx.tiers import snapshot  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def table():
+    return snapshot()

@@ -1,0 +1,135 @@
+"""Kernels against the plain-Python oracle on hypothesis-generated books.
+
+Each example is a book of 150-200 positions drawn by hypothesis; over the run the kernels
+see more than 100,000 rows (counted, and checked by the last test of this module).
+Agreement: 1e-12 relative, with the absolute slack of 1e-12 of the price scale that the
+closed forms' cancellations (E - M/(q*cs) near 0) need.
+"""
+
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+
+import oracle
+from htxcore import status as st
+from xlhtx import api
+from xlhtx.tiers import snapshot
+
+TABLE = snapshot()
+CODES = TABLE.codes
+LEVERS = sorted({lad.lever for lad in TABLE.ladders})
+ROWS_SEEN = {"n": 0}
+
+row = hs.tuples(
+    hs.sampled_from(CODES),
+    hs.sampled_from([1, -1]),
+    hs.one_of(hs.integers(1, 250_000).map(float), hs.floats(0.5, 250_000)),
+    hs.floats(0.01, 2e6),
+    hs.sampled_from(LEVERS),
+    hs.one_of(hs.none(), hs.floats(0.05, 5.0)),     # margin as a multiple of IM
+    hs.floats(0.3, 3.0),                             # mark as a multiple of entry
+)
+books = hs.lists(row, min_size=150, max_size=200)
+SETTINGS = settings(max_examples=600, deadline=None, derandomize=True,
+                    suppress_health_check=list(HealthCheck))
+
+
+def close(a, b, scale):
+    if a is None or b is None:  # "no price" vs a price that is 0 to rounding
+        return (a if a is not None else b or 0.0) <= 1e-12 * scale
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12 * scale)
+
+
+def columns(book):
+    code, side, q, e, lev, mfac, kmark = (list(c) for c in zip(*book))
+    im = [oracle.initial_margin(TABLE.contract(c), qq, ee, ll)
+          for c, qq, ee, ll in zip(code, q, e, lev)]
+    margin = [None if f is None else f * m for f, m in zip(mfac, im)]
+    mark = [k * ee for k, ee in zip(kmark, e)]
+    return code, side, q, e, lev, margin, mark
+
+
+@SETTINGS
+@given(books)
+def test_position_kernels_match_oracle(book):
+    ROWS_SEEN["n"] += len(book)
+    code, side, q, e, lev, margin, mark = columns(book)
+    sides = ["long" if s > 0 else "short" for s in side]
+    liq = api.liq_price(code, sides, q, e, lev, margin)
+    bk = api.bankruptcy_price(code, sides, q, e, lev, margin)
+    mr = api.margin_ratio(code, sides, q, e, mark, lev, margin)
+    mm = api.maint_margin(code, q, mark, lev)
+    pnl = api.pnl(code, sides, q, e, mark)
+    roe = api.roe(code, sides, q, e, mark, lev)
+    notional = api.notional(code, q, mark)
+    for i in range(len(book)):
+        c = TABLE.contract(code[i])
+        t = oracle.tier(TABLE, code[i], "isolated", lev[i], q[i])
+        scale = max(e[i], mark[i])
+        if t is None:
+            assert liq.status[i] in (st.ERR_SIZE_ABOVE_TIERS, st.ERR_NO_TIER)
+            continue
+        m = margin[i] if margin[i] is not None else oracle.initial_margin(c, q[i], e[i], lev[i])
+        want = oracle.liq_price(c, side[i], q[i], e[i], t[1], m)
+        got = liq.values[i] if liq.status[i] == st.OK else None
+        assert close(got, want, scale), (book[i], got, want)
+        want_b = oracle.liq_price(c, side[i], q[i], e[i], 0.0, m)
+        got_b = bk.values[i] if bk.status[i] == st.OK else None
+        assert close(got_b, want_b, scale), (book[i], got_b, want_b)
+        want_r, want_eq = oracle.margin_ratio(c, side[i], q[i], e[i], mark[i], t[1], m)
+        got_r = mr["margin_ratio"].values[i] if mr["margin_ratio"].status[i] == st.OK else None
+        if want_r is None or got_r is None:
+            assert want_eq <= 1e-9 * m and (got_r is None or abs(want_eq) < 1e-9 * m)
+        else:
+            assert math.isclose(got_r, want_r, rel_tol=1e-9), (book[i], got_r, want_r)
+        assert math.isclose(mr["equity"].values[i], want_eq, rel_tol=1e-12,
+                            abs_tol=1e-12 * (abs(m) + oracle.value(c, q[i], e[i])))
+        assert math.isclose(mm.values[i], t[1] * oracle.value(c, q[i], mark[i]), rel_tol=1e-12)
+        want_pnl = oracle.pnl(c, side[i], q[i], e[i], mark[i])
+        pscale = oracle.value(c, q[i], e[i]) + oracle.value(c, q[i], mark[i])
+        assert math.isclose(pnl.values[i], want_pnl, rel_tol=1e-12, abs_tol=1e-12 * pscale)
+        assert math.isclose(roe.values[i], want_pnl / oracle.initial_margin(c, q[i], e[i], lev[i]),
+                            rel_tol=1e-12, abs_tol=1e-12 * lev[i] * 4)
+        assert math.isclose(notional.values[i], oracle.value(c, q[i], mark[i]), rel_tol=1e-12)
+
+
+def test_oracle_saw_at_least_100k_rows():
+    assert ROWS_SEEN["n"] >= 100_000, ROWS_SEEN
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(hs.lists(hs.tuples(hs.sampled_from([c for c in CODES if TABLE.contract(c).kind == "linear"]),
+                          hs.sampled_from([1, -1]), hs.integers(1, 120_000).map(float),
+                          hs.floats(1.0, 1e5), hs.sampled_from([5.0, 10.0, 20.0, 50.0]),
+                          hs.floats(0.8, 1.2)), min_size=1, max_size=12),
+       hs.floats(0.0, 1e6))
+def test_cross_liq_price_matches_oracle(rows, balance):
+    positions = [(c, s, q, e, k * e, lev) for c, s, q, e, lev, k in rows]
+    want = oracle.cross_liq(TABLE, positions, balance)
+    code, side, q, e, mark, lev = (list(x) for x in zip(*positions))
+    got = api.cross_liq_price(code, side, q, e, mark, lev, balance)
+    for i, w in enumerate(want):
+        g = got.values[i] if got.status[i] == st.OK else None
+        scale = max(e[i], mark[i]) * (1 + abs(balance) / (q[i] * TABLE.contract(code[i]).size * e[i]))
+        assert close(g, w, scale), (positions[i], g, w)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(hs.sampled_from(CODES), hs.sampled_from([1, -1]), hs.integers(1, 300_000).map(float),
+       hs.floats(10.0, 1e5), hs.sampled_from(LEVERS), hs.floats(0.3, 3.0))
+def test_ladder_matches_oracle(code, side, q, e, lev, mfac):
+    c = TABLE.contract(code)
+    if oracle.tier(TABLE, code, "isolated", lev, q) is None:
+        return
+    m = mfac * oracle.initial_margin(c, q, e, lev)
+    want = oracle.ladder(TABLE, code, "isolated", side, q, e, lev, m)
+    lad = api.liq_ladder(code, side, q, e, lev, m)
+    n = int(lad.n_steps[0])
+    assert n == len(want)
+    for k, (p, qb, qa, kb, ka, ma) in enumerate(want):
+        assert math.isclose(lad.columns["trigger_price"][0, k], p, rel_tol=1e-9)
+        assert lad.columns["contracts_after"][0, k] == qa
+        assert lad.columns["tier_after"][0, k] == ka
+        assert math.isclose(lad.columns["margin_after"][0, k], ma, rel_tol=1e-9, abs_tol=1e-9 * m)

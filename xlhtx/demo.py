@@ -1,0 +1,69 @@
+"""``xlhtx demo``: the SPEC's worked examples and a sample book, computed by the kernels,
+with no network."""
+
+from __future__ import annotations
+
+import csv
+import io
+from importlib import resources
+from typing import Any, Callable
+
+from xlhtx import api, book
+
+
+def sample_positions() -> dict[str, list]:
+    """The built-in sample book (``xlhtx/data/sample_positions.csv``) as columns."""
+    raw = resources.files("xlhtx").joinpath("data/sample_positions.csv").read_text("utf-8")
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    numeric = {"leverage", "contracts", "entry_price", "mark_price", "margin"}
+    return {k: [(float(r[k]) if r[k] else None) if k in numeric else r[k] for r in rows]
+            for k in rows[0]}
+
+
+def fmt(v: Any, spec: str = ",.2f") -> str:
+    if isinstance(v, str):
+        return v
+    if v is None or v != v:
+        return "-"
+    return format(v, spec)
+
+
+def worked_examples(say: Callable[[str], None]) -> None:
+    say("SPEC 2.3 worked example: BTC-USDT, 5,000 contracts at 30,000, 125x, margin = IM")
+    for side in ("long", "short"):
+        liq = api.liq_price("BTC-USDT", side, 5000, 30000, 125).cell(0)
+        bk = api.bankruptcy_price("BTC-USDT", side, 5000, 30000, 125).cell(0)
+        say(f"  {side:5}  liquidation {fmt(liq, ',.4f')}   bankruptcy {fmt(bk, ',.2f')}")
+    say("SPEC 2.4 tiered liquidation: long 100,000 BTC-USDT at 30,000, 125x, margin 24,000")
+    for row in api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125).table(0)[1:]:
+        step, p, qb, qa, kb, ka, m = row
+        after = f"reduce to {qa:,} (ladder {ka})" if qa else "fully liquidated"
+        say(f"  step {step}: trigger {p:,.2f}  {qb:,} contracts (ladder {kb}) -> {after}")
+    say("SPEC 2.6 max open, BTC-USDT at 50,000:")
+    for lev, eq in ((30, 100000), (50, 100000), (100, 100000), (10, 100)):
+        r = api.max_open("BTC-USDT", eq, 50000, lev)
+        say(f"  {lev:>3}x equity {eq:>7,}: available {fmt(r['available'].cell(0), ',.0f')}"
+            f" -> {fmt(r['contracts'].cell(0), ',.0f')} contracts")
+
+
+def sample_book(say: Callable[[str], None]) -> None:
+    cols = sample_positions()
+    out = book.compute(cols)
+    say(f"Sample book ({len(cols['contract'])} positions, bundled tier snapshot):")
+    say(f"  {'contract':10} {'side':5} {'lev':>4} {'contracts':>9} {'entry':>10} {'mark':>10}"
+        f" {'tier':>4} {'MMR':>7} {'margin ratio':>12} {'liq price':>12} {'dist':>7}")
+    for i in range(len(cols["contract"])):
+        liq = out["liq_price"][i]
+        say(f"  {cols['contract'][i]:10} {cols['side'][i]:5} {cols['leverage'][i]:>4.0f}"
+            f" {cols['contracts'][i]:>9,.0f} {cols['entry_price'][i]:>10,.6g}"
+            f" {cols['mark_price'][i]:>10,.6g} {fmt(out['tier'][i], '>4.0f')}"
+            f" {fmt(out['mmr'][i], '>7.4%')} {fmt(out['margin_ratio'][i], '>12.2%')}"
+            f" {fmt(liq, '>12,.5g') if liq == liq else 'none':>12}"
+            f" {fmt(out['distance_to_liq'][i], '>7.2%')}"
+            + (f"  ({out['status'][i]})" if out["status"][i] else ""))
+
+
+def run(say: Callable[[str], None] = print) -> None:
+    worked_examples(say)
+    say("")
+    sample_book(say)

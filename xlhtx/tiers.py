@@ -1,0 +1,356 @@
+"""Contract and tier (adjustment-factor ladder) tables: parsing, validation, compiling.
+
+Shapes read (SPEC 2.2):
+* HTX's ``swap_adjustfactor`` / ``swap_cross_adjustfactor`` JSON: data -> contract ->
+  list -> lever_rate -> ladders (ladder, min_size, max_size (null = unbounded),
+  adjust_factor).
+* HTX's ``swap_contract_info`` JSON: contract_code, contract_size.
+* Plain rows as an Excel range arrives: header ``contract_code, margin_mode, lever_rate,
+  ladder, min_size, max_size, adjust_factor`` with optional ``mmr``, ``contract_size``,
+  ``max_leverage``.
+* Multi-Assets Collateral rows: ``contract_code, tier, max_leverage, position_limit,
+  mmr`` (optional ``margin_mode``, default cross): the MMR is given, any leverage up to
+  the tier's maximum.
+
+``TierTable.compile()`` turns a table into the flat arrays of ``htxcore.tiers``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from htxcore.tiers import KIND_INVERSE, KIND_LINEAR, MODE_CROSS, MODE_ISOLATED
+from xlhtx.tables import TableError, api_data, number, records, text
+
+MODES = {"isolated": MODE_ISOLATED, "cross": MODE_CROSS}
+KINDS = {"linear": KIND_LINEAR, "inverse": KIND_INVERSE}
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Contract:
+    code: str
+    kind: str          # "linear" (USDT-margined) or "inverse" (coin-margined)
+    size: float        # coin per contract (linear) or USD face value (inverse)
+
+    @property
+    def margin_asset(self) -> str:
+        """USDT for linear contracts, the coin for inverse ones (SPEC 2.1)."""
+        base, _, quote = self.code.partition("-")
+        return quote.split("-")[0] if self.kind == "linear" else base
+
+
+@dataclass(frozen=True)
+class Ladder:
+    contract: str
+    mode: str
+    lever: float           # 0 = any leverage (Multi-Assets tables)
+    ladder: int
+    min_size: float
+    max_size: float        # inf = unbounded
+    adjust_factor: float   # nan where an MMR is given
+    mmr: float = math.nan
+    max_leverage: float = INF
+
+
+def infer_kind(code: str) -> str:
+    """HTX codes: ``BTC-USDT`` (and USDC) are linear, ``BTC-USD`` inverse."""
+    parts = code.upper().split("-")
+    return "linear" if len(parts) > 1 and parts[1] in ("USDT", "USDC") else "inverse"
+
+
+def default_size(code: str, kind: str) -> float | None:
+    """Face value of coin-margined contracts: 100 USD for BTC, 10 USD otherwise."""
+    if kind == "inverse":
+        return 100.0 if code.upper().startswith("BTC") else 10.0
+    return None
+
+
+def mode_name(v: Any, where: str) -> str:
+    m = str(v or "").strip().lower()
+    if m not in MODES:
+        raise TableError(f"{where}: margin_mode = {v!r}; use isolated or cross")
+    return m
+
+
+@dataclass
+class TierTable:
+    contracts: dict[str, Contract]
+    ladders: list[Ladder]
+    source: str = ""
+    as_of: str = ""
+    ladder_margin: Any = None   # xlhtx.ladder_margin.MarginLadders, when loaded
+    _compiled: Any = field(default=None, repr=False, compare=False)
+
+    # ---------------------------------------------------------------- building
+    @classmethod
+    def from_api(cls, adjustfactor: Any, contract_info: Any = None, *,
+                 default_mode: str = "isolated", source: str = "", as_of: str = "") -> "TierTable":
+        contracts = parse_contract_info(contract_info) if contract_info is not None else {}
+        ladders = parse_adjustfactor(adjustfactor, default_mode)
+        return cls(_with_inferred(contracts, ladders), ladders, source, as_of).validated()
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]], contracts: dict[str, Contract] | None = None,
+                  *, source: str = "worksheet", as_of: str = "") -> "TierTable":
+        """Plain rows or Multi-Assets rows, told apart by their header."""
+        rows = list(rows)
+        header = {str(h).strip().lower() for h in (rows[0] if rows else []) if h is not None}
+        if "position_limit" in header:
+            ladders, sizes = parse_multi_assets_rows(rows)
+        else:
+            ladders, sizes = parse_tier_rows(rows)
+        contracts = dict(contracts or {})
+        for code, size in sizes.items():
+            kind = contracts[code].kind if code in contracts else infer_kind(code)
+            contracts[code] = Contract(code, kind, size)
+        return cls(_with_inferred(contracts, ladders), ladders, source, as_of).validated()
+
+    def validated(self) -> "TierTable":
+        groups: dict[tuple, list[Ladder]] = {}
+        for lad in self.ladders:
+            groups.setdefault((lad.contract, lad.mode, lad.lever), []).append(lad)
+        for (code, mode, lever), lads in groups.items():
+            where = f"tiers {code} {mode} {lever:g}x" if lever else f"tiers {code} {mode}"
+            lads.sort(key=lambda x: x.min_size)
+            for a, b in zip(lads, lads[1:]):
+                if b.min_size <= a.max_size:
+                    raise TableError(f"{where}: ladder {b.ladder} ({b.min_size:g}-) overlaps "
+                                     f"ladder {a.ladder} (-{a.max_size:g})")
+            for lad in lads:
+                if lad.max_size < lad.min_size:
+                    raise TableError(f"{where}: ladder {lad.ladder} has max_size "
+                                     f"{lad.max_size:g} < min_size {lad.min_size:g}")
+        for code in {lad.contract for lad in self.ladders}:
+            if code not in self.contracts:
+                raise TableError(f"tiers: contract {code} has no contract size; add a "
+                                 "contract_size column or a Contracts row")
+        return self
+
+    # ---------------------------------------------------------------- compiling
+    @cached_property
+    def codes(self) -> list[str]:
+        return sorted(self.contracts)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Contract code (upper case) -> contract id of the compiled arrays."""
+        return {c.upper(): i for i, c in enumerate(self.codes)}
+
+    def compile(self) -> tuple:
+        """The flat-array tuple ``tt`` of ``htxcore.tiers`` (computed once)."""
+        if self._compiled is None:
+            self._compiled = _compile(self)
+        return self._compiled
+
+    def contract_id(self, code: Any) -> int:
+        return self.index.get(str(code).strip().upper(), -1) if isinstance(code, str) else -1
+
+    def contract(self, code: str) -> Contract | None:
+        i = self.contract_id(code)
+        return self.contracts[self.codes[i]] if i >= 0 else None
+
+    def leverages(self, code: str, mode: str) -> list[float]:
+        """Leverages with ladders for a contract and mode (for messages and drop-downs)."""
+        c = self.contract(code)
+        if c is None:
+            return []
+        return sorted({lad.lever for lad in self.ladders
+                       if lad.contract == c.code and lad.mode == mode})
+
+    def to_rows(self) -> list[list[Any]]:
+        """Header + rows in the plain shape (what the workbook's Tiers sheet holds)."""
+        head = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size",
+                "max_size", "adjust_factor", "mmr", "contract_size"]
+        out: list[list[Any]] = [head]
+        for lad in sorted(self.ladders, key=lambda x: (x.contract, x.mode, x.lever, x.min_size)):
+            out.append([lad.contract, lad.mode, lad.lever or None, lad.ladder, lad.min_size,
+                         None if lad.max_size == INF else lad.max_size,
+                         None if math.isnan(lad.adjust_factor) else lad.adjust_factor,
+                         None if math.isnan(lad.mmr) else lad.mmr,
+                         self.contracts[lad.contract].size])
+        return out
+
+
+def _with_inferred(contracts: dict[str, Contract], ladders: list[Ladder]) -> dict[str, Contract]:
+    out = dict(contracts)
+    for lad in ladders:
+        if lad.contract not in out:
+            kind = infer_kind(lad.contract)
+            size = default_size(lad.contract, kind)
+            if size is not None:
+                out[lad.contract] = Contract(lad.contract, kind, size)
+    return out
+
+
+def _compile(table: TierTable) -> tuple:
+    cid = {c: i for i, c in enumerate(table.codes)}
+    lads = sorted(table.ladders, key=lambda x: (cid[x.contract] * 2 + MODES[x.mode],
+                                                 x.lever, x.min_size))
+    keys = [(cid[x.contract] * 2 + MODES[x.mode], x.lever) for x in lads]
+    g_key, g_lever, g_start = [], [], []
+    for j, k in enumerate(keys):
+        if j == 0 or k != keys[j - 1]:
+            g_key.append(k[0])
+            g_lever.append(k[1])
+            g_start.append(j)
+    g_start.append(len(lads))
+    f64 = lambda xs: np.ascontiguousarray(xs, dtype=np.float64)  # noqa: E731
+    return (
+        np.asarray(g_key, dtype=np.int64), f64(g_lever), np.asarray(g_start, dtype=np.int64),
+        f64([x.min_size for x in lads]), f64([x.max_size for x in lads]),
+        f64([x.adjust_factor for x in lads]), f64([x.mmr for x in lads]),
+        f64([x.max_leverage for x in lads]), np.asarray([x.ladder for x in lads], dtype=np.int64),
+        np.asarray([KINDS[table.contracts[c].kind] for c in table.codes], dtype=np.int8),
+        f64([table.contracts[c].size for c in table.codes]),
+    )
+
+
+# -------------------------------------------------------------------- parsers
+
+
+def parse_contract_info(payload: Any) -> dict[str, Contract]:
+    """HTX ``swap_contract_info`` JSON -> contracts (``kind`` inferred from the code)."""
+    out = {}
+    for i, item in enumerate(api_data(payload, "contract info"), start=1):
+        rec = dict(item, _row=i)
+        code = text(rec, "contract_code", "contract info").upper()
+        kind = str(item.get("kind") or infer_kind(code))
+        if kind not in KINDS:
+            raise TableError(f"contract info row {i}: kind {kind!r}; use linear or inverse")
+        out[code] = Contract(code, kind, number(rec, "contract_size", "contract info", minimum=0))
+        if out[code].size <= 0:
+            raise TableError(f"contract info row {i}: contract_size must be > 0")
+    return out
+
+
+def parse_adjustfactor(payload: Any, default_mode: str = "isolated") -> list[Ladder]:
+    """HTX ``swap_adjustfactor`` / ``swap_cross_adjustfactor`` JSON -> ladders."""
+    out = []
+    for item in api_data(payload, "adjust factors"):
+        code = str(item.get("contract_code", "")).strip().upper()
+        if not code:
+            raise TableError("adjust factors: an entry has no contract_code")
+        mode = mode_name(item.get("margin_mode") or default_mode, f"adjust factors {code}")
+        for lev in item.get("list") or []:
+            lever = number(dict(lev, _row=code), "lever_rate", "adjust factors", minimum=0)
+            where = f"adjust factors {code} {lever:g}x"
+            for j, lad in enumerate(lev.get("ladders") or []):
+                rec = dict(lad, _row=f"{code} {lever:g}x ladder {j}")
+                out.append(Ladder(
+                    code, mode, lever, int(number(rec, "ladder", where, blank=j)),
+                    number(rec, "min_size", where, minimum=0),
+                    number(rec, "max_size", where, blank=INF),
+                    number(rec, "adjust_factor", where, minimum=0)))
+    return out
+
+
+TIER_COLUMNS = ("contract_code", "margin_mode", "lever_rate", "ladder", "min_size",
+                "max_size", "adjust_factor")
+
+
+def parse_tier_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder], dict[str, float]]:
+    """Plain tier rows -> ladders and the contract sizes some rows carry."""
+    recs = records(rows, "tiers", TIER_COLUMNS[:6],
+                   (*TIER_COLUMNS[6:], "mmr", "contract_size", "max_leverage"))
+    ladders, sizes = [], {}
+    for r in recs:
+        code = text(r, "contract_code", "tiers").upper()
+        af = number(r, "adjust_factor", "tiers", blank=math.nan, minimum=0)
+        mmr = number(r, "mmr", "tiers", blank=math.nan, minimum=0)
+        if math.isnan(af) and math.isnan(mmr):
+            raise TableError(f"tiers row {r['_row']}: give adjust_factor or mmr")
+        lever = number(r, "lever_rate", "tiers", blank=0.0, minimum=0)
+        if lever == 0 and math.isnan(mmr):
+            raise TableError(f"tiers row {r['_row']}: lever_rate is empty; an adjust_factor "
+                             "row needs a leverage (only an mmr row may leave it empty)")
+        ladders.append(Ladder(
+            code, mode_name(r.get("margin_mode"), f"tiers row {r['_row']}"), lever,
+            int(number(r, "ladder", "tiers", minimum=0)),
+            number(r, "min_size", "tiers", minimum=0), number(r, "max_size", "tiers", blank=INF),
+            af, mmr, number(r, "max_leverage", "tiers", blank=INF, minimum=0)))
+        size = number(r, "contract_size", "tiers", blank=0.0, minimum=0)
+        if size > 0:
+            sizes[code] = size
+    return ladders, sizes
+
+
+def parse_multi_assets_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder], dict[str, float]]:
+    """Multi-Assets rows (tier, max_leverage, position_limit, mmr) -> ladders.
+
+    ``position_limit`` is the tier's upper bound in contracts; a tier starts one contract
+    above the previous tier's limit.
+    """
+    recs = records(rows, "multi-assets tiers",
+                   ("contract_code", "tier", "max_leverage", "position_limit", "mmr"),
+                   ("margin_mode", "contract_size"))
+    by_code: dict[tuple, list[dict]] = {}
+    for r in recs:
+        key = (text(r, "contract_code", "multi-assets tiers").upper(),
+               mode_name(r.get("margin_mode") or "cross", f"multi-assets tiers row {r['_row']}"))
+        by_code.setdefault(key, []).append(r)
+    ladders, sizes = [], {}
+    for (code, mode), rs in by_code.items():
+        rs.sort(key=lambda r: number(r, "tier", "multi-assets tiers"))
+        lo = 0.0
+        for j, r in enumerate(rs):
+            hi = number(r, "position_limit", "multi-assets tiers", blank=INF, minimum=0)
+            ladders.append(Ladder(code, mode, 0.0, j, lo, hi, math.nan,
+                                  number(r, "mmr", "multi-assets tiers", minimum=0),
+                                  number(r, "max_leverage", "multi-assets tiers", minimum=0)))
+            lo = hi + 1
+            size = number(r, "contract_size", "multi-assets tiers", blank=0.0, minimum=0)
+            if size > 0:
+                sizes[code] = size
+    return ladders, sizes
+
+
+def parse_contract_rows(rows: Iterable[Sequence[Any]]) -> dict[str, Contract]:
+    """Contracts sheet rows: ``contract_code, contract_size`` with optional ``kind``."""
+    out = {}
+    for r in records(rows, "contracts", ("contract_code", "contract_size"), ("kind",)):
+        code = text(r, "contract_code", "contracts").upper()
+        kind = text(r, "kind", "contracts", default=infer_kind(code)).lower()
+        if kind not in KINDS:
+            raise TableError(f"contracts row {r['_row']}: kind {kind!r}; use linear or inverse")
+        size = number(r, "contract_size", "contracts", minimum=0)
+        if size <= 0:
+            raise TableError(f"contracts row {r['_row']}: contract_size must be > 0")
+        out[code] = Contract(code, kind, size)
+    return out
+
+
+# ------------------------------------------------------------------- snapshot
+
+
+_SNAPSHOT: TierTable | None = None
+
+
+def load_snapshot_json(doc: dict) -> TierTable:
+    """A tier file as written by ``xlhtx tiers fetch`` or the bundled snapshot."""
+    from xlhtx.ladder_margin import MarginLadders
+
+    adj = doc.get("adjustfactor")
+    if adj is None:
+        raise TableError("tier file: no 'adjustfactor' entry")
+    table = TierTable.from_api(adj, doc.get("contract_info"), source=doc.get("source", ""),
+                               as_of=doc.get("as_of", ""))
+    if doc.get("ladder_margin") is not None:
+        table.ladder_margin = MarginLadders.from_api(doc["ladder_margin"])
+    return table
+
+
+def snapshot() -> TierTable:
+    """The bundled tier snapshot (parsed once per process)."""
+    global _SNAPSHOT
+    if _SNAPSHOT is None:
+        raw = resources.files("xlhtx").joinpath("data/snapshot.json").read_text("utf-8")
+        _SNAPSHOT = load_snapshot_json(json.loads(raw))
+    return _SNAPSHOT

@@ -25,7 +25,7 @@ from htxcore.tiers import MODE_CROSS, lookup_tier_nb
 @njit(cache=True, error_model="numpy")
 def cross_liq_price_nb(tt, contract, side, q, entry, mark, lever, balance, out, status):
     """Liquidation price of each position of one cross account."""
-    c_kind, c_size = tt[9], tt[10]
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     n = out.shape[0]
     net = np.zeros(c_kind.shape[0])
     mmr = np.zeros(n)
@@ -46,7 +46,8 @@ def cross_liq_price_nb(tt, contract, side, q, entry, mark, lever, balance, out, 
     for i in range(n):
         if status[i] == st.OK:
             c = contract[i]
-            k, mmr[i], status[i] = lookup_tier_nb(tt, c, MODE_CROSS, lever[i], np.abs(net[c]))
+            k, mmr[i], status[i] = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c,
+                                                  MODE_CROSS, lever[i], np.abs(net[c]))
             pnl[i] = pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], mark[i])
             mm[i] = mmr[i] * value_nb(c_kind[c], c_size[c], q[i], mark[i])
         bad = bad or status[i] != st.OK

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from htxcore import status as st
-from htxcore.liquidation import ladder_start_nb, next_step_nb
+from htxcore.liquidation import ladder_start_nb, walk_nb
 from htxcore.position import positive_nb, pnl_row_nb, solve_price_nb, value_nb
 
 
@@ -27,12 +27,13 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
                  fund_balance, out_change, out_uncovered, out_bankruptcy, status):
     """Insurance-fund change (+ surplus / - shortfall), the shortfall the fund cannot
     cover (needs ``fund_balance``) and the bankruptcy price of the position taken over."""
-    c_kind, c_size = tt[9], tt[10]
+    c_kind, c_size = tt[8], tt[9]
     for i in range(q.shape[0]):
         out_change[i] = np.nan
         out_uncovered[i] = np.nan
         out_bankruptcy[i] = np.nan
-        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        c = contract[i]
+        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
         if s == st.OK and not positive_nb(exec_price[i]):
             s = st.ERR_PRICE
         if s == st.OK and not (fee_rate[i] >= 0.0 and fee_rate[i] < 1.0):
@@ -42,14 +43,8 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
         if s != st.OK:
             status[i] = s
             continue
-        c = contract[i]
-        qq = q[i]
-        while True:  # walk the tiered steps down to the full liquidation
-            p, qa, kb, ka, ma, s = next_step_nb(tt, c, mode[i], side[i], qq, entry[i],
-                                                lever[i], m)
-            if s != st.OK or qa == 0.0:
-                break
-            qq, m = qa, ma
+        # the tiered steps first: what is left at the full liquidation is taken over
+        qq, m, s = walk_nb(tt, c, mode[i], side[i], q[i], entry[i], lever[i], m, np.nan)
         status[i] = s
         if s != st.OK:
             continue
@@ -70,7 +65,7 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
             out_uncovered[i] = max(-change - max(fund_balance[i], 0.0), 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def adl_score_nb(pnl, margin):
     """PnL ratio * effective leverage; ``notional`` multiplies in the caller."""
     equity = margin + pnl

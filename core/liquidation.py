@@ -19,40 +19,60 @@ from numba import njit, prange
 from htxcore import status as st
 from htxcore.position import (check_position_nb, margin_or_default_nb, pnl_row_nb,
                               positive_nb, solve_price_nb, value_nb)
-from htxcore.tiers import group_rows_nb, ladder_mmr_nb, lookup_tier_nb
+from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, group_rows_nb, lookup_tier_nb
 
 
-@njit(cache=True, error_model="numpy")
-def next_step_nb(tt, contract, mode, side, q, entry, lever, margin):
+@njit(error_model="numpy")
+def next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder, kind, size, contract, mode,
+                 side, q, entry, lever, margin):
     """The next liquidation step of a valid position holding ``q`` contracts.
 
     Returns ``(trigger, q_after, ladder_before, ladder_after, margin_after, status)``;
     ``q_after = 0`` is a full liquidation (``ladder_after = -1``, margin 0). Status
     ``NO_LIQUIDATION`` when no price liquidates what is left.
     """
-    l_max, l_af, l_mmr, l_ladder, c_kind, c_size = tt[4], tt[5], tt[6], tt[8], tt[9], tt[10]
-    kind, size = c_kind[contract], c_size[contract]
-    k, mmr, s = lookup_tier_nb(tt, contract, mode, lever, q)
+    k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, contract, mode, lever, q)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     p, s = solve_price_nb(kind, size, side, q, entry, mmr, margin)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     equity = margin + pnl_row_nb(kind, size, side, q, entry, p)
-    start, stop = group_rows_nb(tt, contract, mode, lever)
+    start, stop = group_rows_nb(g_lut, g_any, g_start, contract, mode, lever)
     for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
-        q_j = l_max[j]
-        mmr_j = ladder_mmr_nb(l_af, l_mmr, j, lever)
-        if q_j < q and mmr_j * value_nb(kind, size, q_j, p) < equity:
+        q_j = lad[j, LAD_MAX]
+        if q_j < q and lad[j, LAD_MMR] * value_nb(kind, size, q_j, p) < equity:
             realized = pnl_row_nb(kind, size, side, q - q_j, entry, p)
             return p, q_j, l_ladder[k], l_ladder[j], margin + realized, st.OK
     return p, 0.0, l_ladder[k], -1, 0.0, st.OK
 
 
-@njit(cache=True, error_model="numpy")
-def ladder_start_nb(tt, contract, side, q, entry, lever, margin):
+@njit(error_model="numpy")
+def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
+    """Walk the ladder of one position while the trigger is reached by ``stop_price``
+    (NaN: down to the full liquidation). Returns ``(contracts left, margin balance,
+    status)``; a position no price liquidates stops with status OK."""
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    kind, size = c_kind[contract], c_size[contract]
+    while q > 0.0:
+        p, qa, kb, ka, ma, s = next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder,
+                                            kind, size, contract, mode, side, q, entry,
+                                            lever, margin)
+        if s == st.NO_LIQUIDATION:
+            return q, margin, st.OK
+        if s != st.OK:
+            return q, margin, s
+        if not np.isnan(stop_price) and side * (stop_price - p) > 0.0:
+            break
+        if np.isnan(stop_price) and qa == 0.0:
+            break  # stop at the full liquidation: the caller wants what is taken over
+        q, margin = qa, ma
+    return q, margin, st.OK
+
+
+@njit(error_model="numpy")
+def ladder_start_nb(c_kind, c_size, contract, side, q, entry, lever, margin):
     """``(margin balance, status)`` of a position about to enter the ladder."""
-    c_kind, c_size = tt[9], tt[10]
     s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
     if s != st.OK:
         return np.nan, s
@@ -63,6 +83,7 @@ def ladder_start_nb(tt, contract, side, q, entry, lever, margin):
 def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_before,
                   q_after, tier_before, tier_after, margin_after, n_steps, status):
     """Full liquidation ladder per row (at most ``trigger.shape[1]`` steps)."""
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in prange(q.shape[0]):
         trigger[i, :] = np.nan
         q_before[i, :] = np.nan
@@ -71,13 +92,15 @@ def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_
         tier_after[i, :] = np.nan
         margin_after[i, :] = np.nan
         n_steps[i] = 0
-        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        c = contract[i]
+        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
         status[i] = s
         if s != st.OK:
             continue
         qq = q[i]
         for step in range(trigger.shape[1]):
-            p, qa, kb, ka, ma, s = next_step_nb(tt, contract[i], mode[i], side[i], qq,
+            p, qa, kb, ka, ma, s = next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder,
+                                                c_kind[c], c_size[c], c, mode[i], side[i], qq,
                                                 entry[i], lever[i], m)
             if s != st.OK:
                 if step == 0:
@@ -104,28 +127,17 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
     (a trigger fires when the mark reaches it: ``<=`` for a long, ``>=`` for a short).
     A fully liquidated position keeps nothing: 0 contracts, equity 0, no ratio.
     """
-    c_kind, c_size = tt[9], tt[10]
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in range(q.shape[0]):
         out_q[i] = np.nan
         out_ratio[i] = np.nan
         out_equity[i] = np.nan
-        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        c = contract[i]
+        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
-        status[i] = s
-        if s != st.OK:
-            continue
-        c = contract[i]
-        qq = q[i]
-        while qq > 0.0:
-            p, qa, kb, ka, ma, s = next_step_nb(tt, c, mode[i], side[i], qq, entry[i],
-                                                lever[i], m)
-            if s == st.NO_LIQUIDATION:
-                s = st.OK
-                break
-            if s != st.OK or side[i] * (price[i] - p) > 0.0:
-                break
-            qq, m = qa, ma
+        if s == st.OK:
+            qq, m, s = walk_nb(tt, c, mode[i], side[i], q[i], entry[i], lever[i], m, price[i])
         status[i] = s
         if s != st.OK:
             continue
@@ -133,20 +145,21 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
         if qq == 0.0:
             out_equity[i] = 0.0
             continue
-        k, mmr, s = lookup_tier_nb(tt, c, mode[i], lever[i], qq)
+        k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i], lever[i],
+                                   qq)
         eq = m + pnl_row_nb(c_kind[c], c_size[c], side[i], qq, entry[i], price[i])
         out_equity[i] = eq
         if eq > 0.0:
             out_ratio[i] = mmr * value_nb(c_kind[c], c_size[c], qq, price[i]) / eq
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
     """Margin balance whose liquidation price is ``price`` (inverse of solve_price_nb).
 
     Linear ``M = q*size*(s*(E - P) + mmr*P)``; inverse ``M = q*size*((mmr + s)/P - s/E)``.
     """
-    if kind == 0:
+    if kind == KIND_LINEAR:
         return q * size * (side * (entry - price) + mmr * price)
     return q * size * ((mmr + side) / price - side / entry)
 
@@ -154,17 +167,18 @@ def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
 @njit(cache=True, error_model="numpy")
 def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out, status):
     """Margin to add (negative: removable) so the liquidation price becomes ``target``."""
-    c_kind, c_size = tt[9], tt[10]
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in range(q.shape[0]):
         out[i] = np.nan
-        m, s = ladder_start_nb(tt, contract[i], side[i], q[i], entry[i], lever[i], margin[i])
+        c = contract[i]
+        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
         if s == st.OK and not positive_nb(target[i]):
             s = st.ERR_TARGET
         mmr = np.nan
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(tt, contract[i], mode[i], lever[i], q[i])
+            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+                                       lever[i], q[i])
         if s == st.OK:
-            c = contract[i]
             need = margin_for_price_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], mmr,
                                        target[i])
             if need > 0.0:
@@ -179,7 +193,7 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
                              out_margin, status):
     """Highest published leverage whose default margin keeps the liquidation price at
     least ``distance`` (a fraction of entry) away, and that margin (initial margin)."""
-    g_key, g_lever, g_start, c_kind, c_size = tt[0], tt[1], tt[2], tt[9], tt[10]
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in range(q.shape[0]):
         out_lever[i] = np.nan
         out_margin[i] = np.nan
@@ -197,7 +211,8 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
             if g_key[g] != key or g_lever[g] == 0.0:
                 continue
             lev = g_lever[g]
-            k, mmr, ts = lookup_tier_nb(tt, c, mode[i], lev, q[i])
+            k, mmr, ts = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i], lev,
+                                        q[i])
             if ts != st.OK:
                 continue
             m = value_nb(kind, size, q[i], entry[i]) / lev

@@ -18,13 +18,27 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.position import positive_nb, value_nb
-from htxcore.tiers import find_group_nb
 
 # tolerance for floor(): 67,500 * 30 / (0.001 * 50,000) must give 40,500, not 40,499
 FLOOR_EPS = 1e-9
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
+def find_group_nb(g_key, g_lever, key, lever):
+    """Band group of ``(key, lever)`` by binary search over ``(g_key, g_lever)``, or -1."""
+    lo, hi = 0, g_key.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if g_key[mid] < key or (g_key[mid] == key and g_lever[mid] < lever):
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < g_key.shape[0] and g_key[lo] == key and g_lever[lo] == lever:
+        return lo
+    return -1
+
+
+@njit(error_model="numpy")
 def available_nb(lm, key, lever, equity):
     """Available margin for ``equity`` on the bands of group ``(key, lever)``."""
     g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate = lm
@@ -44,7 +58,7 @@ def available_nb(lm, key, lever, equity):
     return a_min[j] + (equity - b_min[j]) * ((a_max[j] - a_min[j]) / w if w > 0.0 else 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def floor_count_nb(x):
     k = np.floor(x)
     if x - k > 1.0 - FLOOR_EPS * max(1.0, x):
@@ -56,7 +70,7 @@ def floor_count_nb(x):
 def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_available,
                 out_contracts, status):
     """Available margin and the maximum contracts that can be opened per row."""
-    c_kind, c_size = tt[9], tt[10]
+    c_kind, c_size = tt[8], tt[9]
     for i in range(equity.shape[0]):
         out_available[i] = np.nan
         out_contracts[i] = np.nan

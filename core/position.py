@@ -31,13 +31,13 @@ from htxcore.tiers import KIND_LINEAR, lookup_tier_nb
 # ---------------------------------------------------------------------------- rows
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def positive_nb(x):
     """True for a finite number > 0 (False for NaN, inf, 0, negatives)."""
     return x > 0.0 and x < np.inf
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def value_nb(kind, size, q, price):
     """Position value V(P): q*size*P USDT (linear) or q*size/P coin (inverse)."""
     if kind == KIND_LINEAR:
@@ -45,7 +45,7 @@ def value_nb(kind, size, q, price):
     return q * size / price
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def pnl_row_nb(kind, size, side, q, entry, price):
     """Unrealized PnL: s*q*size*(P-E) USDT (linear), s*q*size*(1/E-1/P) coin (inverse)."""
     if kind == KIND_LINEAR:
@@ -53,7 +53,7 @@ def pnl_row_nb(kind, size, side, q, entry, price):
     return side * q * size * (1.0 / entry - 1.0 / price)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def solve_price_nb(kind, size, side, q, entry, mmr, margin):
     """The price P where maintenance margin equals equity: ``mmr*V(P) = margin + PnL(P)``.
 
@@ -65,16 +65,12 @@ def solve_price_nb(kind, size, side, q, entry, mmr, margin):
     price liquidates the position (a linear long or coin short with margin covering its
     value) or every price does (a cross account whose equity is already gone).
     """
-    if kind == KIND_LINEAR:
-        qs = q * size
-        num = side * entry * qs - margin
-        den = qs * (side - mmr)
-        never = side > 0
-    else:
-        v0 = q * size
-        num = v0 * (mmr + side)
-        den = margin + side * v0 / entry
-        never = side < 0
+    qs = q * size
+    # both forms, then a select: random mixes of kinds would otherwise mispredict
+    linear = kind == KIND_LINEAR
+    num = side * entry * qs - margin if linear else qs * (mmr + side)
+    den = qs * (side - mmr) if linear else margin + side * qs / entry
+    never = side > 0 if linear else side < 0
     p = num / den
     if p > 0.0 and p < np.inf:
         return p, st.OK
@@ -83,7 +79,7 @@ def solve_price_nb(kind, size, side, q, entry, mmr, margin):
     return np.nan, st.LIQUIDATED
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def check_position_nb(n_contracts, contract, side, q, entry, lever):
     """Status of the inputs every position kernel shares."""
     if contract < 0 or contract >= n_contracts:
@@ -99,48 +95,52 @@ def check_position_nb(n_contracts, contract, side, q, entry, lever):
     return st.OK
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
+def check_tiered_nb(n_contracts, contract, mode, side, q, entry, lever):
+    """``check_position_nb`` plus a margin mode (0 isolated, 1 cross): what a tier
+    lookup needs."""
+    s = check_position_nb(n_contracts, contract, side, q, entry, lever)
+    if s == st.OK and mode != 0 and mode != 1:
+        return st.ERR_MODE
+    return s
+
+
+@njit(error_model="numpy")
+def safe_index_nb(i, n):
+    """``i`` clamped into ``0..n-1``: an index that is safe to load even for a bad row."""
+    return min(max(i, 0), n - 1)
+
+
+@njit(error_model="numpy")
+def first_status_nb(a, b, c):
+    """The first of three statuses that is not OK."""
+    return a if a != st.OK else (b if b != st.OK else c)
+
+
+@njit(error_model="numpy")
 def margin_or_default_nb(kind, size, q, entry, lever, margin):
     """``(margin balance, status)``: the given margin, or the initial margin at entry."""
-    if np.isnan(margin):
-        return value_nb(kind, size, q, entry) / lever, st.OK
-    if not positive_nb(margin):
+    default = value_nb(kind, size, q, entry) / lever
+    if not (positive_nb(margin) or np.isnan(margin)):
         return np.nan, st.ERR_MARGIN
-    return margin, st.OK
+    return (default if np.isnan(margin) else margin), st.OK
 
 
-@njit(cache=True, error_model="numpy")
-def isolated_price_row_nb(tt, contract, mode, side, q, entry, lever, margin, with_mmr):
-    """Liquidation (``with_mmr``) or bankruptcy price of one isolated position."""
-    c_kind, c_size = tt[9], tt[10]
-    s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
-    if s != st.OK:
-        return np.nan, s
-    kind, size = c_kind[contract], c_size[contract]
-    mmr = 0.0
-    if with_mmr:
-        k, mmr, s = lookup_tier_nb(tt, contract, mode, lever, q)
-        if s != st.OK:
-            return np.nan, s
+@njit(error_model="numpy")
+def isolated_price_nb(kind, size, side, q, entry, lever, margin, mmr):
+    """Price where ``mmr * V(P)`` meets the equity of an isolated position whose margin
+    is ``margin`` (NaN: the initial margin). ``mmr = 0``: the bankruptcy price."""
     m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
     if s != st.OK:
         return np.nan, s
     return solve_price_nb(kind, size, side, q, entry, mmr, m)
 
 
-@njit(cache=True, error_model="numpy")
-def margin_ratio_row_nb(tt, contract, mode, side, q, entry, mark, lever, margin):
+@njit(error_model="numpy")
+def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
     """``(margin ratio, equity, status)`` at ``mark``: MR = MM / equity (SPEC 2.3)."""
-    c_kind, c_size = tt[9], tt[10]
-    s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
-    if s != st.OK:
-        return np.nan, np.nan, s
     if not positive_nb(mark):
         return np.nan, np.nan, st.ERR_PRICE
-    kind, size = c_kind[contract], c_size[contract]
-    k, mmr, s = lookup_tier_nb(tt, contract, mode, lever, q)
-    if s != st.OK:
-        return np.nan, np.nan, s
     m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
     if s != st.OK:
         return np.nan, np.nan, s
@@ -156,7 +156,7 @@ def margin_ratio_row_nb(tt, contract, mode, side, q, entry, mark, lever, margin)
 @njit(cache=True, error_model="numpy")
 def notional_nb(tt, contract, q, price, out, status):
     """Position value per row (USDT linear, coin inverse)."""
-    c_kind, c_size = tt[9], tt[10]
+    c_kind, c_size = tt[8], tt[9]
     for i in range(out.shape[0]):
         c = contract[i]
         out[i] = np.nan
@@ -190,54 +190,41 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 
     For a Multi-Assets row (MMR given) the adjustment factor reported is MMR * L.
     """
-    c_kind, l_ladder = tt[9], tt[8]
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in range(status.shape[0]):
         out_ladder[i] = np.nan
         out_af[i] = np.nan
         out_mmr[i] = np.nan
         c = contract[i]
-        if c < 0 or c >= c_kind.shape[0]:
-            status[i] = st.ERR_CONTRACT
-            continue
-        if mode[i] != 0 and mode[i] != 1:
-            status[i] = st.ERR_MODE
-            continue
-        if not positive_nb(lever[i]):
-            status[i] = st.ERR_LEVERAGE
-            continue
-        if not (net[i] >= 0.0 and net[i] < np.inf):
-            status[i] = st.ERR_NET
-            continue
-        k, mmr, s = lookup_tier_nb(tt, c, mode[i], lever[i], net[i])
-        status[i] = s
+        s = check_tiered_nb(c_kind.shape[0], c, mode[i], 1, 1.0, 1.0, lever[i])
+        if s == st.OK and not (net[i] >= 0.0 and net[i] < np.inf):
+            s = st.ERR_NET
         if s == st.OK:
-            out_ladder[i] = l_ladder[k]
-            out_mmr[i] = mmr
-            out_af[i] = mmr * lever[i]
+            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+                                       lever[i], net[i])
+            if s == st.OK:
+                out_ladder[i] = l_ladder[k]
+                out_mmr[i] = mmr
+                out_af[i] = mmr * lever[i]
+        status[i] = s
 
 
 @njit(cache=True, error_model="numpy")
 def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
     """Maintenance margin MMR * V(P) per row, the tier taken at ``q`` contracts."""
-    c_kind, c_size = tt[9], tt[10]
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in range(out.shape[0]):
         out[i] = np.nan
         c = contract[i]
-        if c < 0 or c >= c_kind.shape[0]:
-            status[i] = st.ERR_CONTRACT
-        elif mode[i] != 0 and mode[i] != 1:
-            status[i] = st.ERR_MODE
-        elif not positive_nb(q[i]):
-            status[i] = st.ERR_CONTRACTS
-        elif not positive_nb(price[i]):
-            status[i] = st.ERR_PRICE
-        elif not positive_nb(lever[i]):
-            status[i] = st.ERR_LEVERAGE
-        else:
-            k, mmr, s = lookup_tier_nb(tt, c, mode[i], lever[i], q[i])
-            status[i] = s
+        s = check_tiered_nb(c_kind.shape[0], c, mode[i], 1, q[i], 1.0, lever[i])
+        if s == st.OK and not positive_nb(price[i]):
+            s = st.ERR_PRICE
+        if s == st.OK:
+            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+                                       lever[i], q[i])
             if s == st.OK:
                 out[i] = mmr * value_nb(c_kind[c], c_size[c], q[i], price[i])
+        status[i] = s
 
 
 @njit(cache=True, error_model="numpy")
@@ -246,7 +233,7 @@ def pnl_nb(tt, contract, side, q, entry, price, lever, out, status):
 
     Pass ``lever`` as NaN for plain PnL.
     """
-    c_kind, c_size = tt[9], tt[10]
+    c_kind, c_size = tt[8], tt[9]
     for i in range(out.shape[0]):
         out[i] = np.nan
         want_roe = not np.isnan(lever[i])
@@ -268,28 +255,58 @@ def pnl_nb(tt, contract, side, q, entry, price, lever, out, status):
 def margin_ratio_nb(tt, contract, mode, side, q, entry, mark, lever, margin,
                     out_ratio, out_equity, status):
     """Margin ratio (1 = liquidation) and equity at the mark per row."""
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in range(out_ratio.shape[0]):
-        r, e, s = margin_ratio_row_nb(tt, contract[i], mode[i], side[i], q[i], entry[i],
-                                      mark[i], lever[i], margin[i])
-        out_ratio[i] = r
-        out_equity[i] = e
+        out_ratio[i] = np.nan
+        out_equity[i] = np.nan
+        c = contract[i]
+        s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
+        if s == st.OK:
+            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+                                       lever[i], q[i])
+        if s == st.OK:
+            out_ratio[i], out_equity[i], s = margin_ratio_at_nb(
+                c_kind[c], c_size[c], side[i], q[i], entry[i], mark[i], lever[i], margin[i],
+                mmr)
         status[i] = s
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status):
-    """Isolated liquidation price per row at the position's current tier."""
+    """Isolated liquidation price per row at the position's current tier.
+
+    The hot path of the add-in: every step runs on every row (on clamped inputs where a
+    row is invalid) and the first failing status wins, so random books do not pay for
+    mispredicted branches.
+    """
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
     for i in prange(out.shape[0]):
-        out[i], status[i] = isolated_price_row_nb(
-            tt, contract[i], mode[i], side[i], q[i], entry[i], lever[i], margin[i], True)
+        c = contract[i]
+        s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
+        cs = safe_index_nb(c, c_kind.shape[0])
+        lev = lever[i] if s == st.OK else 1.0
+        k, mmr, ts = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, cs, mode[i] & 1,
+                                    lev, q[i])
+        p, ps = isolated_price_nb(c_kind[cs], c_size[cs], side[i], q[i], entry[i], lev,
+                                  margin[i], mmr)
+        s = first_status_nb(s, ts, ps)
+        out[i] = p if s == st.OK else np.nan
+        status[i] = s
 
 
 @njit(cache=True, error_model="numpy")
 def bankruptcy_price_nb(tt, contract, side, q, entry, lever, margin, out, status):
     """Price where the isolated position's equity is 0, per row."""
+    c_kind, c_size = tt[8], tt[9]
     for i in range(out.shape[0]):
-        out[i], status[i] = isolated_price_row_nb(
-            tt, contract[i], 0, side[i], q[i], entry[i], lever[i], margin[i], False)
+        c = contract[i]
+        p = np.nan
+        s = check_position_nb(c_kind.shape[0], c, side[i], q[i], entry[i], lever[i])
+        if s == st.OK:
+            p, s = isolated_price_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], lever[i],
+                                     margin[i], 0.0)
+        out[i] = p
+        status[i] = s
 
 
 @njit(cache=True, error_model="numpy")
@@ -299,7 +316,7 @@ def target_price_nb(tt, contract, side, entry, lever, roe, out, status):
     Linear ``P = E*(1 + s*roe/L)``; inverse ``P = E / (1 - s*roe/L)``; the contract
     count cancels out.
     """
-    c_kind = tt[9]
+    c_kind = tt[8]
     for i in range(out.shape[0]):
         out[i] = np.nan
         s = check_position_nb(c_kind.shape[0], contract[i], side[i], 1.0, entry[i],

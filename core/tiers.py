@@ -9,23 +9,33 @@ groups carry leverage 0, a wildcard that matches any leverage.
 
 Array conventions (the tuple ``tt`` built by ``xlhtx.tiers.TierTable.compile``):
 
-=============  =======  ======  ====================================================
-name           dtype    length  meaning
-=============  =======  ======  ====================================================
-g_key          int64    G       ``contract * 2 + mode`` (mode 0 isolated, 1 cross)
-g_lever        float64  G       leverage of the group; 0 = any leverage
-g_start        int64    G + 1   ladder rows of group g are ``g_start[g]:g_start[g+1]``
-l_min          float64  K       ladder min_size, ascending within a group
-l_max          float64  K       ladder max_size, ``inf`` = unbounded
-l_af           float64  K       adjust factor, NaN where the row gives an MMR
-l_mmr          float64  K       MMR, NaN where the row gives an adjust factor
-l_maxlev       float64  K       maximum leverage of the tier, ``inf`` = no limit
-l_ladder       int64    K       HTX's ladder number (0 = lowest)
-c_kind         int8     C       0 linear (USDT-margined), 1 inverse (coin-margined)
-c_size         float64  C       contract size in coin (linear) / face value in USD
-=============  =======  ======  ====================================================
+=========  =======  =======  =========================================================
+name       dtype    shape    meaning
+=========  =======  =======  =========================================================
+g_key      int64    G        ``contract * 2 + mode`` (mode 0 isolated, 1 cross)
+g_lever    float64  G        leverage of the group (whole numbers); 0 = any leverage
+g_start    int64    G + 1    ladder rows of group g are ``g_start[g]:g_start[g+1]``
+g_lut      int32    2C, W    group of ``(key, leverage)`` for leverages below W;
+                             the key's any-leverage group where there is no exact
+                             one; -1 = none
+g_any      int32    2C       the key's any-leverage group (Multi-Assets), -1 = none
+g_mins     float64  G, 8     the group's ladder minimums, ascending, padded with inf
+lad        float64  K, 4     per ladder row: min_size, max_size (``inf`` =
+                             unbounded), MMR (a / L of the group, or as given),
+                             maximum leverage (``inf`` = no limit)
+l_ladder   int64    K        HTX's ladder number (0 = lowest)
+c_kind     int8     C        0 linear (USDT-margined), 1 inverse (coin-margined)
+c_size     float64  C        contract size in coin (linear) / face value in USD
+=========  =======  =======  =========================================================
 
-Groups are sorted by ``(g_key, g_lever)``; lookups are binary searches.
+Groups are sorted by ``(g_key, g_lever)``. HTX publishes whole leverages, so the group
+is one load from the dense ``g_lut``; the ladder is a branch-free count of the group's
+minimums passed. On random books both beat binary searches, whose mispredicted
+branches cost more than the rest of a liquidation price (``benchmarks/kernels.py``).
+Row-level helpers that take arrays are straight-line code (no branches, preconditions
+checked by the caller): Numba then prunes the reference counting of their array
+arguments, which otherwise costs more per row than the whole computation. They take
+the arrays they need, never the ``tt`` tuple.
 """
 
 import numpy as np
@@ -37,86 +47,62 @@ MODE_ISOLATED = 0
 MODE_CROSS = 1
 KIND_LINEAR = 0
 KIND_INVERSE = 1
+# columns of ``lad``
+LAD_MIN, LAD_MAX, LAD_MMR, LAD_MAXLEV = 0, 1, 2, 3
+MAX_LADDERS = 8   # width of g_mins; HTX publishes up to five ladders
 
 
-@njit(cache=True, error_model="numpy")
-def find_group_nb(g_key, g_lever, key, lever):
-    """Index of the group for ``(key, lever)``, else the key's wildcard group, else -1."""
-    lo, hi = 0, g_key.shape[0]
-    while lo < hi:  # first group with g_key >= key
-        mid = (lo + hi) >> 1
-        if g_key[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    first = lo
-    hi = g_key.shape[0]
-    while lo < hi:  # first group of this key with g_lever >= lever
-        mid = (lo + hi) >> 1
-        if g_key[mid] == key and g_lever[mid] < lever:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < g_key.shape[0] and g_key[lo] == key and g_lever[lo] == lever:
-        return lo
-    if first < g_key.shape[0] and g_key[first] == key and g_lever[first] == 0.0:
-        return first
-    return -1
+@njit(error_model="numpy")
+def group_of_nb(g_lut, g_any, key, lever):
+    """Group of ``(key, lever)``, or -1. Needs a valid key and a finite leverage > 0."""
+    li = int(min(lever, g_lut.shape[1] - 1))
+    whole = li == lever
+    return g_lut[key, li] * whole + g_any[key] * (1 - whole)
 
 
-@njit(cache=True, error_model="numpy")
-def find_ladder_nb(l_min, l_max, start, stop, net):
-    """Ladder row holding ``net`` contracts in rows ``start:stop``, or -1 above the table.
+@njit(error_model="numpy")
+def find_ladder_nb(g_mins, g_start, g, net):
+    """Ladder row of group ``g`` (>= 0) holding ``net`` contracts: the last ladder whose
+    ``min_size <= net``, the lowest for a net below every minimum (whether ``net`` is
+    above the row's ``max_size`` is for the caller to check)."""
+    return (g_start[g] + (g_mins[g, 1] <= net) + (g_mins[g, 2] <= net) + (g_mins[g, 3] <= net)
+            + (g_mins[g, 4] <= net) + (g_mins[g, 5] <= net) + (g_mins[g, 6] <= net)
+            + (g_mins[g, 7] <= net))
 
-    The ladder is the last one whose ``min_size <= net`` (the lowest for a net below
-    every minimum); bounds are inclusive and sizes whole contracts, so a fractional
-    size between ``max_size`` and the next ``min_size`` stays in the lower ladder.
+
+@njit(error_model="numpy")
+def tier_status_nb(g, net, max_size, lever, max_lever, mmr):
+    """Status of a resolved tier. Bounds are inclusive and sizes whole contracts, so a
+    fractional size between ``max_size`` and the next ``min_size`` stays in the lower
+    ladder."""
+    if g < 0:
+        return st.ERR_NO_TIER
+    if net >= max_size + 1.0:
+        return st.ERR_SIZE_ABOVE_TIERS
+    if lever > max_lever:
+        return st.ERR_LEVER_ABOVE_TIER
+    if not (mmr >= 0.0 and mmr < 1.0):
+        return st.ERR_TIER_VALUE
+    return st.OK
+
+
+@njit(error_model="numpy")
+def lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, contract, mode, lever, net):
+    """``(ladder row, MMR, status)`` of ``(contract, mode, leverage, net contracts)``.
+
+    Preconditions (checked by the kernels): a known contract, mode 0 or 1, a finite
+    leverage > 0. The ladder row and MMR mean something only when the status is OK.
     """
-    lo, hi = start, stop
-    while lo < hi:  # first row with l_min > net
-        mid = (lo + hi) >> 1
-        if l_min[mid] <= net:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = lo - 1 if lo > start else start
-    if net >= l_max[k] + 1.0:
-        return -1
-    return k
+    g = group_of_nb(g_lut, g_any, contract * 2 + mode, lever)
+    k = find_ladder_nb(g_mins, g_start, max(g, 0), net)
+    mmr = lad[k, LAD_MMR]
+    s = tier_status_nb(g, net, lad[k, LAD_MAX], lever, lad[k, LAD_MAXLEV], mmr)
+    return k, mmr, s
 
 
-@njit(cache=True, error_model="numpy")
-def ladder_mmr_nb(l_af, l_mmr, k, lever):
-    """Maintenance margin rate of ladder row ``k`` at ``lever``: a / L, or the MMR given."""
-    m = l_mmr[k]
-    if np.isnan(m):
-        m = l_af[k] / lever
-    return m
-
-
-@njit(cache=True, error_model="numpy")
-def lookup_tier_nb(tt, contract, mode, lever, net):
-    """Resolve ``(contract, mode, leverage, net contracts)`` to ``(ladder row, MMR, status)``."""
-    g_key, g_lever, g_start, l_min, l_max, l_af, l_mmr, l_maxlev, l_ladder, c_kind, c_size = tt
-    g = find_group_nb(g_key, g_lever, contract * 2 + mode, lever)
-    if g < 0:
-        return -1, np.nan, st.ERR_NO_TIER
-    k = find_ladder_nb(l_min, l_max, g_start[g], g_start[g + 1], net)
-    if k < 0:
-        return -1, np.nan, st.ERR_SIZE_ABOVE_TIERS
-    if lever > l_maxlev[k]:
-        return k, np.nan, st.ERR_LEVER_ABOVE_TIER
-    m = ladder_mmr_nb(l_af, l_mmr, k, lever)
-    if not (m >= 0.0 and m < 1.0):
-        return k, np.nan, st.ERR_TIER_VALUE
-    return k, m, st.OK
-
-
-@njit(cache=True, error_model="numpy")
-def group_rows_nb(tt, contract, mode, lever):
-    """``(start, stop)`` of the ladder rows for a position's group, ``(0, 0)`` if none."""
-    g_key, g_lever, g_start = tt[0], tt[1], tt[2]
-    g = find_group_nb(g_key, g_lever, contract * 2 + mode, lever)
-    if g < 0:
-        return 0, 0
-    return g_start[g], g_start[g + 1]
+@njit(error_model="numpy")
+def group_rows_nb(g_lut, g_any, g_start, contract, mode, lever):
+    """``(start, stop)`` of the ladder rows of a position's group, ``(0, 0)`` if none."""
+    g = group_of_nb(g_lut, g_any, contract * 2 + mode, lever)
+    valid = g >= 0
+    return g_start[max(g, 0)] * valid, g_start[max(g, 0) + 1] * valid

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from htxcore.tiers import KIND_INVERSE, KIND_LINEAR, MODE_CROSS, MODE_ISOLATED
+from htxcore.tiers import KIND_INVERSE, KIND_LINEAR, MAX_LADDERS, MODE_CROSS, MODE_ISOLATED
 from xlhtx.tables import TableError, api_data, number, records, text
 
 MODES = {"isolated": MODE_ISOLATED, "cross": MODE_CROSS}
@@ -119,7 +119,13 @@ class TierTable:
             groups.setdefault((lad.contract, lad.mode, lad.lever), []).append(lad)
         for (code, mode, lever), lads in groups.items():
             where = f"tiers {code} {mode} {lever:g}x" if lever else f"tiers {code} {mode}"
+            if lever != int(lever) or lever > 10_000:
+                raise TableError(f"{where}: lever_rate must be a whole number up to 10,000 "
+                                 "(HTX publishes whole leverages)")
             lads.sort(key=lambda x: x.min_size)
+            if len(lads) > MAX_LADDERS:
+                raise TableError(f"{where}: {len(lads)} ladders; at most {MAX_LADDERS} are "
+                                 "supported (HTX publishes up to five)")
             for a, b in zip(lads, lads[1:]):
                 if b.min_size <= a.max_size:
                     raise TableError(f"{where}: ladder {b.ladder} ({b.min_size:g}-) overlaps "
@@ -202,12 +208,28 @@ def _compile(table: TierTable) -> tuple:
             g_lever.append(k[1])
             g_start.append(j)
     g_start.append(len(lads))
+    n_keys = 2 * max(len(table.codes), 1)
+    # dense group index for whole leverages: the exact group, else the any-leverage one
+    g_any = np.full(n_keys, -1, dtype=np.int32)
+    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
+        if lever == 0:
+            g_any[key] = g
+    g_lut = np.repeat(g_any[:, None], int(max(g_lever, default=0)) + 1, axis=1)
+    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
+        if lever:
+            g_lut[key, int(lever)] = g
+    g_mins = np.full((len(g_key), MAX_LADDERS), np.inf)
+    for g in range(len(g_key)):
+        rows = lads[g_start[g]:g_start[g + 1]]
+        g_mins[g, :len(rows)] = [x.min_size for x in rows]
+    # MMR per row at its group's leverage: a / L, or the MMR a Multi-Assets row gives
+    mmr = [x.mmr if not math.isnan(x.mmr) else x.adjust_factor / x.lever for x in lads]
+    lad = np.array([[x.min_size, x.max_size, m, x.max_leverage] for x, m in zip(lads, mmr)],
+                   dtype=np.float64).reshape(len(lads), 4)
     f64 = lambda xs: np.ascontiguousarray(xs, dtype=np.float64)  # noqa: E731
     return (
         np.asarray(g_key, dtype=np.int64), f64(g_lever), np.asarray(g_start, dtype=np.int64),
-        f64([x.min_size for x in lads]), f64([x.max_size for x in lads]),
-        f64([x.adjust_factor for x in lads]), f64([x.mmr for x in lads]),
-        f64([x.max_leverage for x in lads]), np.asarray([x.ladder for x in lads], dtype=np.int64),
+        g_lut, g_any, g_mins, lad, np.asarray([x.ladder for x in lads], dtype=np.int64),
         np.asarray([KINDS[table.contracts[c].kind] for c in table.codes], dtype=np.int8),
         f64([table.contracts[c].size for c in table.codes]),
     )

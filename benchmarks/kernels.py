@@ -1,0 +1,208 @@
+"""Speed of the isolated liquidation price with tier lookup, against the alternatives.
+
+    python benchmarks/kernels.py --json            # n = 10,000,000
+    python benchmarks/kernels.py --json --n 1000000
+
+Prints one JSON object: ``n``; ``numba_rows_per_s`` (the kernel, warm, best of 3);
+``numpy_rows_per_s`` (a vectorized NumPy version: searchsorted tier lookup + closed
+forms); ``python_rows_per_s`` (plain Python with bisect, measured on a sample and
+scaled); ``bandwidth_rows_per_s`` (bytes the kernel must read and write per row against
+a measured large-array copy); ``first_call_s`` / ``cached_start_s`` (a new process,
+import + first call, with an empty / a warm Numba cache); ``ladder_rows_per_s`` (full
+tiered-liquidation ladder for 1,000,000 positions); ratios of numba to the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from htxcore.liquidation import liq_ladder_nb
+from htxcore.position import liq_price_nb
+from xlhtx.api import LADDER_COLUMNS, max_ladder_steps
+from xlhtx.tiers import snapshot
+
+
+def make_book(n: int, seed: int = 7):
+    """Random isolated positions on the snapshot's contracts and leverages."""
+    t = snapshot()
+    tt = t.compile()
+    rng = np.random.default_rng(seed)
+    levers = np.array(sorted({lad.lever for lad in t.ladders if lad.contract == "BTC-USDT"}))
+    contract = rng.integers(0, len(t.codes), n).astype(np.int32)
+    lever = levers[rng.integers(0, 8, n)]  # 1x..50x: every contract has them
+    book = dict(
+        contract=contract, mode=np.zeros(n, np.int8),
+        side=np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8),
+        q=np.floor(rng.uniform(1, 150_000, n)),
+        entry=rng.uniform(0.1, 70_000, n), lever=lever,
+        margin=np.where(rng.random(n) < 0.5, np.nan, 0.0))
+    c_kind, c_size = tt[8], tt[9]
+    im = np.where(c_kind[contract] == 0, book["q"] * c_size[contract] * book["entry"],
+                  book["q"] * c_size[contract] / book["entry"]) / lever
+    book["margin"] = np.where(np.isnan(book["margin"]), np.nan, im * rng.uniform(0.5, 3, n))
+    return tt, book
+
+
+def run_numba(tt, b):
+    n = b["q"].shape[0]
+    out, status = np.empty(n), np.empty(n, np.int8)
+    liq_price_nb(tt, b["contract"], b["mode"], b["side"], b["q"], b["entry"], b["lever"],
+                 b["margin"], out, status)
+    return out, status
+
+
+def run_numpy(tt, b):
+    """The best vectorized NumPy version: composite-key searchsorted for group and ladder."""
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    l_min, l_max, l_mmr = lad[:, 0], lad[:, 1], lad[:, 2]
+    gk = g_key * 4096.0 + g_lever                    # group composite key, sorted
+    key = (b["contract"] * 2 + b["mode"]) * 4096.0 + b["lever"]
+    g = np.searchsorted(gk, key)
+    g_ok = g < gk.shape[0]
+    g = np.minimum(g, gk.shape[0] - 1)
+    g_ok &= gk[g] == key
+    grp = np.repeat(np.arange(g_key.shape[0]), np.diff(g_start))
+    lk = grp * 1e12 + l_min                          # ladder composite key, sorted
+    k = np.searchsorted(lk, g * 1e12 + b["q"], side="right") - 1
+    k = np.maximum(k, g_start[g])
+    ok = g_ok & (b["q"] < l_max[k] + 1.0)
+    mmr = l_mmr[k]
+    kind, size = c_kind[b["contract"]], c_size[b["contract"]]
+    qs = b["q"] * size
+    s = b["side"].astype(np.float64)
+    lin = kind == 0
+    m = np.where(np.isnan(b["margin"]),
+                 np.where(lin, qs * b["entry"], qs / b["entry"]) / b["lever"], b["margin"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(lin, (s * b["entry"] * qs - m) / (qs * (s - mmr)),
+                     qs * (mmr + s) / (m + s * qs / b["entry"]))
+    return np.where(ok & (p > 0) & np.isfinite(p), p, np.nan)
+
+
+def run_python(tt, b, rows):
+    """Plain Python: bisect over the same flat tables, one row at a time."""
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
+        x.tolist() for x in tt)
+    l_min, l_max, l_mmr = [r[0] for r in lad], [r[1] for r in lad], [r[2] for r in lad]
+    groups = list(zip(g_key, g_lever))
+    cols = [b[k][:rows].tolist() for k in ("contract", "mode", "side", "q", "entry", "lever",
+                                           "margin")]
+    out = []
+    for c, mode, s, q, e, lev, m in zip(*cols):
+        g = bisect.bisect_left(groups, (c * 2 + mode, lev))
+        if g == len(groups) or groups[g] != (c * 2 + mode, lev):
+            out.append(math.nan)
+            continue
+        k = max(bisect.bisect_right(l_min, q, g_start[g], g_start[g + 1]) - 1, g_start[g])
+        if q >= l_max[k] + 1:
+            out.append(math.nan)
+            continue
+        mmr = l_mmr[k]
+        qs = q * c_size[c]
+        if c_kind[c] == 0:
+            m = qs * e / lev if math.isnan(m) else m
+            p = (s * e * qs - m) / (qs * (s - mmr))
+        else:
+            m = qs / e / lev if math.isnan(m) else m
+            den = m + s * qs / e
+            p = qs * (mmr + s) / den if den else math.nan
+        out.append(p if p > 0 else math.nan)
+    return out
+
+
+def best(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def copy_bandwidth(nbytes=800 * 2**20):
+    """Bytes per second moved (read + write) by a large array copy."""
+    src = np.ones(nbytes // 8)
+    dst = np.empty_like(src)
+    t = best(lambda: np.copyto(dst, src), 5)
+    return 2 * src.nbytes / t
+
+
+START_SCRIPT = """
+import time; t0 = time.perf_counter()
+from xlhtx import api
+api.liq_price("BTC-USDT", "long", 5000, 30000, 125)
+print(time.perf_counter() - t0)
+"""
+
+
+def start_times():
+    """(first call with an empty cache, start with a warm cache), new processes."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        run = lambda: float(subprocess.run(  # noqa: E731
+            [sys.executable, "-c", START_SCRIPT], env=env, check=True, capture_output=True,
+            text=True).stdout.strip().splitlines()[-1])
+        first = run()
+        cached = min(run() for _ in range(3))
+    return first, cached
+
+
+def ladder_rate(n=1_000_000):
+    t = snapshot()
+    tt, b = make_book(n, seed=11)
+    steps = max_ladder_steps(t)
+    outs = [np.empty((n, steps)) for _ in LADDER_COLUMNS[1:]]
+    n_steps, status = np.empty(n, np.int64), np.empty(n, np.int8)
+    call = lambda: liq_ladder_nb(tt, b["contract"], b["mode"], b["side"], b["q"],  # noqa: E731
+                                 b["entry"], b["lever"], b["margin"], *outs, n_steps, status)
+    call()
+    return n / best(call)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=10_000_000)
+    ap.add_argument("--python-rows", type=int, default=100_000)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    a = ap.parse_args(argv)
+    first, cached = start_times()
+    tt, b = make_book(a.n)
+    got, status = run_numba(tt, b)   # compile / load before timing
+    ref = run_numpy(tt, b)
+    assert np.allclose(got, ref, rtol=1e-9, equal_nan=True), "numba and numpy disagree"
+    t_numba = best(lambda: run_numba(tt, b))
+    t_numpy = best(lambda: run_numpy(tt, b), 2)
+    rows = min(a.python_rows, a.n)
+    t_py = best(lambda: run_python(tt, b, rows), 1)
+    bytes_per_row = sum(b[k].itemsize for k in b) + 8 + 1   # inputs + price + status
+    res = {
+        "n": a.n,
+        "numba_rows_per_s": a.n / t_numba,
+        "numpy_rows_per_s": a.n / t_numpy,
+        "python_rows_per_s": rows / t_py,
+        "bandwidth_rows_per_s": copy_bandwidth() / bytes_per_row,
+        "bytes_per_row": bytes_per_row,
+        "first_call_s": first,
+        "cached_start_s": cached,
+        "ladder_rows_per_s": ladder_rate(),
+        "threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
+    }
+    res["numba_vs_numpy"] = res["numba_rows_per_s"] / res["numpy_rows_per_s"]
+    res["numba_vs_python"] = res["numba_rows_per_s"] / res["python_rows_per_s"]
+    res["fraction_of_bandwidth"] = res["numba_rows_per_s"] / res["bandwidth_rows_per_s"]
+    print(json.dumps(res, indent=None if a.json else 2))
+    return res
+
+
+if __name__ == "__main__":
+    main()

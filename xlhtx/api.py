@@ -101,8 +101,7 @@ def resolve_tiers(tiers: Any = None) -> TierTable:
         return snapshot()
     if isinstance(tiers, TierTable):
         return tiers
-    return _cached_parse(tiers, "tiers", lambda rows: TierTable.from_rows(
-        rows, contracts=dict(snapshot().contracts)))
+    return _cached_parse(tiers, "tiers", TierTable.from_rows)
 
 
 def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:

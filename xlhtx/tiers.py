@@ -92,16 +92,24 @@ class TierTable:
     # ---------------------------------------------------------------- building
     @classmethod
     def from_api(cls, adjustfactor: Any, contract_info: Any = None, *,
-                 default_mode: str = "isolated", source: str = "", as_of: str = "") -> "TierTable":
-        contracts = parse_contract_info(contract_info) if contract_info is not None else {}
+                 default_mode: str = "isolated", source: str = "", as_of: str = "",
+                 contracts: dict[str, Contract] | None = None) -> "TierTable":
+        """HTX JSON; contract sizes from ``contract_info``, else ``contracts``."""
+        contracts = dict(contracts or {})
+        if contract_info is not None:
+            contracts.update(parse_contract_info(contract_info))
         ladders = parse_adjustfactor(adjustfactor, default_mode)
         return cls(_with_inferred(contracts, ladders), ladders, source, as_of).validated()
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]], contracts: dict[str, Contract] | None = None,
                   *, source: str = "worksheet", as_of: str = "") -> "TierTable":
-        """Plain rows or Multi-Assets rows, told apart by their header."""
+        """Plain rows or Multi-Assets rows, told apart by their header. Contract sizes
+        come from a ``contract_size`` column, else ``contracts`` (default: the bundled
+        snapshot's contracts)."""
         rows = list(rows)
+        if contracts is None:
+            contracts = snapshot().contracts
         header = {str(h).strip().lower() for h in (rows[0] if rows else []) if h is not None}
         if "position_limit" in header:
             ladders, sizes = parse_multi_assets_rows(rows)

@@ -1,0 +1,42 @@
+"""Numba's on-disk cache works from an installed package (not only from a checkout):
+the first process compiles and writes index files next to the installed module, the
+next one loads them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = """
+from htxcore.position import liq_price_nb
+from xlhtx import api
+import htxcore, json
+api.liq_price("BTC-USDT", "long", 5000, 30000, 125)
+st = liq_price_nb.stats
+print(json.dumps([htxcore.__file__, sum(st.cache_hits.values()), sum(st.cache_misses.values())]))
+"""
+
+
+@pytest.mark.slow
+def test_cache_from_an_installed_package(tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(ROOT)],
+                   check=True, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = str(target)
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path,
+                             check=True, capture_output=True, text=True).stdout
+        return __import__("json").loads(out.strip().splitlines()[-1])
+
+    where, hits, misses = run()
+    assert Path(where).parent == target / "htxcore"     # the installed copy, not the checkout
+    assert (hits, misses) == (0, 1)
+    assert list((target / "htxcore" / "__pycache__").glob("position.liq_price_nb*.nbi"))
+    where, hits, misses = run()
+    assert (hits, misses) == (1, 0)

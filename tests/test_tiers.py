@@ -1,0 +1,157 @@
+"""Tier, contract and margin-ladder tables: every shape of SPEC 2.2 and 2.6, boundaries,
+and refusals with messages that name the row and column."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from htxcore import status as st
+from xlhtx import api
+from xlhtx.ladder_margin import MarginLadders
+from xlhtx.tables import TableError
+from xlhtx.tiers import TierTable, parse_contract_info, snapshot
+
+HEADER = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
+          "adjust_factor"]
+
+
+def rows_125x():
+    return [HEADER,
+            ["BTC-USDT", "isolated", 125, 0, 0, 8999, 0.65],
+            ["BTC-USDT", "isolated", 125, 1, 9000, 89999, 0.80],
+            ["BTC-USDT", "isolated", 125, 2, 90000, None, 0.85]]
+
+
+def test_snapshot_has_source_date_and_the_published_example():
+    s = snapshot()
+    assert "HTX" in s.source and s.as_of == "2026-11-21"
+    lads = sorted((x for x in s.ladders if (x.contract, x.mode, x.lever) ==
+                   ("BTC-USDT", "isolated", 125)), key=lambda x: x.min_size)
+    assert [(x.min_size, x.max_size, x.adjust_factor) for x in lads] == [
+        (0, 8999, 0.65), (9000, 89999, 0.80), (90000, math.inf, 0.85)]
+    assert {"BTC-USDT", "ETH-USDT", "BTC-USD", "ETH-USD"} <= set(s.codes)
+    assert s.contract("btc-usd").kind == "inverse" and s.contract("BTC-USD").size == 100
+    assert s.contract("ETH-USD").size == 10 and s.contract("BTC-USDT").size == 0.001
+    assert {x.mode for x in s.ladders if x.contract == "BTC-USDT"} == {"isolated", "cross"}
+
+
+def test_api_json_shape_parses_like_htx_documents_it():
+    payload = {"status": "ok", "data": [{
+        "symbol": "BTC", "contract_code": "BTC-USDT", "margin_mode": "cross",
+        "list": [{"lever_rate": 125, "ladders": [
+            {"ladder": 0, "min_size": 0, "max_size": 8999, "adjust_factor": 0.65},
+            {"ladder": 1, "min_size": 9000, "max_size": None, "adjust_factor": 0.8}]}]}],
+        "ts": 1}
+    t = TierTable.from_api(payload, contracts=snapshot().contracts)
+    assert [(x.mode, x.max_size) for x in t.ladders] == [("cross", 8999), ("cross", math.inf)]
+    r = api.tier("BTC-USDT", 125, [8999, 9000, 10**9], "cross", t)
+    assert r["ladder"].values.tolist() == [0, 1, 1]
+
+
+def test_htx_error_payload_is_a_clear_error():
+    with pytest.raises(TableError, match="1014 Invalid contract code"):
+        TierTable.from_api({"status": "error", "err_code": 1014,
+                            "err_msg": "Invalid contract code"})
+
+
+@pytest.mark.parametrize("net, ladder", [(0, 0), (8999, 0), (8999.5, 0), (9000, 1),
+                                         (89999, 1), (90000, 2), (1e12, 2)])
+def test_boundaries_are_inclusive_and_the_top_is_unbounded(net, ladder):
+    t = TierTable.from_rows(rows_125x())
+    assert api.tier("BTC-USDT", 125, net, tiers=t)["ladder"].values[0] == ladder
+
+
+def test_bounded_top_ladder_rejects_larger_positions():
+    rows = rows_125x()
+    rows[3][5] = 500000
+    r = api.liq_price("BTC-USDT", "long", [500000, 500001], 30000, 125, tiers=rows)
+    assert r.status.tolist() == [st.OK, st.ERR_SIZE_ABOVE_TIERS]
+    assert "500001 contracts is above the last ladder of BTC-USDT isolated 125x" in r.messages[1]
+
+
+def test_plain_rows_with_mmr_and_contract_size_define_a_new_contract():
+    rows = [HEADER + ["mmr", "contract_size"],
+            ["PEPE-USDT", "isolated", 10, 0, 0, 999, None, 0.02, 1000],
+            ["PEPE-USDT", "isolated", 10, 1, 1000, None, None, 0.05, 1000]]
+    r = api.tier("PEPE-USDT", 10, [10, 5000], tiers=rows)
+    assert r["mmr"].values.tolist() == [0.02, 0.05]
+    assert r["adjust_factor"].values.tolist() == pytest.approx([0.2, 0.5])
+    assert api.notional("PEPE-USDT", 2, 0.00001, tiers=rows).values[0] == pytest.approx(0.02)
+
+
+def test_multi_assets_shape_gives_mmr_and_caps_leverage():
+    rows = [["contract_code", "tier", "max_leverage", "position_limit", "mmr"],
+            ["BTC-USDT", 1, 100, 10000, 0.005],
+            ["BTC-USDT", 2, 50, 50000, 0.01],
+            ["BTC-USDT", 3, 20, None, 0.025]]
+    r = api.tier("BTC-USDT", [20, 20, 20, 75, 7], [10000, 10001, 10**7, 20000, 5],
+                 "cross", rows)
+    assert r["ladder"].status.tolist() == [st.OK, st.OK, st.OK, st.ERR_LEVER_ABOVE_TIER, st.OK]
+    assert r["mmr"].values[:3].tolist() == [0.005, 0.01, 0.025]
+    assert "leverage = 75: above the maximum leverage" in r["mmr"].messages[3]
+    # any leverage up to the tier maximum, even one the isolated table lacks
+    assert r["mmr"].values[4] == 0.005
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([HEADER[:3]], "lacks column(s) ladder, min_size, max_size"),
+    ([HEADER, ["BTC-USDT", "isolated", 125, 0, 0, "lots", 0.65]], "max_size = 'lots' is not a number"),
+    ([HEADER, ["BTC-USDT", "isolated", 125, 0, 0, 10, 0.65],
+      ["BTC-USDT", "isolated", 125, 1, 5, 20, 0.8]], "overlaps"),
+    ([HEADER, ["BTC-USDT", "isolated", 125, 0, 50, 10, 0.65]], "max_size 10 < min_size 50"),
+    ([HEADER, ["BTC-USDT", "hedge", 125, 0, 0, 10, 0.65]], "margin_mode = 'hedge'"),
+    ([HEADER, ["BTC-USDT", "isolated", 12.5, 0, 0, 10, 0.65]], "whole number"),
+    ([HEADER, ["BTC-USDT", "isolated", 125, 0, 0, 10, None]], "give adjust_factor or mmr"),
+    ([HEADER, ["BTC-USDT", "isolated", 125, 0, -1, 10, 0.65]], "min_size = -1 must be >= 0"),
+    ([HEADER, ["ABC-USDT", "isolated", 5, 0, 0, 10, 0.65]], "ABC-USDT has no contract size"),
+])
+def test_bad_tier_tables_are_refused_with_the_row(rows, message):
+    with pytest.raises(TableError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TierTable.from_rows(rows)
+
+
+def test_leverage_without_ladder_names_contract_and_leverage():
+    r = api.liq_price("ETH-USDT", "long", 10, 3000, 125)
+    assert r.status[0] == st.ERR_NO_TIER
+    assert r.messages[0].startswith("#N/A no tier ladder for ETH-USDT isolated at 125x")
+    assert "leverages with ladders: 1, 2, 3, 5, 10, 20, 30, 50, 75, 100" in r.messages[0]
+
+
+def test_contract_info_json():
+    got = parse_contract_info({"status": "ok", "data": [
+        {"contract_code": "BTC-USDT", "contract_size": 0.001},
+        {"contract_code": "BTC-USD", "contract_size": 100}]})
+    assert got["BTC-USDT"].kind == "linear" and got["BTC-USD"].kind == "inverse"
+
+
+def test_to_rows_round_trips_through_the_plain_shape():
+    s = snapshot()
+    again = TierTable.from_rows(s.to_rows())
+    assert sorted(again.ladders, key=repr) == sorted(s.ladders, key=repr)
+
+
+def test_margin_ladder_rows_and_json_agree():
+    lm = snapshot().ladder_margin
+    again = MarginLadders.from_rows(lm.to_rows())
+    t = snapshot()
+    a, b = lm.compile(t), again.compile(t)
+    assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
+
+
+def test_margin_ladder_rate_defaults_to_the_band_below():
+    rows = [["contract_code", "margin_mode", "lever_rate", "min_margin_balance",
+             "max_margin_balance", "min_margin_available", "max_margin_available"],
+            ["BTC-USDT", "isolated", 20, 0, 1000, 0, 1000],
+            ["BTC-USDT", "isolated", 20, 1000, 3000, 1000, 2000],
+            ["BTC-USDT", "isolated", 20, 3000, None, 2000, None]]
+    r = api.max_open("BTC-USDT", [500, 2000, 5000], 50000, 20, margin_ladders=rows)
+    # 500 -> 500; 2000 -> 1000 + 1000*0.5; 5000 -> 2000 + 2000*0.5 (slope of the band below)
+    assert r["available"].values.tolist() == [500, 1500, 3000]
+
+
+def test_snapshot_json_is_valid_json_with_three_tables():
+    from importlib import resources
+    doc = json.loads(resources.files("xlhtx").joinpath("data/snapshot.json").read_text())
+    assert {"adjustfactor", "contract_info", "ladder_margin", "source", "as_of"} <= set(doc)

@@ -123,14 +123,15 @@ def finish(batch: Batch, values: np.ndarray, status: np.ndarray, names: dict[str
     if batch.errors:
         rows = np.fromiter(batch.errors, dtype=np.int64)
         status[rows] = INPUT
-    status[batch.empty] = EMPTY
-    values[status != st.OK] = NAN
+    bad = np.flatnonzero(status != st.OK)
+    values[bad] = NAN
     messages = dict(batch.errors)
-    for i in np.flatnonzero((status != st.OK) & (status != EMPTY) & (status != INPUT)):
-        i = int(i)
-        messages[i] = status_message(int(status[i]), batch, i, names, table)
-    for i in np.flatnonzero(batch.empty):
-        messages.pop(int(i), None)
+    for i in bad.tolist():
+        if batch.row_is_empty(i):
+            status[i] = EMPTY
+            messages.pop(i, None)
+        elif status[i] != INPUT:
+            messages[i] = status_message(int(status[i]), batch, i, names, table)
     return Result(values, status, messages)
 
 
@@ -303,7 +304,8 @@ def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage
         raise ArgError(bal.errors[0].replace("#VALUE! ", ""))
     cid = b.contracts(t)
     out, s = _out(b)
-    live = ~b.empty & ~_mixed_assets(t, b, cid)
+    empty = b.empty_mask()
+    live = ~empty & ~_mixed_assets(t, b, cid, empty)
     sub = lambda a: np.ascontiguousarray(a[live])  # noqa: E731 - only this account's rows
     s_live = np.empty(int(live.sum()), dtype=np.int8)
     o_live = np.empty(int(live.sum()), dtype=np.float64)
@@ -316,11 +318,11 @@ def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage
     return finish(b, out, s, {**POSITION, "price": "mark_price"}, t)
 
 
-def _mixed_assets(t: TierTable, b: Batch, cid: np.ndarray) -> np.ndarray:
+def _mixed_assets(t: TierTable, b: Batch, cid: np.ndarray, empty: np.ndarray) -> np.ndarray:
     """Rows margined in another asset than most of the account: errors, left out of it
     (one cross account holds one margin asset)."""
     assets: dict[str, list[int]] = {}
-    for i in np.flatnonzero(~b.empty & (cid >= 0)):
+    for i in np.flatnonzero((cid >= 0) & ~empty):
         assets.setdefault(t.contracts[t.codes[cid[i]]].margin_asset, []).append(int(i))
     alien = np.zeros(b.n, dtype=bool)
     if len(assets) > 1:
@@ -495,7 +497,7 @@ def adl_rank(pnl, margin, notional) -> Result:
     b.mark_empty("pnl", "margin", "notional")
     out, s = _out(b)
     vals = [b.floats(k) for k in ("pnl", "margin", "notional")]
-    live = ~b.empty
+    live = ~b.empty_mask()
     live[list(b.errors)] = False  # unreadable rows take no rank
     cols = [np.ascontiguousarray(v[live]) for v in vals]
     o, ss = np.empty(int(live.sum())), np.empty(int(live.sum()), dtype=np.int8)

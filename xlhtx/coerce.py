@@ -10,6 +10,7 @@ would be valid; the row then carries a NaN/invalid code so the kernel skips it.
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -74,9 +75,9 @@ def column(value: Any, name: str) -> Any:
         if not value:
             return []
         if isinstance(value[0], (list, tuple)):
-            if len(value[0]) == 1 and all(isinstance(r, (list, tuple)) and len(r) == 1
-                                          for r in value):
-                return [r[0] for r in value]
+            # Excel ranges are rectangular: the first and last rows tell the width
+            if len(value[0]) == 1 and isinstance(value[-1], (list, tuple)) and len(value[-1]) == 1:
+                return list(map(itemgetter(0), value))
             if len(value) == 1:
                 return list(value[0])
             raise ArgError(f"{name}: expects one column or one row, got a "
@@ -107,7 +108,7 @@ class Batch:
                 "range the same number of rows (or a single cell)")
         self.n = n
         self.errors: dict[int, str] = {}
-        self.empty = np.zeros(n, dtype=bool)
+        self.required: tuple[str, ...] = ()
 
     def value(self, name: str, i: int) -> Any:
         col = self.raw[name]
@@ -118,20 +119,18 @@ class Batch:
         self.errors.setdefault(i, msg)
 
     def mark_empty(self, *required: str) -> None:
-        """Rows whose required arguments are all empty give an empty result."""
-        if self.n == 0:
-            return
-        blank = np.ones(self.n, dtype=bool)
-        for name in required:
-            col = self.raw[name]
-            if isinstance(col, np.ndarray):
-                return
-            if isinstance(col, Categorical):
-                b = col.map(is_blank, bool)
-            else:
-                b = np.fromiter((is_blank(v) for v in col), bool, len(col))
-            blank &= b if len(col) > 1 else np.full(self.n, b[0])
-        self.empty = blank
+        """Rows whose required arguments are all empty give an empty result. Such a row
+        always fails coercion, so ``empty_rows`` checks only the rows that failed."""
+        self.required = required
+
+    def row_is_empty(self, i: int) -> bool:
+        return bool(self.required) and all(
+            not isinstance(self.raw[k], np.ndarray) and is_blank(self.value(k, i))
+            for k in self.required)
+
+    def empty_mask(self) -> np.ndarray:
+        """Every row's emptiness (for callers that must leave empty rows out up front)."""
+        return np.fromiter((self.row_is_empty(i) for i in range(self.n)), bool, self.n)
 
     # ------------------------------------------------------------------ columns
     def floats(self, name: str, *, default: float | None = None) -> np.ndarray:
@@ -146,7 +145,7 @@ class Batch:
                 out = np.where(np.isnan(out), default, out)
             return self._broadcast(out)
         col = list(col)
-        if col and all(type(v) is float or type(v) is int for v in col):
+        if col and set(map(type, col)) <= {float, int}:
             return self._broadcast(np.array(col, dtype=np.float64))
         out = np.empty(len(col), dtype=np.float64)
         for i, v in enumerate(col):
@@ -203,27 +202,26 @@ class Batch:
         return self._codes(name, one, np.int32, required=True)
 
     def _codes(self, name: str, one: Any, dtype: Any, required: bool = False) -> np.ndarray:
-        """Map each cell through ``one`` (memoized: columns repeat a few codes)."""
+        """Map each cell through ``one``, once per distinct value (columns repeat a few
+        codes)."""
         col = self.raw[name]
         if isinstance(col, Categorical):
             out = col.map(one, dtype)
-            if required:
-                for i in np.flatnonzero(col.map(is_blank, bool)):
-                    self._error_all(name, int(i), f"#VALUE! {name} is empty")
-            return self._broadcast(out)
-        uniq: dict[Any, int] = {}
-        out = np.empty(len(col), dtype=dtype)
-        for i, v in enumerate(col):
-            v = v.item() if isinstance(v, np.generic) else v
+            blank = np.flatnonzero(col.map(is_blank, bool))
+        else:
+            col = [v.item() if isinstance(v, np.generic) else v for v in col] \
+                if isinstance(col, np.ndarray) else col
             try:
-                code = uniq[v]
-            except KeyError:
-                code = uniq[v] = one(v)
-            except TypeError:  # unhashable cell value
-                code = one(v)
-            out[i] = code
-            if required and is_blank(v):
-                self._error_all(name, i, f"#VALUE! {name} is empty")
+                uniq = {v: one(v) for v in set(col)}
+                out = np.fromiter(map(uniq.__getitem__, col), dtype, len(col))
+                any_blank = any(is_blank(v) for v in uniq)
+            except TypeError:  # an unhashable cell value
+                out = np.fromiter(map(one, col), dtype, len(col))
+                any_blank = True
+            blank = [i for i, v in enumerate(col) if is_blank(v)] if required and any_blank else []
+        if required:
+            for i in blank:
+                self._error_all(name, int(i), f"#VALUE! {name} is empty")
         return self._broadcast(out)
 
     def _broadcast(self, arr: np.ndarray) -> np.ndarray:

@@ -1,0 +1,312 @@
+"""The Excel functions (SPEC 4): one thin function per Excel name over ``xlhtx.api``.
+
+Set ``xlhtx.udfs`` as the UDF module in the xlwings add-in or the workbook's
+``xlwings.conf`` sheet and press "Import Functions". Every argument takes a cell or a
+range; ranges broadcast against single cells and the result spills (a column in gives a
+column out, a row gives a row). A call over a 100,000-row column is one kernel call.
+
+A call with single cells that cannot be computed raises one message, which xlwings shows
+in the cell; in a call over ranges the bad rows show a short ``#VALUE! ...`` /
+``#N/A ...`` text and the other rows compute. "No liquidation possible" is a result, not
+an error: the cell says so.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import numpy as np
+import xlwings as xw
+
+from xlhtx import __version__, api
+from xlhtx.coerce import ArgError
+from xlhtx.tables import TableError
+
+CATEGORY = "xlhtx (HTX futures)"
+
+# per-argument help shown by Excel's function wizard (at most 255 characters each)
+ARG_DOCS = {
+    "contract": "Contract code, e.g. BTC-USDT (USDT-margined) or BTC-USD (coin-margined).",
+    "side": "long or short (buy/sell, 1/-1 also accepted).",
+    "contracts": "Number of contracts held (> 0).",
+    "net_contracts": "Net position of the contract in contracts: |long - short|.",
+    "entry_price": "Average open (entry) price.",
+    "price": "Price to value the position at (e.g. the mark price).",
+    "mark_price": "Mark price.",
+    "leverage": "Leverage, e.g. 20 for 20x; the tier table must have ladders for it.",
+    "margin": "Optional isolated margin balance; empty = initial margin at entry.",
+    "mode": "Optional margin mode: isolated (default) or cross.",
+    "tiers": "Optional tier table range with a header row (contract_code, margin_mode, "
+             "lever_rate, ladder, min_size, max_size, adjust_factor[, mmr, contract_size]); "
+             "empty = bundled snapshot.",
+    "target_liq_price": "The liquidation price you want.",
+    "equity": "Margin balance (equity) available for the new position.",
+    "margin_ladders": "Optional tiered available-margin table range (swap_ladder_margin "
+                      "columns); empty = bundled snapshot.",
+    "target_roe": "Target return on initial margin, e.g. 0.5 for +50%.",
+    "contract_col": "Column of contract codes of the cross account's positions.",
+    "side_col": "Column of sides (long/short).",
+    "contracts_col": "Column of contract counts.",
+    "entry_col": "Column of entry prices.",
+    "mark_col": "Column of mark prices.",
+    "leverage_col": "Column of leverages.",
+    "balance": "Cross account balance (margin asset), before unrealized PnL.",
+    "exec_price": "Price at which the liquidated position is executed in the market.",
+    "fee_rate": "Optional liquidation fee rate, e.g. 0.0005; empty = 0.",
+    "pnl_col": "Column of unrealized PnL.",
+    "margin_col": "Column of position margins.",
+    "notional_col": "Column of position values.",
+}
+
+
+class UdfError(Exception):
+    """Raised for a call that cannot be computed; its text is what the cell shows."""
+
+
+def fail(message: str) -> None:
+    """Raise ``message`` so xlwings shows exactly it in the cell (a COM error carries its
+    description; elsewhere a plain exception)."""
+    try:  # Windows: a COM error with our words as the description, not a traceback
+        from win32com.server.exception import COMException
+    except ImportError:
+        raise UdfError(message) from None
+    raise COMException(desc=message)
+
+
+def excel_function(f: Callable) -> Callable:
+    """Register ``f`` with xlwings: category, a 2-D read of every argument (so a row and
+    a column are told apart) and the help text of each argument."""
+    for name in inspect.signature(f).parameters:
+        f = xw.arg(name, ndim=2, doc=ARG_DOCS[name])(f)
+    return xw.func(category=CATEGORY)(f)
+
+
+def _is_row(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) == 1 and isinstance(v[0], (list, tuple)) \
+        and len(v[0]) > 1
+
+
+def _length(v: Any) -> int:
+    if isinstance(v, (list, tuple)):
+        return max(len(v), len(v[0]) if v and isinstance(v[0], (list, tuple)) else 1)
+    return 1
+
+
+def cells(compute: Callable[[], api.Result], *inputs: Any) -> Any:
+    """Run ``compute`` and shape its result for Excel: a value for single cells (or the
+    raised message), else a spilled column (or row) of values and messages."""
+    try:
+        result = compute()
+    except (ArgError, TableError) as e:
+        fail(f"#VALUE! {e}")
+    if max((_length(v) for v in inputs), default=1) == 1 and len(result) == 1:
+        value = result.cell(0)
+        if isinstance(value, str) and value.startswith("#"):
+            fail(value)
+        return "" if value is None else value
+    if any(_is_row(v) for v in inputs):
+        return [result.to_list()]
+    with no_gc():  # 100,000 one-cell lists would otherwise set off the cyclic GC again and again
+        out = result.values.reshape(-1, 1).tolist()
+    for i in np.flatnonzero(~result.ok).tolist():
+        out[i][0] = result.cell(i)
+    return out
+
+
+@contextmanager
+def no_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _pick(key: str, compute: Callable[[], dict]) -> Callable[[], api.Result]:
+    return lambda: compute()[key]
+
+
+# ------------------------------------------------------------------------ functions
+
+
+@excel_function
+def HTX_NOTIONAL(contract, contracts, price, tiers=None):
+    """Position value: contracts x size x price (USDT) or contracts x face value / price (coin)."""
+    return cells(lambda: api.notional(contract, contracts, price, tiers),
+                 contract, contracts, price)
+
+
+@excel_function
+def HTX_MARGIN(contract, contracts, price, leverage, tiers=None):
+    """Initial margin: position value / leverage."""
+    return cells(lambda: api.initial_margin(contract, contracts, price, leverage, tiers),
+                 contract, contracts, price, leverage)
+
+
+@excel_function
+def HTX_TIER(contract, leverage, net_contracts, mode=None, tiers=None):
+    """HTX tier (ladder number, 0 = lowest) for a net position at a leverage."""
+    return cells(_pick("ladder", lambda: api.tier(contract, leverage, net_contracts, mode,
+                                                  tiers)), contract, leverage, net_contracts)
+
+
+@excel_function
+def HTX_ADJFACTOR(contract, leverage, net_contracts, mode=None, tiers=None):
+    """HTX adjustment factor of the tier holding a net position at a leverage."""
+    return cells(_pick("adjust_factor", lambda: api.tier(contract, leverage, net_contracts,
+                                                         mode, tiers)),
+                 contract, leverage, net_contracts)
+
+
+@excel_function
+def HTX_MMR(contract, leverage, net_contracts, mode=None, tiers=None):
+    """Maintenance margin rate: adjustment factor / leverage (or the tier's MMR)."""
+    return cells(_pick("mmr", lambda: api.tier(contract, leverage, net_contracts, mode,
+                                               tiers)), contract, leverage, net_contracts)
+
+
+@excel_function
+def HTX_MAINTMARGIN(contract, contracts, price, leverage, mode=None, tiers=None):
+    """Maintenance margin: MMR x position value at the price."""
+    return cells(lambda: api.maint_margin(contract, contracts, price, leverage, mode, tiers),
+                 contract, contracts, price, leverage)
+
+
+@excel_function
+def HTX_PNL(contract, side, contracts, entry_price, price, tiers=None):
+    """Unrealized PnL at the price (USDT for USDT-margined, coin for coin-margined)."""
+    return cells(lambda: api.pnl(contract, side, contracts, entry_price, price, tiers),
+                 contract, side, contracts, entry_price, price)
+
+
+@excel_function
+def HTX_ROE(contract, side, contracts, entry_price, price, leverage, tiers=None):
+    """Return on equity: PnL at the price / initial margin at entry."""
+    return cells(lambda: api.roe(contract, side, contracts, entry_price, price, leverage,
+                                 tiers), contract, side, contracts, entry_price, price,
+                 leverage)
+
+
+@excel_function
+def HTX_MARGINRATIO(contract, side, contracts, entry_price, mark_price, leverage,
+                    margin=None, tiers=None):
+    """Margin ratio at the mark: maintenance margin / equity; 1 (100%) = liquidation."""
+    return cells(_pick("margin_ratio", lambda: api.margin_ratio(
+        contract, side, contracts, entry_price, mark_price, leverage, margin, tiers)),
+        contract, side, contracts, entry_price, mark_price, leverage, margin)
+
+
+@excel_function
+def HTX_LIQPRICE(contract, side, contracts, entry_price, leverage, margin=None, tiers=None):
+    """Estimated liquidation price of an isolated position: the first trigger of HTX's
+    tiered liquidation."""
+    return cells(lambda: api.liq_price(contract, side, contracts, entry_price, leverage,
+                                       margin, tiers),
+                 contract, side, contracts, entry_price, leverage, margin)
+
+
+@excel_function
+def HTX_BANKRUPTCYPRICE(contract, side, contracts, entry_price, leverage, margin=None,
+                        tiers=None):
+    """Bankruptcy price: where the isolated position's equity reaches 0."""
+    return cells(lambda: api.bankruptcy_price(contract, side, contracts, entry_price,
+                                              leverage, margin, tiers),
+                 contract, side, contracts, entry_price, leverage, margin)
+
+
+@excel_function
+def HTX_LIQLADDER(contract, side, contracts, entry_price, leverage, margin=None,
+                  tiers=None):
+    """HTX tiered liquidation ladder of one position: a spilled table with a header row
+    (step, trigger_price, contracts_before, contracts_after, tier_before, tier_after,
+    margin_after)."""
+    inputs = (contract, side, contracts, entry_price, leverage, margin)
+    if max(_length(v) for v in inputs) > 1:
+        fail("#VALUE! HTX_LIQLADDER takes one position: give single cells, not ranges")
+    try:
+        ladder = api.liq_ladder(contract, side, contracts, entry_price, leverage, margin,
+                                tiers)
+    except (ArgError, TableError) as e:
+        fail(f"#VALUE! {e}")
+    value = ladder.result.cell(0)
+    if isinstance(value, str):
+        if value.startswith("#"):
+            fail(value)
+        return value
+    return ladder.table(0)
+
+
+@excel_function
+def HTX_AFTERLIQ(contract, side, contracts, entry_price, leverage, price, margin=None,
+                 tiers=None):
+    """Contracts left after HTX's tiered liquidation if the mark reaches the price."""
+    return cells(_pick("contracts", lambda: api.after_liq(
+        contract, side, contracts, entry_price, leverage, price, margin, tiers)),
+        contract, side, contracts, entry_price, leverage, price, margin)
+
+
+@excel_function
+def HTX_ADDMARGIN(contract, side, contracts, entry_price, leverage, target_liq_price,
+                  margin=None, tiers=None):
+    """Margin to add so the liquidation price becomes the target (negative: removable)."""
+    return cells(lambda: api.add_margin(contract, side, contracts, entry_price, leverage,
+                                        target_liq_price, margin, tiers),
+                 contract, side, contracts, entry_price, leverage, target_liq_price, margin)
+
+
+@excel_function
+def HTX_MAXOPEN(contract, equity, price, leverage, margin_ladders=None):
+    """Maximum contracts that can be opened with the equity at the price and leverage,
+    under HTX's tiered available margin."""
+    return cells(_pick("contracts", lambda: api.max_open(contract, equity, price, leverage,
+                                                         margin_ladders)),
+                 contract, equity, price, leverage)
+
+
+@excel_function
+def HTX_TARGETPRICE(contract, side, entry_price, leverage, target_roe):
+    """Exit price at which the return on initial margin equals the target ROE."""
+    return cells(lambda: api.target_price(contract, side, entry_price, leverage, target_roe),
+                 contract, side, entry_price, leverage, target_roe)
+
+
+@excel_function
+def HTX_CROSSLIQPRICE(contract_col, side_col, contracts_col, entry_col, mark_col,
+                      leverage_col, balance, tiers=None):
+    """Liquidation price of each position of one cross-margin account, the others held
+    at their mark prices."""
+    return cells(lambda: api.cross_liq_price(contract_col, side_col, contracts_col,
+                                             entry_col, mark_col, leverage_col, balance,
+                                             tiers),
+                 contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col)
+
+
+@excel_function
+def HTX_INSURANCE(contract, side, contracts, entry_price, leverage, exec_price, margin=None,
+                  fee_rate=None, tiers=None):
+    """Insurance-fund change when the position is fully liquidated and executed at the
+    price: + surplus (less the fee), - shortfall the fund pays."""
+    return cells(_pick("change", lambda: api.insurance(
+        contract, side, contracts, entry_price, leverage, exec_price, margin, fee_rate,
+        tiers)), contract, side, contracts, entry_price, leverage, exec_price, margin,
+        fee_rate)
+
+
+@excel_function
+def HTX_ADLRANK(pnl_col, margin_col, notional_col):
+    """Auto-deleveraging priority of each position (1 = first): profitable positions by
+    PnL ratio x effective leverage, then the others."""
+    return cells(lambda: api.adl_rank(pnl_col, margin_col, notional_col),
+                 pnl_col, margin_col, notional_col)
+
+
+@xw.func(category=CATEGORY)
+def HTX_VERSION():
+    """xlhtx version and the bundled tier snapshot's source and date."""
+    s = api.snapshot()
+    return f"xlhtx {__version__}; tiers: bundled snapshot as of {s.as_of} ({s.source[:120]}...)"

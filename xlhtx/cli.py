@@ -1,13 +1,32 @@
-"""The ``xlhtx`` command line."""
+"""The ``xlhtx`` command line. Every command has ``--help`` with an example; errors end
+with one line on stderr and exit status 1."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from pathlib import Path
+from typing import Callable
 
 from xlhtx import __version__
 
-EPILOG_DEMO = "example:\n  xlhtx demo"
+
+class CliError(Exception):
+    """A failure to report as one line, exit status 1."""
+
+
+def say(msg: str) -> None:
+    """Progress and notes go to stderr so stdout stays clean for data."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _parser(sub, name: str, help: str, example: str, func: Callable) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=func)
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,21 +34,165 @@ def build_parser() -> argparse.ArgumentParser:
         prog="xlhtx", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="HTX futures margin, tier and liquidation maths: Excel add-in and "
                     "headless bulk tools.",
-        epilog="examples:\n  xlhtx demo\n  xlhtx version")
+        epilog="examples:\n  xlhtx demo\n  xlhtx calc positions.csv -o results.parquet\n"
+               "  xlhtx tiers fetch -o tiers.json\n  xlhtx workbook build -o xlhtx.xlsm\n"
+               "  xlhtx recalc book.xlsm -o book-values.xlsx")
+    p.add_argument("--version", action="version", version=f"xlhtx {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    d = sub.add_parser("demo", help="run the end-to-end demo on built-in sample data",
-                       epilog=EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.set_defaults(func=cmd_demo)
-    v = sub.add_parser("version", help="print the version and the tier snapshot's source",
-                       epilog="example:\n  xlhtx version",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.set_defaults(func=cmd_version)
+
+    _parser(sub, "demo", "run the end-to-end demo on built-in sample data (no network)",
+            "xlhtx demo --out demo-output", cmd_demo).add_argument(
+        "--out", default="xlhtx-demo", help="folder for the demo's files (default: %(default)s)")
+
+    c = _parser(sub, "calc", "compute a positions table (CSV, XLSX or Parquet) into results",
+                "xlhtx calc positions.csv -o results.csv --tiers tiers.json", cmd_calc)
+    c.add_argument("positions", help="input table: columns contract, side, contracts, "
+                   "entry_price, leverage; optional margin, mark_price, margin_mode")
+    c.add_argument("-o", "--output", help="output table (by extension); default: "
+                   "POSITIONS-results with the same extension")
+    c.add_argument("--tiers", help="tier file from `xlhtx tiers fetch` (default: bundled)")
+    c.add_argument("--contracts", help="contracts table (contract_code, contract_size[, kind])")
+
+    t = sub.add_parser("tiers", help="tier tables: fetch from HTX")
+    tsub = t.add_subparsers(dest="tiers_command", metavar="ACTION")
+    f = _parser(tsub, "fetch", "download adjustment factors, contract sizes and ladder "
+                "margins from HTX's public API", "xlhtx tiers fetch --contract BTC-USDT "
+                "-o tiers.json", cmd_tiers_fetch)
+    f.add_argument("--contract", help="one contract code (default: all)")
+    dest = f.add_mutually_exclusive_group(required=True)
+    dest.add_argument("-o", "--output", help="tier file to write (JSON)")
+    dest.add_argument("--workbook", help="workbook whose Tiers/Contracts/MarginLadders "
+                      "sheets to replace")
+    f.add_argument("--base-url", default=None, help="API base URL (default: HTX's)")
+    f.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    f.add_argument("--retries", type=int, default=3, help="retries per request")
+
+    pos = sub.add_parser("positions", help="positions: import from HTX responses")
+    psub = pos.add_subparsers(dest="positions_command", metavar="ACTION")
+    i = _parser(psub, "import", "turn an HTX position response (JSON) into a positions "
+                "table with our liquidation price beside HTX's",
+                "xlhtx positions import swap_position_info.json -o positions.csv",
+                cmd_positions_import)
+    i.add_argument("file", help="JSON saved from swap_position_info, "
+                   "swap_cross_position_info or swap_account_position_info")
+    i.add_argument("-o", "--output", help="table to write (default: print CSV)")
+    i.add_argument("--tiers", help="tier file (default: bundled)")
+
+    from xlhtx import workbook_cli
+    workbook_cli.add_commands(sub, _parser)
+
+    v = _parser(sub, "version", "print the version and the tier snapshot's source",
+                "xlhtx version", cmd_version)
+    del v
     return p
+
+
+# ----------------------------------------------------------------------- commands
+
+
+def load_tiers(path: str | None, contracts: str | None = None):
+    """The tier table of a tier file (or the bundled snapshot), with a contracts table."""
+    from xlhtx.tables import TableError
+    from xlhtx.tiers import TierTable, load_snapshot_json, parse_contract_rows, snapshot
+    try:
+        table = snapshot()
+        if path:
+            try:
+                doc = json.loads(Path(path).read_text("utf-8"))
+            except (OSError, json.JSONDecodeError) as e:
+                raise CliError(f"{path}: cannot read the tier file: {e}") from None
+            table = load_snapshot_json(doc)
+        if contracts:
+            from xlhtx.tableio import read_table
+            rows = read_table(contracts)
+            extra = parse_contract_rows([rows.column_names, *zip(*(
+                rows.column(c).to_pylist() for c in rows.column_names))])
+            table = TierTable({**table.contracts, **extra}, table.ladders, table.source,
+                              table.as_of, table.ladder_margin)
+        return table
+    except TableError as e:
+        raise CliError(str(e)) from None
+
+
+def cmd_calc(args: argparse.Namespace) -> int:
+    from xlhtx import book, tableio
+    from xlhtx.coerce import ArgError
+    src = Path(args.positions)
+    out = Path(args.output) if args.output else src.with_name(f"{src.stem}-results{src.suffix}")
+    if out.resolve() == src.resolve():
+        raise CliError(f"{out}: the output would overwrite the input; choose another -o")
+    tiers = load_tiers(args.tiers, args.contracts)
+    try:
+        tableio.file_format(out)
+        t0 = time.perf_counter()
+        say(f"reading {src} ...")
+        table = tableio.read_table(src)
+        say(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
+        t1 = time.perf_counter()
+        results = book.compute(tableio.columns(table), tiers)
+        bad = sum(1 for s in results["status"] if s)
+        say(f"  computed in {time.perf_counter() - t1:.1f} s ({bad:,} rows without a "
+            f"number); writing {out} ...")
+        tableio.write_table(tableio.result_table(table, results), out)
+    except (tableio.TableFileError, ArgError) as e:
+        raise CliError(str(e)) from None
+    say(f"done in {time.perf_counter() - t0:.1f} s: {out}")
+    return 0
+
+
+def cmd_tiers_fetch(args: argparse.Namespace) -> int:
+    from xlhtx import fetch
+    from xlhtx.tables import TableError
+    from xlhtx.tiers import load_snapshot_json
+    try:
+        doc = fetch.fetch_tables(args.contract, base=args.base_url or fetch.DEFAULT_BASE,
+                                 timeout=args.timeout, retries=args.retries, progress=say)
+        table = load_snapshot_json(doc)  # refuse tables we could not use before writing
+    except (fetch.FetchError, TableError) as e:
+        raise CliError(str(e)) from None
+    if args.output:
+        from xlhtx.tableio import atomic_write
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1)))
+        say(f"wrote {out}: {len(table.codes)} contracts, {len(table.ladders)} ladders")
+    else:
+        from xlhtx import workbook_cli
+        workbook_cli.replace_reference_sheets(args.workbook, table)
+        say(f"replaced the reference sheets of {args.workbook}")
+    return 0
+
+
+def cmd_positions_import(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+    from xlhtx import positions, tableio
+    from xlhtx.tables import TableError
+    try:
+        payload = json.loads(Path(args.file).read_text("utf-8"))
+        cols = positions.compare(positions.parse_positions(payload), load_tiers(args.tiers))
+    except (OSError, json.JSONDecodeError) as e:
+        raise CliError(f"{args.file}: cannot read it as JSON: {e}") from None
+    except TableError as e:
+        raise CliError(f"{args.file}: {e}") from None
+    table = pa.table({k: pa.array(v, type=pa.string() if k in ("contract", "side",
+                     "margin_mode", "status") else pa.float64()) for k, v in cols.items()})
+    if args.output:
+        try:
+            tableio.write_table(table, args.output)
+        except tableio.TableFileError as e:
+            raise CliError(str(e)) from None
+        say(f"wrote {args.output}: {table.num_rows} positions")
+    else:
+        import pyarrow.csv as pacsv
+        buf = pa.BufferOutputStream()
+        pacsv.write_csv(table, buf)
+        sys.stdout.write(buf.getvalue().to_pybytes().decode())
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from xlhtx import demo
-    demo.run()
+    demo.run(out_dir=Path(args.out))
     return 0
 
 
@@ -38,10 +201,6 @@ def cmd_version(args: argparse.Namespace) -> int:
     s = snapshot()
     print(f"xlhtx {__version__}; tier snapshot as of {s.as_of}: {s.source}")
     return 0
-
-
-class CliError(Exception):
-    """A failure to report as one line, exit status 1."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         print(f"xlhtx: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("xlhtx: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
 
 from xlhtx import api, book
@@ -63,7 +64,25 @@ def sample_book(say: Callable[[str], None]) -> None:
             + (f"  ({out['status'][i]})" if out["status"][i] else ""))
 
 
-def run(say: Callable[[str], None] = print) -> None:
+def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:
+    """The sample book through the same path as ``xlhtx calc``: CSV in, CSV out."""
+    from xlhtx import tableio
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src = out_dir / "positions.csv"
+    src.write_text(resources.files("xlhtx").joinpath("data/sample_positions.csv")
+                   .read_text("utf-8"))
+    table = tableio.read_table(src)
+    results = book.compute(tableio.columns(table))
+    dst = out_dir / "positions-results.csv"
+    tableio.write_table(tableio.result_table(table, results), dst)
+    say(f"Bulk calc: {src} -> {dst} ({table.num_rows} rows, "
+        f"{sum(1 for s in results['status'] if s)} without a liquidation price)")
+    return dst
+
+
+def run(say: Callable[[str], None] = print, out_dir: Path = Path("xlhtx-demo")) -> None:
     worked_examples(say)
     say("")
     sample_book(say)
+    say("")
+    bulk(out_dir, say)

@@ -1,0 +1,155 @@
+"""Reading and writing positions tables (CSV, Parquet, XLSX, chosen by extension) with
+pyarrow, and turning them into the columns ``xlhtx.book`` computes on.
+
+Text columns become ``coerce.Categorical`` through Arrow's dictionary encoding, so a
+million rows of contract codes are mapped once per distinct code. Numeric columns with
+empty cells keep ``None`` for them, so the messages say "is empty".
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from xlhtx.coerce import Categorical
+
+TEXT_COLUMNS = ("contract", "side", "margin_mode")
+NUMBER_COLUMNS = ("contracts", "entry_price", "leverage", "margin", "mark_price")
+FORMATS = (".csv", ".parquet", ".xlsx")
+
+
+class TableFileError(ValueError):
+    """A table file that cannot be read or written, with the reason."""
+
+
+def file_format(path: str | Path) -> str:
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        raise TableFileError(f"{path}: unknown table format {ext or '(none)'}; use "
+                             f"{', '.join(FORMATS)}")
+    return ext
+
+
+def read_table(path: str | Path) -> pa.Table:
+    """A positions table from CSV, Parquet or XLSX (first sheet, header in row 1)."""
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.exists():
+        raise TableFileError(f"{path}: no such file")
+    try:
+        if fmt == ".csv":
+            text_types = {c: pa.string() for c in TEXT_COLUMNS}
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                column_types=text_types, strings_can_be_null=True))
+        if fmt == ".parquet":
+            return pq.read_table(path)
+        return _read_xlsx(path)
+    except (pa.ArrowInvalid, OSError, KeyError, ValueError) as e:
+        raise TableFileError(f"{path}: cannot read it as {fmt[1:].upper()}: {e}") from None
+
+
+def _read_xlsx(path: Path) -> pa.Table:
+    from xlhtx.workbook_io import open_workbook
+    wb = open_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        data = [list(r) for r in rows if any(v is not None for v in r)]
+    finally:
+        wb.close()
+    cols = {h: [r[j] if j < len(r) else None for r in data] for j, h in enumerate(header) if h}
+    return pa.table({h: _arrow_column(h, v) for h, v in cols.items()})
+
+
+def _arrow_column(name: str, values: list) -> pa.Array:
+    if name in NUMBER_COLUMNS:
+        try:
+            return pa.array([None if v in (None, "") else float(v) for v in values],
+                            type=pa.float64())
+        except (TypeError, ValueError):
+            pass  # text in a number column: keep it, the row's message will say so
+    return pa.array([None if v is None else str(v) if not isinstance(v, (int, float)) else v
+                     for v in values], from_pandas=True) if values else pa.array([])
+
+
+def columns(table: pa.Table) -> dict[str, Any]:
+    """Arrow table -> the columns ``book.compute`` takes (lower-cased names)."""
+    out: dict[str, Any] = {}
+    for name in table.column_names:
+        key = name.strip().lower()
+        col = table.column(name).combine_chunks()
+        if pa.types.is_dictionary(col.type) or pa.types.is_string(col.type) or \
+                pa.types.is_large_string(col.type):
+            enc = col.dictionary_encode() if not pa.types.is_dictionary(col.type) else col
+            codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+            out[key] = Categorical(codes.astype(np.int64), enc.dictionary.to_pylist())
+        elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+            if col.null_count:
+                out[key] = col.to_pylist()  # None marks the empty cells
+            else:
+                out[key] = col.to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            out[key] = col.to_pylist()
+    return out
+
+
+def result_table(table: pa.Table, results: dict[str, Any]) -> pa.Table:
+    """The input columns followed by the result columns."""
+    arrays = {name: table.column(name) for name in table.column_names}
+    for name, values in results.items():
+        if name in arrays:
+            name = f"{name}_result"
+        arrays[name] = pa.array(values, type=pa.string() if name == "status" else None)
+    return pa.table(arrays)
+
+
+def write_table(table: pa.Table, path: str | Path, *, overwrite_ok: bool = True) -> None:
+    """Write by extension, atomically: a temporary file in the same folder, then a rename,
+    so a failed write never leaves half a file where the old one was."""
+    path = Path(path)
+    fmt = file_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: _write(table, tmp, fmt))
+
+
+def _write(table: pa.Table, tmp: str, fmt: str) -> None:
+    if fmt == ".csv":
+        pacsv.write_csv(table, tmp)
+    elif fmt == ".parquet":
+        pq.write_table(table, tmp)
+    else:
+        from openpyxl import Workbook
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("results")
+        ws.append(table.column_names)
+        for batch in table.to_batches(50_000):
+            for row in zip(*(c.to_pylist() for c in batch.columns)):
+                ws.append([_cell(v) for v in row])
+        wb.save(tmp)
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+

@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench venv sysdeps clean
 
+# System packages the rendering tests need: LibreOffice (headless Calc) and poppler's
+# pdftoppm, from Debian's packages. Installed only when missing.
+SYSPKGS := libreoffice-calc-nogui poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("xlhtx needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,13 +21,23 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/xlhtx demo
+	$(VENV)/bin/xlhtx demo --out xlhtx-demo
 
-test: $(STAMP)
+sysdeps:
+	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null; then :; else \
+	  echo "installing $(SYSPKGS) (Debian packages) for the LibreOffice tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSPKGS) >/dev/null; \
+	fi
+
+test: $(STAMP) sysdeps
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/kernels.py --json
+	$(PY) benchmarks/udfs.py --json
+	$(PY) benchmarks/bulk.py --json
+	$(PY) benchmarks/recalc.py --json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis artifacts

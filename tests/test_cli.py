@@ -228,3 +228,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "liquidation 29,915.5609" in out and "trigger 28,159.69" in out
     assert (tmp_path / "positions-results.csv").exists()
+    assert "recalculated without Excel" in out and "liq 29,915.5609" in out
+    from openpyxl import load_workbook
+    ws = load_workbook(tmp_path / "xlhtx-values.xlsx")["Positions"]
+    assert ws["S2"].value == pytest.approx(GOOD, rel=1e-12)

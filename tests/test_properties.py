@@ -134,6 +134,6 @@ def test_adl_ranks_are_a_permutation_with_profits_first(book):
     prof = [rk for rk, p in zip(ranks, pnl) if p > 0]
     loss = [rk for rk, p in zip(ranks, pnl) if p <= 0]
     assert not prof or not loss or max(prof) < min(loss)
-    score = [(p / mg) * (nt / (mg + p)) for p, mg, nt in book]
+    score = [(p / mg) * (nt / (mg + p)) if mg + p > 0 else -math.inf for p, mg, nt in book]
     order = sorted((rk, sc) for rk, sc, p in zip(ranks, score, pnl) if p > 0)
     assert all(a[1] >= b[1] for a, b in zip(order, order[1:]))

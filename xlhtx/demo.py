@@ -80,9 +80,28 @@ def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:
     return dst
 
 
+def workbook(out_dir: Path, say: Callable[[str], None]) -> None:
+    """Build the template and recalculate it without Excel."""
+    from openpyxl import load_workbook
+
+    from xlhtx.recalc import recalc
+    from xlhtx.template import build
+    book = build(out_dir / "xlhtx.xlsm")
+    values = recalc(book, out_dir / "xlhtx-values.xlsx", values_only=True)
+    ws = load_workbook(values, read_only=True)["Positions"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    numeric = [r for r in rows if isinstance(r[18], (int, float))]
+    say(f"Workbook: built {book}; recalculated without Excel into {values} "
+        f"({len(rows)} positions, {len(numeric)} with a liquidation price; first: "
+        f"{numeric[0][0]} {numeric[0][1]} liq {numeric[0][18]:,.4f})")
+
+
 def run(say: Callable[[str], None] = print, out_dir: Path = Path("xlhtx-demo")) -> None:
     worked_examples(say)
     say("")
     sample_book(say)
     say("")
     bulk(out_dir, say)
+    workbook(out_dir, say)
+    say(f"Done: open {out_dir / 'xlhtx.xlsm'} in Excel with the xlwings add-in, or "
+        f"{out_dir / 'xlhtx-values.xlsx'} in any spreadsheet.")

@@ -147,6 +147,9 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a written file is 0666 - umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,5 +1,80 @@
-"""Workbook commands of the CLI (filled in with the template workbook)."""
+"""Workbook commands of the CLI: ``workbook build``, ``recalc`` and the reference-sheet
+update behind ``tiers fetch --workbook``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def add_commands(sub, parser_factory) -> None:
-    return None
+    from xlhtx import cli
+    w = sub.add_parser("workbook", help="the template workbook")
+    wsub = w.add_subparsers(dest="workbook_command", metavar="ACTION")
+    b = parser_factory(wsub, "build", "build the template workbook (macro-enabled, wired "
+                       "for xlwings)", "xlhtx workbook build -o xlhtx.xlsm", cmd_build)
+    b.add_argument("-o", "--output", default="xlhtx.xlsm", help="where (default: %(default)s)")
+    b.add_argument("--tiers", help="tier file to put in the Tiers sheet (default: bundled)")
+    b.add_argument("--rows", type=int, default=None,
+                   help="repeat the sample positions to this many rows")
+    r = parser_factory(sub, "recalc", "recalculate a workbook without Excel and write a "
+                       "copy whose cells hold the values", "xlhtx recalc xlhtx.xlsm -o "
+                       "xlhtx-values.xlsx --values-only", cmd_recalc)
+    r.add_argument("book", help="workbook to recalculate (.xlsx or .xlsm)")
+    r.add_argument("-o", "--output", help="copy to write (default: BOOK-values)")
+    r.add_argument("--in-place", action="store_true", help="overwrite BOOK (atomically)")
+    r.add_argument("--values-only", action="store_true",
+                   help="drop formulas and macros: a plain .xlsx for any viewer")
+    del cli
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from xlhtx import cli, template
+    table = cli.load_tiers(args.tiers) if args.tiers else None
+    out = template.build(args.output, table=table, n_rows=args.rows)
+    say(f"built {out}")
+    return 0
+
+
+def cmd_recalc(args: argparse.Namespace) -> int:
+    from xlhtx import cli
+    from xlhtx.recalc import RecalcError, recalc
+    try:
+        recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
+               progress=say)
+    except RecalcError as e:
+        raise cli.CliError(str(e)) from None
+    return 0
+
+
+def replace_reference_sheets(book: str | Path, table) -> None:
+    """Put ``table`` into the Tiers, Contracts and MarginLadders sheets of ``book``, at
+    the XML level so everything else in the workbook stays as it is."""
+    from xlhtx import cli, template
+    from xlhtx.tableio import atomic_write
+    from xlhtx.tiers import snapshot
+    from xlhtx.workbook_io import WorkbookError, check_workbook_file
+    from xlhtx.xlsxml import read_parts, replace_table, write_parts
+    book = Path(book)
+    try:
+        check_workbook_file(book)
+    except WorkbookError as e:
+        raise cli.CliError(str(e)) from None
+    parts = read_parts(book)
+    ladders = table.ladder_margin or snapshot().ladder_margin
+    for sheet, rows in (("Tiers", table.to_rows()),
+                        ("Contracts", template.contract_rows(table)),
+                        ("MarginLadders", ladders.to_rows())):
+        col = len(rows[0]) + 2
+        notes = {(1, col): "Source", (2, col): table.source, (3, col): f"As of {table.as_of}",
+                 (4, col): "Replace with: xlhtx tiers fetch --workbook <this file>"}
+        try:
+            parts = replace_table(parts, sheet, sheet, rows, notes)
+        except KeyError as e:
+            raise cli.CliError(f"{book}: not an xlhtx workbook: {e.args[0]}") from None
+    atomic_write(book, lambda tmp: write_parts(tmp, parts))

@@ -1,0 +1,239 @@
+"""Template workbook and headless recalculation (issue 5): deterministic build, the
+sheets of SPEC 5, values equal to the core, recalculation as inputs change, survival of
+sheets/charts/VBA, refusal of hostile files."""
+
+import hashlib
+import io
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from xlhtx import api, cli
+from xlhtx.recalc import RecalcError, WorkbookModel, recalc
+from xlhtx.template import build
+from xlhtx.workbook_io import WorkbookError, check_workbook_file
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workbook"))
+import build as workbook_build  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("wb") / "xlhtx.xlsm")
+
+
+@pytest.fixture(scope="module")
+def model(book):
+    return WorkbookModel(book)
+
+
+def parts(path):
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i) for i in z.infolist()}
+
+
+def test_build_is_deterministic_and_the_committed_template_is_current(tmp_path, book):
+    again = build(tmp_path / "again.xlsm")
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(book.read_bytes()).digest()
+    committed = parts(ROOT / "workbook" / "xlhtx.xlsm")
+    fresh = parts(book)
+    # the VBA project comes from the installed xlwings; everything else must match
+    assert set(committed) == set(fresh)
+    for name in fresh:
+        if name != "xl/vbaProject.bin":
+            assert committed[name] == fresh[name], name
+
+
+def test_committed_values_copy_is_current(tmp_path):
+    book, values = workbook_build.main(tmp_path)
+    assert parts(values) == parts(ROOT / "workbook" / "xlhtx-values.xlsx")
+
+
+def test_wired_for_xlwings(book):
+    import xlwings
+    p = parts(book)
+    xw = parts(Path(xlwings.__file__).parent / "quickstart_standalone.xlsm")
+    assert p["xl/vbaProject.bin"] == xw["xl/vbaProject.bin"]
+    assert b"macroEnabled.main+xml" in p["[Content_Types].xml"]
+    wb = load_workbook(book, keep_vba=True)
+    conf = {r[0]: r[1] for r in wb["xlwings.conf"].iter_rows(values_only=True)}
+    assert conf["UDF Modules"] == "xlhtx.udfs"
+
+
+def test_sheets_tables_validation_formatting_and_charts(book):
+    wb = load_workbook(book)
+    assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Cross", "Tiers",
+                             "Contracts", "MarginLadders", "xlwings.conf"]
+    pos = wb["Positions"]
+    assert pos.tables["Positions"].ref == "A1:U13"
+    assert [c.value for c in pos[1]][:8] == ["Contract", "Side", "Margin mode", "Leverage",
+                                             "Contracts", "Entry price", "Mark price", "Margin"]
+    assert pos["S2"].value.startswith("=HTX_LIQPRICE(Positions[[#This Row],[Contract]]")
+    assert "Tiers[#All]" in pos["S2"].value
+    lists = {dv.formula1 for dv in pos.data_validations.dataValidation}
+    assert '"long,short"' in lists and '"isolated,cross"' in lists
+    assert any("Contracts[contract_code]" in f for f in lists)
+    rules = [r for rng in pos.conditional_formatting for r in rng.rules]
+    assert sorted(r.formula[0] for r in rules) == ["0.8", "1"]
+    assert pos.freeze_panes == "B2"
+    assert pos["S2"].number_format == "#,##0.00####" and pos["R2"].number_format == "0.00%"
+    assert len(wb["Ladder"]._charts) == 1 and len(wb["Scenario"]._charts) == 1
+    for name in ("Tiers", "Contracts", "MarginLadders"):
+        assert name in wb[name].tables
+    assert "As of 2026-11-21" in [c.value for c in wb["Tiers"]["K"]]
+    guide = "\n".join(str(c.value) for c in wb["Guide"]["A"] if c.value)
+    assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.udfs" in guide and "2026-11-21" in guide
+
+
+def test_spills_are_dynamic_arrays(book):
+    p = parts(book)
+    assert b'fDynamic="1"' in p["xl/metadata.xml"]
+    ladder = p["xl/worksheets/sheet3.xml"].decode()
+    assert '<c r="A12" cm="1"><f t="array" ref="A12:G20">HTX_LIQLADDER(' in ladder
+
+
+def test_recalc_values_equal_the_core(model):
+    v = model.calculate()
+    wb_rows = 12
+    for r in range(2, 2 + wb_rows):
+        c, side, mode, lev, q, e, mark, m = (model.values.get(("Positions", r, j))
+                                             for j in range(1, 9))
+        want = api.liq_price(c, side, q, e, lev, m).cell(0)
+        assert v[("Positions", r, 19)] == want
+        assert v[("Positions", r, 18)] == api.margin_ratio(c, side, q, e, mark, lev, m)[
+            "margin_ratio"].cell(0)
+        im = api.initial_margin(c, q, e, lev).values[0]
+        pnl = api.pnl(c, side, q, e, mark).values[0]
+        assert v[("Positions", r, 17)] == pytest.approx((m if m is not None else im) + pnl,
+                                                       rel=1e-12)
+    ladder = api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125).table(0)
+    got = [[v[("Ladder", 12 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
+    assert got == ladder
+    assert v[("Ladder", 12 + len(ladder), 1)] is None   # past the spill: empty
+    cross = api.cross_liq_price(["BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USDT"],
+                                ["long", "short", "long", "short"], [20000, 3000, 500, 5000],
+                                [64000, 3100, 142.5, 64500], [63500, 3150, 140, 63500],
+                                [20, 20, 10, 20], 25000).to_list()
+    assert [v[("Cross", 6 + i, 7)] for i in range(4)] == cross
+    # Scenario row for -30%: PnL of the picked position (row 3: long 100,000 at 30,000)
+    assert v[("Scenario", 13, 3)] == pytest.approx(-0.3 * 3_000_000)
+
+
+def test_recalculates_as_cells_change(model):
+    # mark price of row 2 (G2), leverage of row 4 (D4), and a tier's adjust factor
+    tiers_row = next(r for r in range(2, 400) if
+                     [model.values.get(("Tiers", r, j)) for j in (1, 2, 3, 4)] ==
+                     ["BTC-USDT", "isolated", 125, 0])
+    v = model.calculate({("Positions", 2, 7): 29940.0, ("Positions", 5, 4): 20,
+                         ("Tiers", tiers_row, 7): 0.5})
+    mr = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 125)["margin_ratio"]
+    rows = [["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
+             "adjust_factor", "mmr", "contract_size"]]
+    rows += [[model.values.get(("Tiers", r, j)) for j in range(1, 10)] for r in range(2, 400)
+             if model.values.get(("Tiers", r, 1))]
+    rows[tiers_row - 1][6] = 0.5
+    mr_new = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 125, tiers=rows)
+    assert mr_new["margin_ratio"].values[0] != mr.values[0]
+    assert v[("Positions", 2, 18)] == pytest.approx(mr_new["margin_ratio"].values[0], rel=1e-12)
+    assert v[("Positions", 2, 13)] == pytest.approx(0.5 / 125)
+    assert v[("Positions", 2, 15)] == pytest.approx(-300)                # PnL at 29,940
+    assert v[("Positions", 2, 21)] == pytest.approx(
+        (29940 - v[("Positions", 2, 19)]) / 29940, rel=1e-12)            # ordinary formula
+    row4 = api.liq_price("BTC-USDT", "long", 2000, 64250, 20).values[0]
+    assert v[("Positions", 5, 19)] == pytest.approx(row4, rel=1e-12)
+    with pytest.raises(RecalcError, match="holds a formula"):
+        model.calculate({("Positions", 2, 19): 1.0})
+
+
+def test_recalc_writes_a_copy_and_keeps_everything_else(book, tmp_path):
+    src = tmp_path / "in.xlsm"
+    shutil.copy(book, src)
+    before = src.read_bytes()
+    out = recalc(src, tmp_path / "out.xlsm")
+    assert src.read_bytes() == before
+    p_in, p_out = parts(src), parts(out)
+    for name in p_in:
+        if not name.startswith("xl/worksheets/sheet"):
+            assert p_in[name] == p_out[name], name   # charts, styles, VBA, tables untouched
+    wb = load_workbook(out, data_only=True)
+    assert wb["Positions"]["S2"].value == pytest.approx(29915.560916767186, rel=1e-12)
+    assert wb["Positions"]["U2"].value == pytest.approx(0.0011498859176231576, rel=1e-9)
+    assert load_workbook(out)["Positions"]["S2"].value.startswith("=HTX_LIQPRICE(")
+    with pytest.raises(RecalcError, match="would overwrite the input"):
+        recalc(src, src)
+    recalc(src, in_place=True)
+    assert load_workbook(src, data_only=True)["Positions"]["S2"].value == pytest.approx(
+        29915.560916767186)
+
+
+def test_values_only_copy_is_a_plain_xlsx(book, tmp_path):
+    out = recalc(book, tmp_path / "v.xlsx", values_only=True)
+    p = parts(out)
+    assert "xl/vbaProject.bin" not in p and b"macroEnabled" not in p["[Content_Types].xml"]
+    assert not re.search(rb"<f[ >]", p["xl/worksheets/sheet2.xml"])
+    wb = load_workbook(out)
+    assert wb["Positions"]["S2"].value == pytest.approx(29915.560916767186)
+    with pytest.raises(RecalcError, match="name it .xlsx"):
+        recalc(book, tmp_path / "v.xlsm", values_only=True)
+
+
+def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, monkeypatch):
+    from test_cli import recorded
+    from xlhtx import fetch
+    target = tmp_path / "mine.xlsm"
+    shutil.copy(book, target)
+    monkeypatch.setattr(fetch, "urllib_get", recorded)
+    assert cli.main(["tiers", "fetch", "--workbook", str(target)]) == 0
+    wb = load_workbook(target)
+    tiers = wb["Tiers"]
+    assert tiers.tables["Tiers"].ref == f"A1:I{tiers.max_row}"
+    assert {r[0] for r in tiers.iter_rows(min_row=2, max_col=1, values_only=True)} == \
+        {"BTC-USDT", "BTC-USD"}
+    assert str(tiers["K2"].value).startswith("HTX public API")
+    assert len(wb["Ladder"]._charts) == 1   # the rest of the workbook is untouched
+    v = WorkbookModel(target).calculate()
+    assert v[("Positions", 2, 19)] == pytest.approx(29915.560916767186, rel=1e-12)
+    assert v[("Positions", 5, 19)] == ("#N/A no tier ladder for BTC-USDT isolated at 10x; "
+                                       "leverages with ladders: 20, 125")
+
+
+def make_zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_hostile_and_corrupt_files_are_refused(tmp_path, book, capsys):
+    text = tmp_path / "notes.xlsx"
+    text.write_text("not a workbook")
+    bomb = tmp_path / "bomb.xlsx"
+    make_zip(bomb, {"[Content_Types].xml": "<Types/>", "xl/worksheets/sheet1.xml":
+                    b"<a>" + b"0" * (60 << 20) + b"</a>"})
+    xml_bomb = tmp_path / "xmlbomb.xlsx"
+    make_zip(xml_bomb, {"[Content_Types].xml": "<Types/>", "xl/workbook.xml":
+                        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                        '<!ENTITY lol2 "&lol;&lol;&lol;">]><workbook>&lol2;</workbook>'})
+    truncated = tmp_path / "cut.xlsm"
+    truncated.write_bytes(book.read_bytes()[:5000])
+    cases = {text: "not a workbook", bomb: "expands", xml_bomb: "declares XML entities",
+             truncated: "not a workbook"}
+    for path, msg in cases.items():
+        with pytest.raises(WorkbookError, match=msg):
+            check_workbook_file(path)
+        assert cli.main(["recalc", str(path), "-o", str(tmp_path / "o.xlsx")]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("xlhtx: ") and msg in err[-1]
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_workbook_commands_have_help(capsys):
+    for argv in (["workbook", "build"], ["recalc"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv + ["--help"])
+        assert "example:\n  xlhtx " in capsys.readouterr().out

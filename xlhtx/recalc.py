@@ -1,0 +1,391 @@
+"""Recalculating a workbook without Excel (SPEC 6).
+
+HTX_* functions are evaluated by the core; ordinary Excel formulas by the ``formulas``
+package. Two phases:
+
+1. *Batched HTX calls*: every cell whose formula is a single ``HTX_*`` call on constants,
+   input cells or input ranges is grouped with the others of its function and tier
+   range, and each group is one call of the Excel function over columns (one kernel
+   call), exactly what Excel would show in each cell.
+2. *The formula engine* evaluates the rest (ordinary formulas, HTX calls on formula
+   results, spills) with the batched cells as inputs; HTX_* functions are registered in
+   it and go through the same Excel functions cell by cell.
+
+Table structured references are translated to A1 references first (``structured``).
+The output is a copy of the input whose formula cells (and spilled cells) hold cached
+values, written at the XML level so sheets, styles, charts and VBA survive
+(``xlsxml.inject_values``); the input is never overwritten unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from openpyxl.utils import column_index_from_string, range_boundaries
+from openpyxl.worksheet.formula import ArrayFormula
+
+from xlhtx import udfs
+from xlhtx.structured import StructuredRefError, tables_of, translate
+from xlhtx.workbook_io import WorkbookError, open_workbook
+from xlhtx.xlsxml import inject_values
+
+Cell = tuple[str, int, int]   # (sheet, row, column)
+HTX_CALL = re.compile(r"^=\s*(HTX_[A-Z]+)\s*\((.*)\)\s*$", re.S | re.I)
+REF = re.compile(r"^(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))?!?\$?([A-Z]{1,3})\$?(\d+)"
+                 r"(?::\$?([A-Z]{1,3})\$?(\d+))?$")
+NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION"}
+FUNCTIONS = {name: getattr(udfs, name) for name in dir(udfs) if name.startswith("HTX_")}
+
+
+class RecalcError(ValueError):
+    """The workbook cannot be recalculated; the message says why."""
+
+
+def split_args(text: str) -> list[str]:
+    """Top-level comma-separated arguments of a call (strings and parentheses kept)."""
+    out, depth, cur, in_str = [], 0, [], False
+    for ch in text:
+        if ch == '"':
+            in_str = not in_str
+        elif not in_str and ch in "([{":
+            depth += 1
+        elif not in_str and ch in ")]}":
+            depth -= 1
+        elif not in_str and depth == 0 and ch == ",":
+            out.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur).strip())
+    return out if text.strip() else []
+
+
+class WorkbookModel:
+    """A workbook's formulas, ready to be calculated with changed inputs."""
+
+    def __init__(self, path: str | Path, *, batch: bool = True,
+                 progress: Callable[[str], None] = lambda s: None):
+        self.path = Path(path)
+        self.batch = batch
+        self.progress = progress
+        wb = open_workbook(self.path, data_only=False)
+        try:
+            self._read(wb)
+            self._build_engine(wb)
+        finally:
+            wb.close()
+
+    # --------------------------------------------------------------- reading
+    def _read(self, wb) -> None:
+        self.tables = tables_of(wb)
+        self.values: dict[Cell, Any] = {}
+        self.formulas: dict[Cell, str] = {}
+        self.arrays: dict[Cell, tuple[int, int, int, int]] = {}
+        self.sheets = [ws.title for ws in wb.worksheets]
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    v = c.value
+                    if v is None:
+                        continue
+                    key = (ws.title, c.row, c.column)
+                    if isinstance(v, ArrayFormula):
+                        self.arrays[key] = range_boundaries(v.ref)
+                        v = v.text
+                    if isinstance(v, str) and v.startswith("="):
+                        try:
+                            self.formulas[key] = translate(v, self.tables, ws.title, c.row,
+                                                           c.column)
+                        except StructuredRefError as e:
+                            raise RecalcError(f"{ws.title}!{c.coordinate}: {e}") from None
+                    else:
+                        self.values[key] = v
+        self.groups = self._batch_groups() if self.batch else {}
+        self.batched = {cell for cells in self.groups.values() for cell, _ in cells}
+
+    def _parse_ref(self, arg: str, sheet: str) -> tuple[str, int, int, int, int] | None:
+        m = REF.match(arg.strip())
+        if not m:
+            return None
+        sh = (m.group(1) or "").replace("''", "'") or m.group(2) or sheet
+        if sh not in self.sheets:
+            return None
+        c0, r0 = column_index_from_string(m.group(3)), int(m.group(4))
+        c1 = column_index_from_string(m.group(5)) if m.group(5) else c0
+        r1 = int(m.group(6)) if m.group(6) else r0
+        return sh, r0, c0, r1, c1
+
+    def _batch_groups(self) -> dict[tuple, list[tuple[Cell, list]]]:
+        """Cells whose formula is one HTX call on constants and input cells/ranges."""
+        formula_cells = set(self.formulas)
+        groups: dict[tuple, list] = defaultdict(list)
+        for cell, f in self.formulas.items():
+            m = HTX_CALL.match(f)
+            if not m or cell in self.arrays:
+                continue
+            name = m.group(1).upper()
+            if name in NOT_BATCHED or name not in FUNCTIONS:
+                continue
+            args, key, ok = [], [name], True
+            for a in split_args(m.group(2)):
+                ref = self._parse_ref(a, cell[0])
+                if ref is None:
+                    const = _constant(a)
+                    if const is _NOT_CONSTANT:
+                        ok = False
+                        break
+                    args.append(("const", const))
+                    key.append(("const",))
+                    continue
+                sh, r0, c0, r1, c1 = ref
+                if any((sh, r, c) in formula_cells for r in range(r0, r1 + 1)
+                       for c in range(c0, c1 + 1)):
+                    ok = False
+                    break
+                if (r0, c0) == (r1, c1):
+                    args.append(("cell", (sh, r0, c0)))
+                    key.append(("cell",))
+                else:   # a range (the tiers table): the group shares it
+                    args.append(("range", ref))
+                    key.append(("range", ref))
+            if ok:
+                groups[tuple(key)].append((cell, args))
+        return groups
+
+    # ---------------------------------------------------------------- engine
+    def _build_engine(self, wb) -> None:
+        """The ``formulas`` model of the cells phase 1 does not compute."""
+        import formulas
+        self.progress(f"compiling {len(self.formulas) - len(self.batched):,} formulas "
+                      f"({len(self.batched):,} HTX cells batched)")
+        register_functions(formulas)
+        fd, tmp = tempfile.mkstemp(suffix=".xlsx")
+        os.close(fd)
+        try:
+            for ws in wb.worksheets:
+                ws._charts, ws._images = [], []
+                for (sh, r, c), f in self.formulas.items():
+                    if sh != ws.title:
+                        continue
+                    if (sh, r, c) in self.batched:
+                        ws.cell(row=r, column=c).value = 0.0   # an input of phase 2
+                    elif (sh, r, c) in self.arrays:
+                        c0, r0, c1, r1 = self.arrays[(sh, r, c)]
+                        ref = f"{_col(c0)}{r0}:{_col(c1)}{r1}"
+                        ws.cell(row=r, column=c).value = ArrayFormula(ref, f)
+                    else:
+                        ws.cell(row=r, column=c).value = f
+            wb.vba_archive = None
+            wb.save(tmp)
+            self.engine = formulas.ExcelModel().loads(tmp).finish()
+            self.book = Path(tmp).name
+        except RecalcError:
+            raise
+        except Exception as e:  # the engine's own parse errors name the formula
+            raise RecalcError(f"the formula engine cannot read this workbook: {e}") from None
+        finally:
+            os.unlink(tmp)
+
+    def key(self, sheet: str, r1: int, c1: int, r2: int | None = None,
+            c2: int | None = None) -> str:
+        ref = f"{_col(c1)}{r1}" + (f":{_col(c2)}{r2}" if r2 is not None else "")
+        return f"'[{self.book}]{sheet.upper()}'!{ref}"
+
+    # ------------------------------------------------------------ calculating
+    def calculate(self, changes: dict[Cell, Any] | None = None) -> dict[Cell, Any]:
+        """Values of every formula cell (and every cell a formula spills into) with
+        ``changes`` applied to input cells."""
+        changes = changes or {}
+        for cell in changes:
+            if cell in self.formulas:
+                raise RecalcError(f"{cell[0]}!{_col(cell[2])}{cell[1]} holds a formula; "
+                                  "change an input cell")
+        values = {**self.values, **changes}
+        out: dict[Cell, Any] = {}
+        for key, cells in self.groups.items():
+            out.update(self._run_group(key[0], cells, values))
+        inputs = {self.key(*cell): _engine_value(v) for cell, v in {**changes, **out}.items()}
+        sol = self.engine.calculate(inputs=inputs)
+        for cell, f in self.formulas.items():
+            if cell in out:
+                continue
+            sh, r, c = cell
+            if cell in self.arrays:
+                c0, r0, c1, r1 = self.arrays[cell]
+                arr = _solution(sol, self.key(sh, r0, c0, r1, c1))
+                for i in range(r1 - r0 + 1):
+                    for j in range(c1 - c0 + 1):
+                        v = _cell_value(arr, i, j)
+                        # past the end of the spill the engine pads with #N/A; a dynamic
+                        # array leaves those cells empty (ours never say a bare #N/A)
+                        out[(sh, r0 + i, c0 + j)] = None if v == "#N/A" else v
+            else:
+                out[cell] = _cell_value(_solution(sol, self.key(sh, r, c)), 0, 0)
+        return out
+
+    def _run_group(self, name: str, cells: list[tuple[Cell, list]],
+                   values: dict[Cell, Any]) -> dict[Cell, Any]:
+        columns = []
+        for j, (kind, first) in enumerate(cells[0][1]):
+            if kind == "range":
+                sh, r0, c0, r1, c1 = first
+                columns.append([[values.get((sh, r, c)) for c in range(c0, c1 + 1)]
+                                for r in range(r0, r1 + 1)])
+            elif kind == "const":
+                columns.append([[a[j][1]] for _, a in cells])
+            else:
+                columns.append([[values.get(a[j][1])] for _, a in cells])
+        try:
+            result = FUNCTIONS[name](*columns)
+        except udfs.UdfError as e:   # one cell: Excel shows the message in it
+            result = str(e)
+        except Exception as e:
+            result = f"#VALUE! {e}"
+        if not isinstance(result, list):
+            result = [[result]] * len(cells)
+        return {cell: row[0] if row else None for (cell, _), row in zip(cells, result)}
+
+
+# ------------------------------------------------------------------- helpers
+
+_NOT_CONSTANT = object()
+
+
+def _constant(arg: str) -> Any:
+    a = arg.strip()
+    if a == "":
+        return None
+    if len(a) >= 2 and a[0] == a[-1] == '"':
+        return a[1:-1].replace('""', '"')
+    if a.upper() in ("TRUE", "FALSE"):
+        return a.upper() == "TRUE"
+    try:
+        return float(a)
+    except ValueError:
+        return _NOT_CONSTANT
+
+
+def _col(c: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(c)
+
+
+def _engine_value(v: Any) -> Any:
+    return "" if v is None else v
+
+
+def _solution(sol: dict, key: str) -> Any:
+    v = sol.get(key)
+    if v is None:
+        for k, val in sol.items():   # the engine may name a single cell as A1:A1
+            if k.upper() == key.upper():
+                return val
+        return None
+    return v
+
+
+def _cell_value(v: Any, i: int, j: int) -> Any:
+    import schedula as sh
+    if v is None:
+        return None
+    arr = getattr(v, "value", v)
+    arr = np.asarray(arr, dtype=object)
+    if arr.ndim == 0:
+        x = arr.item()
+    elif arr.ndim == 2 and i < arr.shape[0] and j < arr.shape[1]:
+        x = arr[i, j]
+    elif arr.ndim == 1 and i < arr.shape[0] and j == 0:
+        x = arr[i]
+    else:
+        return None   # the spill is smaller than the range the formula holds
+    if x is sh.EMPTY:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if type(x).__name__ == "XlError":
+        return str(x)
+    return x
+
+
+def _from_engine(x: Any) -> Any:
+    """A ``formulas`` argument -> what xlwings would pass (2-D lists, None for empty)."""
+    import schedula as sh
+    v = getattr(x, "value", x)
+    arr = np.asarray(v, dtype=object)
+    if arr.ndim < 2:
+        arr = arr.reshape(1, -1) if arr.ndim == 1 else arr.reshape(1, 1)
+
+    def one(e):
+        if e is sh.EMPTY:
+            return None
+        if isinstance(e, np.generic):
+            return e.item()
+        if type(e).__name__ == "XlError":
+            return str(e)
+        return e
+    return [[one(e) for e in row] for row in arr]
+
+
+def register_functions(formulas_module) -> None:
+    """HTX_* as functions of the formula engine, through the Excel functions."""
+    funcs = formulas_module.get_functions()
+    for name, f in FUNCTIONS.items():
+        funcs[name] = _engine_function(f)
+
+
+def _engine_function(f: Callable) -> Callable:
+    def call(*args):
+        try:
+            res = f(*(_from_engine(a) for a in args))
+        except udfs.UdfError as e:
+            return str(e)
+        except Exception as e:
+            return f"#VALUE! {e}"
+        if isinstance(res, list):
+            return np.array(res, dtype=object)
+        return res
+    return call
+
+
+# --------------------------------------------------------------------- command
+
+def recalc(book: str | Path, out: str | Path | None = None, *, in_place: bool = False,
+           values_only: bool = False, batch: bool = True,
+           progress: Callable[[str], None] = lambda s: None) -> Path:
+    """Recalculate ``book`` and write a copy with cached values (see module doc)."""
+    from xlhtx.tableio import atomic_write
+    book = Path(book)
+    if in_place and out is not None:
+        raise RecalcError("give either -o OUT or --in-place, not both")
+    if in_place:
+        target = book
+    else:
+        target = Path(out) if out else book.with_name(
+            f"{book.stem}-values{'.xlsx' if values_only else book.suffix}")
+        if target.resolve() == book.resolve():
+            raise RecalcError(f"{target}: the output would overwrite the input; use "
+                              "--in-place to do that")
+    if values_only and target.suffix.lower() != ".xlsx":
+        raise RecalcError(f"{target}: a values-only copy has no macros; name it .xlsx")
+    progress(f"reading {book}")
+    try:
+        model = WorkbookModel(book, batch=batch, progress=progress)
+    except WorkbookError as e:
+        raise RecalcError(str(e)) from None
+    progress("calculating")
+    values = model.calculate()
+    by_sheet: dict[str, dict[tuple[int, int], Any]] = defaultdict(dict)
+    for (sh, r, c), v in values.items():
+        by_sheet[sh][(r, c)] = v
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, lambda tmp: inject_values(
+        book, tmp, by_sheet, keep_formulas=not values_only,
+        drop_vba=values_only or target.suffix.lower() == ".xlsx"))
+    progress(f"wrote {target}")
+    return target

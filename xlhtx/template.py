@@ -1,0 +1,406 @@
+"""The template workbook (SPEC 5): a macro-enabled workbook wired for xlwings, built
+deterministically from the tier tables and the sample book.
+
+The VBA project is xlwings' own standalone module, taken from the installed xlwings
+package at build time (``quickstart_standalone.xlsm``); its ``xlwings.conf`` sheet names
+``xlhtx.udfs`` as the UDF module. Sheets: Guide, Positions, Ladder, Scenario, Cross,
+Tiers, Contracts, MarginLadders. Spilling formulas are written as dynamic-array formulas
+(``xlsxml.mark_dynamic_arrays``) so Excel 365 does not put an implicit ``@`` in front.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+from openpyxl import load_workbook
+from openpyxl.chart import LineChart, Reference, ScatterChart, Series
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from xlhtx import __version__
+from xlhtx.demo import sample_positions
+from xlhtx.tiers import TierTable, snapshot
+from xlhtx.xlsxml import finish_package
+
+TIERS = "Tiers[#All]"
+HEAD_FILL = PatternFill("solid", fgColor="1F3864")
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+AMBER = PatternFill("solid", fgColor="FFC000")
+RED = PatternFill("solid", fgColor="FF5B5B")
+PRICE = "#,##0.00####"
+MONEY = "#,##0.00####"   # coin-margined amounts are small
+PCT = "0.00%"
+
+# Positions: (header, number format, formula or None for an input column)
+POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
+    ("Contract", "@", None),
+    ("Side", "@", None),
+    ("Margin mode", "@", None),
+    ("Leverage", "0", None),
+    ("Contracts", "#,##0", None),
+    ("Entry price", PRICE, None),
+    ("Mark price", PRICE, None),
+    ("Margin", MONEY, None),
+    ("Notional", MONEY, "HTX_NOTIONAL([@Contract],[@Contracts],[@[Mark price]],{T})"),
+    ("Initial margin", MONEY,
+     "HTX_MARGIN([@Contract],[@Contracts],[@[Entry price]],[@Leverage],{T})"),
+    ("Tier", "0", "HTX_TIER([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"),
+    ("Adj. factor", "0.0000",
+     "HTX_ADJFACTOR([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"),
+    ("MMR", "0.000%", "HTX_MMR([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"),
+    ("Maint. margin", MONEY, "HTX_MAINTMARGIN([@Contract],[@Contracts],[@[Mark price]],"
+                             "[@Leverage],[@[Margin mode]],{T})"),
+    ("PnL", MONEY, "HTX_PNL([@Contract],[@Side],[@Contracts],[@[Entry price]],"
+                   "[@[Mark price]],{T})"),
+    ("ROE", PCT, "HTX_ROE([@Contract],[@Side],[@Contracts],[@[Entry price]],[@[Mark price]],"
+                 "[@Leverage],{T})"),
+    ("Equity", MONEY, "IF(ISNUMBER([@Margin]),[@Margin],[@[Initial margin]])+[@PnL]"),
+    ("Margin ratio", PCT, "HTX_MARGINRATIO([@Contract],[@Side],[@Contracts],[@[Entry price]],"
+                          "[@[Mark price]],[@Leverage],[@Margin],{T})"),
+    ("Liq. price", PRICE, "HTX_LIQPRICE([@Contract],[@Side],[@Contracts],[@[Entry price]],"
+                          "[@Leverage],[@Margin],{T})"),
+    ("Bankruptcy price", PRICE, "HTX_BANKRUPTCYPRICE([@Contract],[@Side],[@Contracts],"
+                                "[@[Entry price]],[@Leverage],[@Margin],{T})"),
+    ("Distance to liq. %", PCT, 'IF(ISNUMBER([@[Liq. price]]),IF([@Side]="short",-1,1)*'
+                                '([@[Mark price]]-[@[Liq. price]])/[@[Mark price]],"")'),
+]
+INPUTS = [c[0] for c in POSITION_COLUMNS if c[2] is None]
+SAMPLE_KEYS = {"Contract": "contract", "Side": "side", "Margin mode": "margin_mode",
+               "Leverage": "leverage", "Contracts": "contracts", "Entry price": "entry_price",
+               "Mark price": "mark_price", "Margin": "margin"}
+LADDER_STEPS = 8   # rows kept for the spilled ladder (HTX publishes up to five ladders)
+SCENARIO_STEPS = [round(-0.30 + 0.05 * i, 2) for i in range(13)]
+
+
+def default_template_path() -> Path:
+    return Path("workbook") / "xlhtx.xlsm"
+
+
+def xlwings_vba_source() -> Path:
+    """xlwings' standalone workbook: its VBA project carries the xlwings module."""
+    import xlwings
+    path = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the installed xlwings has no standalone workbook "
+                                "to take the VBA project from")
+    return path
+
+
+def build(out: str | Path, table: TierTable | None = None,
+          positions: dict[str, list] | None = None, n_rows: int | None = None) -> Path:
+    """Build the template at ``out`` (``.xlsm``). ``n_rows`` repeats the sample book to
+    that many Positions rows (for benchmarks)."""
+    table = table or snapshot()
+    positions = positions or sample_positions()
+    wb = load_workbook(xlwings_vba_source(), keep_vba=True)
+    for ws in list(wb.worksheets):
+        wb.remove(ws)
+    stamp = dt.datetime.strptime(table.as_of[:10], "%Y-%m-%d") if table.as_of else \
+        dt.datetime(2026, 1, 1)
+    wb.properties.creator = f"xlhtx {__version__}"
+    wb.properties.created = wb.properties.modified = stamp
+    wb.properties.lastModifiedBy = None
+
+    guide(wb.create_sheet("Guide"), table)
+    n = position_sheet(wb.create_sheet("Positions"), positions, n_rows)
+    ladder_sheet(wb.create_sheet("Ladder"), n)
+    scenario_sheet(wb.create_sheet("Scenario"), n)
+    cross_sheet(wb.create_sheet("Cross"))
+    reference_sheet(wb.create_sheet("Tiers"), "Tiers", table.to_rows(), table)
+    reference_sheet(wb.create_sheet("Contracts"), "Contracts", contract_rows(table), table)
+    ladders = table.ladder_margin or snapshot().ladder_margin
+    reference_sheet(wb.create_sheet("MarginLadders"), "MarginLadders", ladders.to_rows(), table)
+    xlwings_conf(wb.create_sheet("xlwings.conf"))
+    # the VBA project has document modules Sheet1/Sheet2: keep two sheets with those names
+    wb["Guide"].sheet_properties.codeName = "Sheet1"
+    wb["xlwings.conf"].sheet_properties.codeName = "Sheet2"
+    wb.active = 1
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    wb.save(tmp)
+    finish_package(tmp, out, stamp)
+    tmp.unlink()
+    return out
+
+
+# ------------------------------------------------------------------------- sheets
+
+
+def header_row(ws, row: int, headers: Sequence[str], col: int = 1) -> None:
+    for j, h in enumerate(headers):
+        c = ws.cell(row=row, column=col + j, value=h)
+        c.font = Font(bold=True, color="FFFFFF")
+        c.fill = HEAD_FILL
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def widths(ws, values: dict[str, float]) -> None:
+    for col, w in values.items():
+        ws.column_dimensions[col].width = w
+
+
+def guide(ws, table: TierTable) -> None:
+    lines = [
+        ("xlhtx — HTX futures margin, tiers and liquidation in Excel", "title"),
+        ("", None),
+        ("What it does", "h"),
+        ("Positions: one row per position. Yellow columns are inputs; the rest are "
+         "HTX_* formulas that recalculate as you type (margin, tier, MMR, margin ratio, "
+         "liquidation and bankruptcy prices, distance to liquidation).", None),
+        ("Ladder: HTX's tiered (partial) liquidation of one position: trigger prices and "
+         "contracts left at each step, spilled by HTX_LIQLADDER.", None),
+        ("Scenario: PnL, margin ratio and contracts left over a price grid from -30% to "
+         "+30% of the entry.", None),
+        ("Cross: a cross-margin account; the liquidation price of each position with the "
+         "others held at their marks (HTX_CROSSLIQPRICE).", None),
+        ("Tiers, Contracts, MarginLadders: HTX's reference tables. Every formula reads the "
+         "Tiers table, so an edit there recalculates everything.", None),
+        ("", None),
+        ("Units", "h"),
+        ("USDT-margined contracts (BTC-USDT): prices, margin and PnL in USDT; contract size "
+         "in coin. Coin-margined contracts (BTC-USD): margin and PnL in the coin; face value "
+         "in USD. Ratios are fractions (100% = liquidation).", None),
+        ("", None),
+        ("Install (Windows, Excel)", "h"),
+        ("pip install xlhtx; xlwings addin install; open this workbook; in the xlwings tab "
+         "(or the xlwings.conf sheet) the UDF module is xlhtx.udfs; press Import Functions.",
+         None),
+        ("Refresh the tier tables from HTX: xlhtx tiers fetch --workbook <this file> "
+         "(or edit the Tiers sheet).", None),
+        ("Without Excel: xlhtx recalc <this file> -o values.xlsx writes a copy with computed "
+         "values that any viewer shows.", None),
+        ("", None),
+        ("Tier snapshot", "h"),
+        (f"As of {table.as_of}. Source: {table.source}", None),
+        ("", None),
+        ("Warning: a known-wrong formula", "h"),
+        ("A widely copied article gives Liq(long) = E*(1 - 1/L + MM/IM). With E = 30,000, "
+         "L = 10 and MM/IM = 0.5 it gives 42,000 — above the entry of a long — and the "
+         "article prints 27,000. Do not use it. xlhtx solves MM(P) = equity(P) at the "
+         "position's tier (HTX: Liquidation Rules for Futures Trading).", None),
+        ("", None),
+        (f"xlhtx {__version__}", None),
+    ]
+    for i, (text, kind) in enumerate(lines, start=1):
+        c = ws.cell(row=i, column=1, value=text)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        if kind == "title":
+            c.font = Font(bold=True, size=16, color="1F3864")
+        elif kind == "h":
+            c.font = Font(bold=True, size=12, color="1F3864")
+    widths(ws, {"A": 120})
+
+
+def position_sheet(ws, positions: dict[str, list], n_rows: int | None) -> int:
+    headers = [c[0] for c in POSITION_COLUMNS]
+    header_row(ws, 1, headers)
+    ws.row_dimensions[1].height = 30
+    sample = list(zip(*(positions[SAMPLE_KEYS[h]] for h in INPUTS)))
+    n = n_rows or len(sample)
+    for r in range(2, n + 2):
+        row = sample[(r - 2) % len(sample)]
+        for j, (name, fmt, formula) in enumerate(POSITION_COLUMNS, start=1):
+            c = ws.cell(row=r, column=j)
+            c.number_format = fmt
+            if formula is None:
+                c.value = row[j - 1]
+                c.fill = INPUT_FILL
+            else:
+                c.value = "=" + this_row(formula.format(T=TIERS), "Positions")
+    last = get_column_letter(len(headers))
+    ref = f"A1:{last}{n + 1}"
+    t = Table(displayName="Positions", ref=ref)
+    t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(t)
+    col = {h: get_column_letter(j) for j, h in enumerate(headers, start=1)}
+    rows = f"2:{n + 1}"
+    lo, hi = rows.split(":")
+    validate(ws, f"{col['Contract']}{lo}:{col['Contract']}{hi}",
+             "=INDIRECT(\"Contracts[contract_code]\")", "Pick a contract from the Contracts sheet")
+    validate(ws, f"{col['Side']}{lo}:{col['Side']}{hi}", '"long,short"', "long or short")
+    validate(ws, f"{col['Margin mode']}{lo}:{col['Margin mode']}{hi}", '"isolated,cross"',
+             "isolated or cross")
+    mr = f"{col['Margin ratio']}{lo}:{col['Margin ratio']}{hi}"
+    ws.conditional_formatting.add(mr, CellIsRule(operator="greaterThanOrEqual", formula=["1"],
+                                                 fill=RED, stopIfTrue=True))
+    ws.conditional_formatting.add(mr, CellIsRule(operator="greaterThanOrEqual",
+                                                 formula=["0.8"], fill=AMBER))
+    ws.freeze_panes = "B2"
+    for h, letter in col.items():
+        ws.column_dimensions[letter].width = max(11.0, min(18.0, len(h) + 4))
+    return n
+
+
+def this_row(formula: str, table: str) -> str:
+    """``[@Col]`` / ``[@[Col name]]`` -> ``Table[[#This Row],[Col]]``: the file format
+    stores the long form; ``@`` is only how Excel displays it."""
+    import re
+    return re.sub(r"\[@(?:\[([^\]]+)\]|([^\[\]]+))\]",
+                  lambda m: f"{table}[[#This Row],[{m.group(1) or m.group(2)}]]", formula)
+
+
+def validate(ws, ref: str, formula: str, prompt: str) -> None:
+    dv = DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False)
+    dv.error = f"Not a valid choice: {prompt}"
+    dv.errorTitle = "xlhtx"
+    dv.prompt = prompt
+    ws.add_data_validation(dv)
+    dv.add(ref)
+
+
+def position_picker(ws, n: int, row0: int = 3) -> dict[str, str]:
+    """Input cells that pick one Positions row (by number) and show its inputs."""
+    ws.cell(row=row0, column=1, value="Position (row of the Positions table)")
+    pick = ws.cell(row=row0, column=2, value=3)
+    pick.fill = INPUT_FILL
+    dv = DataValidation(type="whole", operator="between", formula1="1", formula2=str(n))
+    dv.error = f"A row number from 1 to {n}"
+    ws.add_data_validation(dv)
+    dv.add(f"B{row0}")
+    refs = {}
+    for i, name in enumerate(["Contract", "Side", "Contracts", "Entry price", "Leverage",
+                              "Margin", "Mark price"], start=1):
+        r = row0 + i
+        ws.cell(row=r, column=1, value=name)
+        j = [c[0] for c in POSITION_COLUMNS].index(name) + 1
+        letter = get_column_letter(j)
+        column = f"Positions!${letter}$2:${letter}${n + 1}"
+        if name == "Margin":   # an empty margin must stay empty, not become 0
+            f = f'=IF(ISNUMBER(INDEX({column},$B${row0})),INDEX({column},$B${row0}),"")'
+        else:
+            f = f"=INDEX({column},$B${row0})"
+        ws.cell(row=r, column=2, value=f)
+        refs[name] = f"$B${r}"
+    return refs
+
+
+def ladder_sheet(ws, n: int) -> None:
+    ws["A1"] = "Tiered liquidation ladder"
+    ws["A1"].font = Font(bold=True, size=14, color="1F3864")
+    refs = position_picker(ws, n)
+    top = 12
+    ws.cell(row=top - 1, column=1, value="HTX_LIQLADDER spills below (trigger prices as the "
+            "mark moves against the position):").font = Font(italic=True)
+    ref = f"A{top}:G{top + LADDER_STEPS}"
+    f = (f"=HTX_LIQLADDER({refs['Contract']},{refs['Side']},{refs['Contracts']},"
+         f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIERS})")
+    ws[f"A{top}"] = ArrayFormula(ref, f)
+    for r in range(top + 1, top + LADDER_STEPS + 1):
+        ws.cell(row=r, column=2).number_format = PRICE
+        ws.cell(row=r, column=7).number_format = MONEY
+        for c in (3, 4):
+            ws.cell(row=r, column=c).number_format = "#,##0"
+    chart = ScatterChart()
+    chart.title = "Contracts left as the mark reaches each trigger"
+    chart.style = 13
+    chart.x_axis.title = "Trigger price"
+    chart.y_axis.title = "Contracts after"
+    xs = Reference(ws, min_col=2, min_row=top + 1, max_row=top + LADDER_STEPS)
+    ys = Reference(ws, min_col=4, min_row=top + 1, max_row=top + LADDER_STEPS)
+    s = Series(ys, xs, title="contracts after the step")
+    s.marker.symbol = "circle"
+    chart.series.append(s)
+    ws.add_chart(chart, "I3")
+    widths(ws, {"A": 36, "B": 16, "C": 17, "D": 16, "E": 12, "F": 12, "G": 15})
+
+
+def scenario_sheet(ws, n: int) -> None:
+    ws["A1"] = "Scenario: the position over a price grid"
+    ws["A1"].font = Font(bold=True, size=14, color="1F3864")
+    refs = position_picker(ws, n)
+    top = 12
+    header_row(ws, top, ["Move", "Price", "PnL", "Margin ratio", "Contracts left"])
+    args = (f"{refs['Contract']},{refs['Side']},{refs['Contracts']},{refs['Entry price']}")
+    for i, move in enumerate(SCENARIO_STEPS, start=top + 1):
+        ws.cell(row=i, column=1, value=move).number_format = "+0%;-0%;0%"
+        ws.cell(row=i, column=2, value=f"={refs['Entry price']}*(1+A{i})").number_format = PRICE
+        ws.cell(row=i, column=3, value=f"=HTX_PNL({args},B{i},{TIERS})").number_format = MONEY
+        ws.cell(row=i, column=4, value=f"=HTX_MARGINRATIO({args},B{i},{refs['Leverage']},"
+                                       f"{refs['Margin']},{TIERS})").number_format = PCT
+        ws.cell(row=i, column=5, value=f"=HTX_AFTERLIQ({args},{refs['Leverage']},B{i},"
+                                       f"{refs['Margin']},{TIERS})").number_format = "#,##0"
+    last = top + len(SCENARIO_STEPS)
+    chart = LineChart()
+    chart.title = "PnL over the price grid"
+    chart.style = 12
+    chart.y_axis.title = "PnL"
+    chart.x_axis.title = "Move from entry"
+    chart.add_data(Reference(ws, min_col=3, min_row=top, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=last))
+    ws.add_chart(chart, "G3")
+    ws.freeze_panes = f"A{top + 1}"
+    widths(ws, {"A": 36, "B": 16, "C": 14, "D": 14, "E": 15})
+
+
+def cross_sheet(ws) -> None:
+    ws["A1"] = "Cross-margin account"
+    ws["A1"].font = Font(bold=True, size=14, color="1F3864")
+    ws["A3"] = "Account balance (USDT)"
+    ws["B3"] = 25000
+    ws["B3"].fill = INPUT_FILL
+    ws["B3"].number_format = MONEY
+    head = ["Contract", "Side", "Contracts", "Entry price", "Mark price", "Leverage",
+            "Liq. price"]
+    header_row(ws, 5, head)
+    rows = [("BTC-USDT", "long", 20000, 64000, 63500, 20),
+            ("ETH-USDT", "short", 3000, 3100, 3150, 20),
+            ("SOL-USDT", "long", 500, 142.5, 140.0, 10),
+            ("BTC-USDT", "short", 5000, 64500, 63500, 20)]
+    for i, row in enumerate(rows, start=6):
+        for j, v in enumerate(row, start=1):
+            c = ws.cell(row=i, column=j, value=v)
+            c.fill = INPUT_FILL
+    last = 5 + len(rows)
+    f = (f"=HTX_CROSSLIQPRICE(A6:A{last},B6:B{last},C6:C{last},D6:D{last},E6:E{last},"
+         f"F6:F{last},B3,{TIERS})")
+    ws["G6"] = ArrayFormula(f"G6:G{last}", f)
+    for r in range(6, last + 1):
+        ws.cell(row=r, column=7).number_format = PRICE
+    ws.cell(row=last + 2, column=1, value="Each liquidation price holds the other positions "
+            "at their mark prices; the tier of a contract is taken at its net position "
+            "(hedge mode).").font = Font(italic=True)
+    widths(ws, {"A": 24, "B": 10, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15})
+
+
+def contract_rows(table: TierTable) -> list[list[Any]]:
+    out: list[list[Any]] = [["contract_code", "kind", "contract_size"]]
+    for code in table.codes:
+        c = table.contracts[code]
+        out.append([c.code, c.kind, c.size])
+    return out
+
+
+def reference_sheet(ws, name: str, rows: list[list[Any]], table: TierTable) -> None:
+    header_row(ws, 1, rows[0])
+    for r, row in enumerate(rows[1:], start=2):
+        for j, v in enumerate(row, start=1):
+            ws.cell(row=r, column=j, value=v)
+    last = get_column_letter(len(rows[0]))
+    t = Table(displayName=name, ref=f"A1:{last}{max(len(rows), 2)}")
+    t.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    ws.add_table(t)
+    ws.freeze_panes = "A2"
+    note = get_column_letter(len(rows[0]) + 2)
+    ws[f"{note}1"] = "Source"
+    ws[f"{note}1"].font = Font(bold=True)
+    ws[f"{note}2"] = table.source
+    ws[f"{note}3"] = f"As of {table.as_of}"
+    ws[f"{note}4"] = "Replace with: xlhtx tiers fetch --workbook <this file>"
+    for j, h in enumerate(rows[0], start=1):
+        ws.column_dimensions[get_column_letter(j)].width = max(12.0, len(str(h)) + 4)
+    ws.column_dimensions[note].width = 60
+
+
+def xlwings_conf(ws) -> None:
+    for row in (("UDF Modules", "xlhtx.udfs"), ("Use UDF Server", "True"),
+                ("Interpreter_Win", None), ("Show Console", "False")):
+        ws.append(list(row))
+    widths(ws, {"A": 20, "B": 30})

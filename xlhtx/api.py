@@ -145,7 +145,7 @@ POSITION = {"contract": "contract", "side": "side", "contracts": "contracts",
             "mode": "mode"}
 
 
-def _position_batch(table, required, **cols):
+def _position_batch(required, **cols):
     b = Batch(**cols)
     b.mark_empty(*required)
     return b
@@ -157,7 +157,7 @@ def _position_batch(table, required, **cols):
 def notional(contract, contracts, price, tiers=None) -> Result:
     """Position value: contracts * size * price (USDT) or contracts * face / price (coin)."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "contracts", "price"),
+    b = _position_batch(("contract", "contracts", "price"),
                         contract=contract, contracts=contracts, price=price)
     out, s = _out(b)
     notional_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"), out, s)
@@ -168,7 +168,7 @@ def notional(contract, contracts, price, tiers=None) -> Result:
 def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     """Initial margin: position value / leverage."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "contracts", "price", "leverage"), contract=contract,
+    b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage)
     out, s = _out(b)
     initial_margin_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"),
@@ -181,7 +181,7 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
     """HTX ladder number, adjustment factor and MMR for a net position (keys ``ladder``,
     ``adjust_factor``, ``mmr``)."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "leverage", "net_contracts"), contract=contract,
+    b = _position_batch(("contract", "leverage", "net_contracts"), contract=contract,
                         leverage=leverage, net_contracts=net_contracts, mode=mode)
     lad, af, mmr, s = _out(b, 3)
     tier_nb(t.compile(), b.contracts(t), b.modes(), b.floats("leverage"),
@@ -197,7 +197,7 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
 def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) -> Result:
     """Maintenance margin: MMR (tier at ``contracts``) * position value at ``price``."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "contracts", "price", "leverage"), contract=contract,
+    b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage, mode=mode)
     out, s = _out(b)
     maint_margin_nb(t.compile(), b.contracts(t), b.modes(), b.floats("contracts"),
@@ -233,7 +233,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
     """Margin ratio MM / equity at the mark (1 = liquidation) and equity (keys
     ``margin_ratio``, ``equity``)."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "side", "contracts", "entry_price", "mark_price",
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
                             "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage,
                         margin=margin, mode=mode)
@@ -251,7 +251,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
 def _isolated_price(kernel, contract, side, contracts, entry_price, leverage, margin, tiers,
                     mode, with_mode: bool) -> Result:
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "side", "contracts", "entry_price", "leverage"),
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
     out, s = _out(b)
@@ -279,7 +279,7 @@ def bankruptcy_price(contract, side, contracts, entry_price, leverage, margin=No
 def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) -> Result:
     """Exit price at which the ROE (PnL / initial margin) equals ``target_roe``."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "side", "entry_price", "leverage", "target_roe"),
+    b = _position_batch(("contract", "side", "entry_price", "leverage", "target_roe"),
                         contract=contract, side=side, entry_price=entry_price,
                         leverage=leverage, target_roe=target_roe)
     out, s = _out(b)
@@ -293,7 +293,7 @@ def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage
     """Liquidation price of each position of one cross-margin account (one margin asset),
     the others held at their marks."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "side", "contracts", "entry_price", "mark_price",
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
                             "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage)
     bal = Batch(balance=balance)
@@ -372,7 +372,7 @@ def max_ladder_steps(table: TierTable) -> int:
 
 
 def _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode, **extra):
-    return _position_batch(None, ("contract", "side", "contracts", "entry_price", "leverage",
+    return _position_batch(("contract", "side", "contracts", "entry_price", "leverage",
                                   *extra), contract=contract, side=side, contracts=contracts,
                            entry_price=entry_price, leverage=leverage, margin=margin,
                            mode=mode, **extra)
@@ -437,7 +437,7 @@ def leverage_for_distance(contract, side, contracts, entry_price, distance, tier
     least ``distance`` (fraction of entry) away, with that margin (keys ``leverage``,
     ``margin``)."""
     t = resolve_tiers(tiers)
-    b = _position_batch(t, ("contract", "side", "contracts", "entry_price", "distance"),
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "distance"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, distance=distance, mode=mode)
     lev, m, s = _out(b, 2)
@@ -456,7 +456,7 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
     opened (keys ``contracts``, ``available``)."""
     t = resolve_tiers(tiers)
     lm = resolve_margin_ladders(margin_ladders, t).compile(t)
-    b = _position_batch(t, ("contract", "equity", "price", "leverage"), contract=contract,
+    b = _position_batch(("contract", "equity", "price", "leverage"), contract=contract,
                         equity=equity, price=price, leverage=leverage, mode=mode,
                         position_limit=position_limit)
     avail, n, s = _out(b, 2)

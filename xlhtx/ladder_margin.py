@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from xlhtx.tables import TableError, api_data, number, records, text
-from xlhtx.tiers import MODES, TierTable, mode_name
+from xlhtx.tiers import MODES, TierTable, group_offsets, mode_name
 
 INF = math.inf
 
@@ -95,13 +95,7 @@ class MarginLadders:
         bands.sort(key=lambda b: (table.contract_id(b.contract) * 2 + MODES[b.mode], b.lever,
                                   b.min_balance))
         keys = [(table.contract_id(b.contract) * 2 + MODES[b.mode], b.lever) for b in bands]
-        g_key, g_lever, g_start = [], [], []
-        for j, k in enumerate(keys):
-            if j == 0 or k != keys[j - 1]:
-                g_key.append(k[0])
-                g_lever.append(k[1])
-                g_start.append(j)
-        g_start.append(len(bands))
+        g_key, g_lever, g_start = group_offsets(keys)
         rates = []
         for j, b in enumerate(bands):
             prev = bands[j - 1] if j and keys[j - 1] == keys[j] else None

@@ -204,18 +204,25 @@ def _with_inferred(contracts: dict[str, Contract], ladders: list[Ladder]) -> dic
     return out
 
 
-def _compile(table: TierTable) -> tuple:
-    cid = {c: i for i, c in enumerate(table.codes)}
-    lads = sorted(table.ladders, key=lambda x: (cid[x.contract] * 2 + MODES[x.mode],
-                                                 x.lever, x.min_size))
-    keys = [(cid[x.contract] * 2 + MODES[x.mode], x.lever) for x in lads]
+def group_offsets(keys: list[tuple[int, float]]) -> tuple[list, list, list]:
+    """Sorted ``(key, lever)`` per row -> each group's key, lever and first row, plus the
+    end (the ``g_key, g_lever, g_start`` layout of ``htxcore.tiers``)."""
     g_key, g_lever, g_start = [], [], []
     for j, k in enumerate(keys):
         if j == 0 or k != keys[j - 1]:
             g_key.append(k[0])
             g_lever.append(k[1])
             g_start.append(j)
-    g_start.append(len(lads))
+    g_start.append(len(keys))
+    return g_key, g_lever, g_start
+
+
+def _compile(table: TierTable) -> tuple:
+    cid = {c: i for i, c in enumerate(table.codes)}
+    lads = sorted(table.ladders, key=lambda x: (cid[x.contract] * 2 + MODES[x.mode],
+                                                 x.lever, x.min_size))
+    g_key, g_lever, g_start = group_offsets(
+        [(cid[x.contract] * 2 + MODES[x.mode], x.lever) for x in lads])
     n_keys = 2 * max(len(table.codes), 1)
     # dense group index for whole leverages: the exact group, else the any-leverage one
     g_any = np.full(n_keys, -1, dtype=np.int32)

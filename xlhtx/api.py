@@ -215,7 +215,7 @@ def pnl(contract, side, contracts, entry_price, price, tiers=None, leverage=None
     if leverage is not None:
         cols["leverage"] = leverage
         required += ("leverage",)
-    b = _position_batch(t, required, **cols)
+    b = _position_batch(required, **cols)
     lev = b.floats("leverage") if leverage is not None else np.full(b.n, NAN)
     out, s = _out(b)
     pnl_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),

@@ -39,6 +39,8 @@ Cell = tuple[str, int, int]   # (sheet, row, column)
 HTX_CALL = re.compile(r"^=\s*(HTX_[A-Z]+)\s*\((.*)\)\s*$", re.S | re.I)
 REF = re.compile(r"^(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))?!?\$?([A-Z]{1,3})\$?(\d+)"
                  r"(?::\$?([A-Z]{1,3})\$?(\d+))?$")
+A1_IN_FORMULA = re.compile(r"(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]+!)?\$?[A-Z]{1,3}\$?\d+"
+                           r"(?::\$?[A-Z]{1,3}\$?\d+)?")
 NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION"}
 FUNCTIONS = {name: getattr(udfs, name) for name in dir(udfs) if name.startswith("HTX_")}
 
@@ -124,6 +126,7 @@ class WorkbookModel:
     def _batch_groups(self) -> dict[tuple, list[tuple[Cell, list]]]:
         """Cells whose formula is one HTX call on constants and input cells/ranges."""
         formula_cells = set(self.formulas)
+        has_formula: dict[tuple, bool] = {}   # per range: the Tiers range is shared by all
         groups: dict[tuple, list] = defaultdict(list)
         for cell, f in self.formulas.items():
             m = HTX_CALL.match(f)
@@ -144,8 +147,10 @@ class WorkbookModel:
                     key.append(("const",))
                     continue
                 sh, r0, c0, r1, c1 = ref
-                if any((sh, r, c) in formula_cells for r in range(r0, r1 + 1)
-                       for c in range(c0, c1 + 1)):
+                if ref not in has_formula:
+                    has_formula[ref] = any((sh, r, c) in formula_cells
+                                           for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+                if has_formula[ref]:
                     ok = False
                     break
                 if (r0, c0) == (r1, c1):
@@ -167,9 +172,12 @@ class WorkbookModel:
         register_functions(formulas)
         fd, tmp = tempfile.mkstemp(suffix=".xlsx")
         os.close(fd)
+        needed = self._engine_cells()
         try:
             for ws in wb.worksheets:
                 ws._charts, ws._images = [], []
+                for key in [k for k in ws._cells if (ws.title, *k) not in needed]:
+                    del ws._cells[key]   # the engine compiles every cell it is given
                 for (sh, r, c), f in self.formulas.items():
                     if sh != ws.title:
                         continue
@@ -191,6 +199,28 @@ class WorkbookModel:
             raise RecalcError(f"the formula engine cannot read this workbook: {e}") from None
         finally:
             os.unlink(tmp)
+
+    def _engine_cells(self) -> set[Cell]:
+        """The formula cells phase 2 computes and every cell they read, transitively."""
+        todo = [c for c in self.formulas if c not in self.batched]
+        needed = set(todo)
+        while todo:
+            sh, r, c = todo.pop()
+            f = self.formulas.get((sh, r, c))
+            if f is None:
+                continue
+            for ref in A1_IN_FORMULA.finditer(f):
+                parsed = self._parse_ref(ref.group(0), sh)
+                if parsed is None:
+                    continue
+                rs, r0, c0, r1, c1 = parsed
+                for rr in range(r0, r1 + 1):
+                    for cc in range(c0, c1 + 1):
+                        if (rs, rr, cc) not in needed:
+                            needed.add((rs, rr, cc))
+                            if (rs, rr, cc) in self.formulas:
+                                todo.append((rs, rr, cc))
+        return needed
 
     def key(self, sheet: str, r1: int, c1: int, r2: int | None = None,
             c2: int | None = None) -> str:

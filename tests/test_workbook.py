@@ -181,6 +181,8 @@ def test_values_only_copy_is_a_plain_xlsx(book, tmp_path):
     assert wb["Positions"]["S2"].value == pytest.approx(29915.560916767186)
     with pytest.raises(RecalcError, match="name it .xlsx"):
         recalc(book, tmp_path / "v.xlsm", values_only=True)
+    with pytest.raises(RecalcError, match="has no macros; name the copy .xlsx"):
+        recalc(out, tmp_path / "w.xlsm")
 
 
 def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, monkeypatch):

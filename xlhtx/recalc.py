@@ -403,6 +403,8 @@ def recalc(book: str | Path, out: str | Path | None = None, *, in_place: bool = 
                               "--in-place to do that")
     if values_only and target.suffix.lower() != ".xlsx":
         raise RecalcError(f"{target}: a values-only copy has no macros; name it .xlsx")
+    if target.suffix.lower() == ".xlsm" and book.suffix.lower() != ".xlsm":
+        raise RecalcError(f"{target}: {book.name} has no macros; name the copy .xlsx")
     progress(f"reading {book}")
     try:
         model = WorkbookModel(book, batch=batch, progress=progress)

@@ -232,3 +232,15 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     from openpyxl import load_workbook
     ws = load_workbook(tmp_path / "xlhtx-values.xlsx")["Positions"]
     assert ws["S2"].value == pytest.approx(GOOD, rel=1e-12)
+
+
+def test_calc_with_a_contracts_table_overrides_sizes(tmp_path):
+    src = tmp_path / "p.csv"
+    write_positions(src)
+    sizes = tmp_path / "contracts.csv"
+    sizes.write_text("contract_code,contract_size\nBTC-USDT,0.01\n")
+    out = tmp_path / "r.csv"
+    assert cli.main(["calc", str(src), "--contracts", str(sizes), "-o", str(out)]) == 0
+    d = pacsv.read_csv(out).to_pydict()
+    assert d["notional"][0] == pytest.approx(5000 * 0.01 * 29950)
+    assert d["initial_margin"][0] == pytest.approx(12000)

@@ -81,9 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     from xlhtx import workbook_cli
     workbook_cli.add_commands(sub, _parser)
 
-    v = _parser(sub, "version", "print the version and the tier snapshot's source",
-                "xlhtx version", cmd_version)
-    del v
+    _parser(sub, "version", "print the version and the tier snapshot's source",
+            "xlhtx version", cmd_version)
     return p
 
 

@@ -13,7 +13,6 @@ def say(msg: str) -> None:
 
 
 def add_commands(sub, parser_factory) -> None:
-    from xlhtx import cli
     w = sub.add_parser("workbook", help="the template workbook")
     wsub = w.add_subparsers(dest="workbook_command", metavar="ACTION")
     b = parser_factory(wsub, "build", "build the template workbook (macro-enabled, wired "
@@ -30,7 +29,6 @@ def add_commands(sub, parser_factory) -> None:
     r.add_argument("--in-place", action="store_true", help="overwrite BOOK (atomically)")
     r.add_argument("--values-only", action="store_true",
                    help="drop formulas and macros: a plain .xlsx for any viewer")
-    del cli
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -239,3 +239,21 @@ def test_workbook_commands_have_help(capsys):
         with pytest.raises(SystemExit):
             cli.main(argv + ["--help"])
         assert "example:\n  xlhtx " in capsys.readouterr().out
+
+
+def test_batched_and_per_row_paths_agree_with_the_plain_engine(book, model):
+    plain = WorkbookModel(book, batch=False).calculate()
+    fast = model.calculate()
+    assert set(fast) == set(plain)
+    for k, v in fast.items():
+        if isinstance(v, float):
+            assert plain[k] == pytest.approx(v, rel=1e-12), k
+        else:
+            assert plain[k] == v, k
+    assert len(model.batched) == 11 * 12 and len(model.row_cells) == 2 * 12
+
+
+def test_references_in_strings_and_function_names_are_not_cells(model):
+    refs = [m.group(0) for m, _ in model.refs_of('=LOG10(A1)&"B2"&Sheet1!C3+\'My Sheet\'!$D$4',
+                                                 "Positions")]
+    assert refs == ["A1", "Sheet1!C3", "'My Sheet'!$D$4"]

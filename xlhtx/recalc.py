@@ -7,9 +7,12 @@ package. Two phases:
    input cells or input ranges is grouped with the others of its function and tier
    range, and each group is one call of the Excel function over columns (one kernel
    call), exactly what Excel would show in each cell.
-2. *The formula engine* evaluates the rest (ordinary formulas, HTX calls on formula
-   results, spills) with the batched cells as inputs; HTX_* functions are registered in
-   it and go through the same Excel functions cell by cell.
+2. *Per-row formulas*: ordinary formulas that repeat row after row (the same formula
+   relative to its cell, reading single cells) are compiled once by the ``formulas``
+   engine and evaluated for each row once their inputs are known.
+3. *The formula engine* evaluates the rest (ranges, spills, HTX calls on formula
+   results) with the cells above as inputs; HTX_* functions are registered in it and go
+   through the same Excel functions cell by cell.
 
 Table structured references are translated to A1 references first (``structured``).
 The output is a copy of the input whose formula cells (and spilled cells) hold cached
@@ -39,8 +42,9 @@ Cell = tuple[str, int, int]   # (sheet, row, column)
 HTX_CALL = re.compile(r"^=\s*(HTX_[A-Z]+)\s*\((.*)\)\s*$", re.S | re.I)
 REF = re.compile(r"^(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))?!?\$?([A-Z]{1,3})\$?(\d+)"
                  r"(?::\$?([A-Z]{1,3})\$?(\d+))?$")
-A1_IN_FORMULA = re.compile(r"(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]+!)?\$?[A-Z]{1,3}\$?\d+"
-                           r"(?::\$?[A-Z]{1,3}\$?\d+)?")
+A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.$])(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]+!)?"
+                           r"\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?(?![A-Za-z0-9_(])")
+STRING = re.compile(r'"(?:[^"]|"")*"')
 NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION"}
 FUNCTIONS = {name: getattr(udfs, name) for name in dir(udfs) if name.startswith("HTX_")}
 
@@ -110,6 +114,8 @@ class WorkbookModel:
                         self.values[key] = v
         self.groups = self._batch_groups() if self.batch else {}
         self.batched = {cell for cells in self.groups.values() for cell, _ in cells}
+        self.rows = self._row_groups() if self.batch else []
+        self.row_cells = {cell for _, _, cells in self.rows for cell in cells}
 
     def _parse_ref(self, arg: str, sheet: str) -> tuple[str, int, int, int, int] | None:
         m = REF.match(arg.strip())
@@ -163,12 +169,71 @@ class WorkbookModel:
                 groups[tuple(key)].append((cell, args))
         return groups
 
+    def refs_of(self, formula: str, sheet: str) -> list[tuple[re.Match, tuple | None]]:
+        """A1 references of a formula outside its string literals, parsed."""
+        blank = STRING.sub(lambda m: " " * len(m.group(0)), formula)
+        return [(m, self._parse_ref(m.group(0), sheet)) for m in A1_IN_FORMULA.finditer(blank)]
+
+    def _row_groups(self) -> list[tuple[Any, list[tuple[Cell, tuple]], list[Cell]]]:
+        """Ordinary formulas that repeat relative to their cell and read single cells,
+        grouped, compiled once, in an order where every input is known before use:
+        ``[(compiled, inputs as (sheet, row offset, column offset), cells)]``."""
+        import formulas
+        shapes: dict[tuple, list[Cell]] = defaultdict(list)
+        offsets: dict[tuple, list] = {}
+        for cell, f in self.formulas.items():
+            if cell in self.batched or cell in self.arrays or HTX_CALL.match(f):
+                continue
+            parts, last, refs = [], 0, []
+            for m, p in self.refs_of(f, cell[0]):
+                if p is None or (p[1], p[2]) != (p[3], p[4]):
+                    break   # a range, or a name we cannot place: the engine's job
+                parts += [f[last:m.start()], f"<{p[0]}|{p[1] - cell[1]}|{p[2] - cell[2]}>"]
+                refs.append((p[0], p[1] - cell[1], p[2] - cell[2]))
+                last = m.end()
+            else:
+                key = (cell[0], "".join(parts) + f[last:])
+                shapes[key].append(cell)
+                offsets[key] = refs
+        # keep groups whose inputs are inputs, batched cells or earlier groups
+        known = set(self.batched)
+        order, pending = [], dict(shapes)
+
+        def inputs_known(k: tuple) -> bool:
+            return all(t in known or t not in self.formulas
+                       for _, r, c in pending[k] for rs, dr, dc in offsets[k]
+                       for t in [(rs, r + dr, c + dc)])
+        while pending:
+            ready = [k for k in pending if inputs_known(k)]
+            if not ready:
+                break
+            for k in ready:
+                order.append(k)
+                known.update(pending.pop(k))
+        out = []
+        by_upper = {name.upper(): name for name in self.sheets}
+        for key in order:
+            cells = shapes[key]
+            first = cells[0]
+            try:
+                fn = formulas.Parser().ast(self.formulas[first])[1].compile()
+            except Exception:
+                continue   # the engine will report it
+            inputs = []
+            for name in fn.inputs:
+                sheet, _, ref = name.rpartition("!")
+                p = self._parse_ref(ref, by_upper.get(sheet.strip("'").upper(), first[0]))
+                inputs.append(((p[0], p[1] - first[1], p[2] - first[2])))
+            out.append((fn, inputs, cells))
+        return out
+
     # ---------------------------------------------------------------- engine
     def _build_engine(self, wb) -> None:
         """The ``formulas`` model of the cells phase 1 does not compute."""
         import formulas
-        self.progress(f"compiling {len(self.formulas) - len(self.batched):,} formulas "
-                      f"({len(self.batched):,} HTX cells batched)")
+        self.progress(f"compiling {len(self.formulas) - len(self.batched) - len(self.row_cells):,}"
+                      f" formulas ({len(self.batched):,} HTX cells batched, "
+                      f"{len(self.row_cells):,} per-row cells)")
         register_functions(formulas)
         fd, tmp = tempfile.mkstemp(suffix=".xlsx")
         os.close(fd)
@@ -181,8 +246,8 @@ class WorkbookModel:
                 for (sh, r, c), f in self.formulas.items():
                     if sh != ws.title:
                         continue
-                    if (sh, r, c) in self.batched:
-                        ws.cell(row=r, column=c).value = 0.0   # an input of phase 2
+                    if (sh, r, c) in self.batched or (sh, r, c) in self.row_cells:
+                        ws.cell(row=r, column=c).value = 0.0   # an input of phase 3
                     elif (sh, r, c) in self.arrays:
                         c0, r0, c1, r1 = self.arrays[(sh, r, c)]
                         ref = f"{_col(c0)}{r0}:{_col(c1)}{r1}"
@@ -202,15 +267,14 @@ class WorkbookModel:
 
     def _engine_cells(self) -> set[Cell]:
         """The formula cells phase 2 computes and every cell they read, transitively."""
-        todo = [c for c in self.formulas if c not in self.batched]
+        todo = [c for c in self.formulas if c not in self.batched and c not in self.row_cells]
         needed = set(todo)
         while todo:
             sh, r, c = todo.pop()
             f = self.formulas.get((sh, r, c))
-            if f is None:
+            if f is None or (sh, r, c) in self.batched or (sh, r, c) in self.row_cells:
                 continue
-            for ref in A1_IN_FORMULA.finditer(f):
-                parsed = self._parse_ref(ref.group(0), sh)
+            for _, parsed in self.refs_of(f, sh):
                 if parsed is None:
                     continue
                 rs, r0, c0, r1, c1 = parsed
@@ -240,6 +304,16 @@ class WorkbookModel:
         out: dict[Cell, Any] = {}
         for key, cells in self.groups.items():
             out.update(self._run_group(key[0], cells, values))
+        known = {**values, **out}
+        for fn, offsets, cells in self.rows:
+            for cell in cells:
+                args = [_engine_arg(known.get((sh, cell[1] + dr, cell[2] + dc)))
+                        for sh, dr, dc in offsets]
+                try:
+                    v = _cell_value(fn(*args), 0, 0)
+                except Exception:
+                    v = "#VALUE!"
+                out[cell] = known[cell] = v
         inputs = {self.key(*cell): _engine_value(v) for cell, v in {**changes, **out}.items()}
         sol = self.engine.calculate(inputs=inputs)
         for cell, f in self.formulas.items():
@@ -308,6 +382,11 @@ def _col(c: int) -> str:
 
 def _engine_value(v: Any) -> Any:
     return "" if v is None else v
+
+
+def _engine_arg(v: Any) -> Any:
+    import schedula as sh
+    return sh.EMPTY if v is None else v
 
 
 def _solution(sol: dict, key: str) -> Any:

@@ -38,7 +38,6 @@ arguments, which otherwise costs more per row than the whole computation. They t
 the arrays they need, never the ``tt`` tuple.
 """
 
-import numpy as np
 from numba import njit
 
 from htxcore import status as st

@@ -3,7 +3,6 @@ a finite wrong number; the other rows of the same call still compute."""
 
 import math
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs

@@ -3,6 +3,7 @@ the first process compiles and writes index files next to the installed module, 
 next one loads them."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,15 @@ print(json.dumps([htxcore.__file__, sum(st.cache_hits.values()), sum(st.cache_mi
 @pytest.mark.slow
 def test_cache_from_an_installed_package(tmp_path):
     target = tmp_path / "site"
+    src = tmp_path / "src"   # a copy, so the build leaves nothing in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src)
+    for name in ("core", "xlhtx"):
+        shutil.copytree(ROOT / name, src / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(ROOT)],
+                    "--no-build-isolation", "--target", str(target), str(src)],
                    check=True, capture_output=True, text=True)
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["PYTHONPATH"] = str(target)

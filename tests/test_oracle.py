@@ -8,7 +8,6 @@ closed forms' cancellations (E - M/(q*cs) near 0) need.
 
 import math
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 

@@ -3,7 +3,6 @@ sheets of SPEC 5, values equal to the core, recalculation as inputs change, surv
 sheets/charts/VBA, refusal of hostile files."""
 
 import hashlib
-import io
 import re
 import shutil
 import sys

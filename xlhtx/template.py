@@ -11,7 +11,6 @@ Tiers, Contracts, MarginLadders. Spilling formulas are written as dynamic-array 
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -77,10 +76,6 @@ SAMPLE_KEYS = {"Contract": "contract", "Side": "side", "Margin mode": "margin_mo
                "Mark price": "mark_price", "Margin": "margin"}
 LADDER_STEPS = 8   # rows kept for the spilled ladder (HTX publishes up to five ladders)
 SCENARIO_STEPS = [round(-0.30 + 0.05 * i, 2) for i in range(13)]
-
-
-def default_template_path() -> Path:
-    return Path("workbook") / "xlhtx.xlsm"
 
 
 def xlwings_vba_source() -> Path:

@@ -40,9 +40,11 @@ def positive_nb(x):
 @njit(error_model="numpy")
 def value_nb(kind, size, q, price):
     """Position value V(P): q*size*P USDT (linear) or q*size/P coin (inverse)."""
-    if kind == KIND_LINEAR:
-        return q * size * price
-    return q * size / price
+    qs = q * size
+    linear = qs * price
+    inverse = qs / price
+    # both, then a select: a book mixing kinds would otherwise mispredict a branch
+    return linear if kind == KIND_LINEAR else inverse
 
 
 @njit(error_model="numpy")
@@ -67,9 +69,13 @@ def solve_price_nb(kind, size, side, q, entry, mmr, margin):
     """
     qs = q * size
     # both forms, then a select: random mixes of kinds would otherwise mispredict
+    num_linear = side * entry * qs - margin
+    den_linear = qs * (side - mmr)
+    num_inverse = qs * (mmr + side)
+    den_inverse = margin + side * qs / entry
     linear = kind == KIND_LINEAR
-    num = side * entry * qs - margin if linear else qs * (mmr + side)
-    den = qs * (side - mmr) if linear else margin + side * qs / entry
+    num = num_linear if linear else num_inverse
+    den = den_linear if linear else den_inverse
     never = side > 0 if linear else side < 0
     p = num / den
     if p > 0.0 and p < np.inf:

@@ -19,7 +19,7 @@ g_lut      int32    2C, W    group of ``(key, leverage)`` for leverages below W;
                              the key's any-leverage group where there is no exact
                              one; -1 = none
 g_any      int32    2C       the key's any-leverage group (Multi-Assets), -1 = none
-g_mins     float64  G, 8     the group's ladder minimums, ascending, padded with inf
+g_mins     float64  G, 5     the group's ladder minimums, ascending, padded with inf
 lad        float64  K, 4     per ladder row: min_size, max_size (``inf`` =
                              unbounded), MMR (a / L of the group, or as given),
                              maximum leverage (``inf`` = no limit)
@@ -30,7 +30,7 @@ c_size     float64  C        contract size in coin (linear) / face value in USD
 
 Groups are sorted by ``(g_key, g_lever)``. HTX publishes whole leverages, so the group
 is one load from the dense ``g_lut``; the ladder is a branch-free count of the group's
-minimums passed. On random books both beat binary searches, whose mispredicted
+minimums passed (a fixed four comparisons: five ladders at most). On random books both beat binary searches, whose mispredicted
 branches cost more than the rest of a liquidation price (``benchmarks/kernels.py``).
 Row-level helpers that take arrays are straight-line code (no branches, preconditions
 checked by the caller): Numba then prunes the reference counting of their array
@@ -48,7 +48,7 @@ KIND_LINEAR = 0
 KIND_INVERSE = 1
 # columns of ``lad``
 LAD_MIN, LAD_MAX, LAD_MMR, LAD_MAXLEV = 0, 1, 2, 3
-MAX_LADDERS = 8   # width of g_mins; HTX publishes up to five ladders
+MAX_LADDERS = 5   # width of g_mins: HTX publishes up to five ladders (SPEC 2.2)
 
 
 @njit(error_model="numpy")
@@ -65,8 +65,7 @@ def find_ladder_nb(g_mins, g_start, g, net):
     ``min_size <= net``, the lowest for a net below every minimum (whether ``net`` is
     above the row's ``max_size`` is for the caller to check)."""
     return (g_start[g] + (g_mins[g, 1] <= net) + (g_mins[g, 2] <= net) + (g_mins[g, 3] <= net)
-            + (g_mins[g, 4] <= net) + (g_mins[g, 5] <= net) + (g_mins[g, 6] <= net)
-            + (g_mins[g, 7] <= net))
+            + (g_mins[g, 4] <= net))
 
 
 @njit(error_model="numpy")

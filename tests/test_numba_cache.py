@@ -48,3 +48,19 @@ def test_cache_from_an_installed_package(tmp_path):
     assert list((target / "htxcore" / "__pycache__").glob("position.liq_price_nb*.nbi"))
     where, hits, misses = run()
     assert (hits, misses) == (1, 0)
+
+
+def test_a_changed_helper_clears_the_stale_kernel_cache(tmp_path):
+    from xlhtx.kernel_cache import STAMP, ensure_fresh
+    pkg = tmp_path / "htxcore"
+    (pkg / "__pycache__").mkdir(parents=True)
+    (pkg / "tiers.py").write_text("MAX_LADDERS = 5\n")
+    (pkg / "position.py").write_text("x = 1\n")
+    index = pkg / "__pycache__" / "position.liq_price_nb-1.py311.nbi"
+    index.write_bytes(b"cached")
+    assert ensure_fresh(pkg) is True and not index.exists()          # first stamp
+    index.write_bytes(b"cached")
+    assert ensure_fresh(pkg) is False and index.exists()             # sources unchanged
+    (pkg / "tiers.py").write_text("MAX_LADDERS = 8\n")               # a helper changed
+    assert ensure_fresh(pkg) is True and not index.exists()
+    assert (pkg / "__pycache__" / STAMP).read_text()

@@ -106,6 +106,8 @@ def test_multi_assets_shape_gives_mmr_and_caps_leverage():
     ([HEADER, ["BTC-USDT", "isolated", 125, 0, 0, 10, None]], "give adjust_factor or mmr"),
     ([HEADER, ["BTC-USDT", "isolated", 125, 0, -1, 10, 0.65]], "min_size = -1 must be >= 0"),
     ([HEADER, ["ABC-USDT", "isolated", 5, 0, 0, 10, 0.65]], "ABC-USDT has no contract size"),
+    ([HEADER] + [["BTC-USDT", "isolated", 5, j, 10 * j, 10 * j + 9, 0.1] for j in range(6)],
+     "6 ladders; HTX publishes at most 5 per contract and leverage"),
 ])
 def test_bad_tier_tables_are_refused_with_the_row(rows, message):
     with pytest.raises(TableError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -132,8 +132,8 @@ class TierTable:
                                  "(HTX publishes whole leverages)")
             lads.sort(key=lambda x: x.min_size)
             if len(lads) > MAX_LADDERS:
-                raise TableError(f"{where}: {len(lads)} ladders; at most {MAX_LADDERS} are "
-                                 "supported (HTX publishes up to five)")
+                raise TableError(f"{where}: {len(lads)} ladders; HTX publishes at most "
+                                 f"{MAX_LADDERS} per contract and leverage")
             for a, b in zip(lads, lads[1:]):
                 if b.min_size <= a.max_size:
                     raise TableError(f"{where}: ladder {b.ladder} ({b.min_size:g}-) overlaps "

@@ -256,3 +256,14 @@ def test_references_in_strings_and_function_names_are_not_cells(model):
     refs = [m.group(0) for m, _ in model.refs_of('=LOG10(A1)&"B2"&Sheet1!C3+\'My Sheet\'!$D$4',
                                                  "Positions")]
     assert refs == ["A1", "Sheet1!C3", "'My Sheet'!$D$4"]
+
+
+def test_sheets_without_cell_references_are_refused_not_mangled():
+    from xlhtx.xlsxml import LayoutError, rewrite_sheet
+    xml = ('<worksheet><sheetData><row><c><f>1+1</f></c></row></sheetData></worksheet>')
+    with pytest.raises(LayoutError, match="without their references"):
+        rewrite_sheet(xml, {(1, 1): 2.0}, True)
+    ok = '<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f><v>0</v></c></row></sheetData></worksheet>'
+    assert rewrite_sheet(ok, {(1, 1): 2.0, (2, 2): "x"}, True) == (
+        '<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f><v>2.0</v></c></row>'
+        '<row r="2"><c r="B2" t="str"><v>x</v></c></row></sheetData></worksheet>')

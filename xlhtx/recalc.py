@@ -36,7 +36,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from xlhtx import udfs
 from xlhtx.structured import StructuredRefError, tables_of, translate
 from xlhtx.workbook_io import WorkbookError, open_workbook
-from xlhtx.xlsxml import inject_values
+from xlhtx.xlsxml import LayoutError, inject_values
 
 Cell = tuple[str, int, int]   # (sheet, row, column)
 HTX_CALL = re.compile(r"^=\s*(HTX_[A-Z]+)\s*\((.*)\)\s*$", re.S | re.I)
@@ -495,8 +495,11 @@ def recalc(book: str | Path, out: str | Path | None = None, *, in_place: bool = 
     for (sh, r, c), v in values.items():
         by_sheet[sh][(r, c)] = v
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, lambda tmp: inject_values(
-        book, tmp, by_sheet, keep_formulas=not values_only,
-        drop_vba=values_only or target.suffix.lower() == ".xlsx"))
+    try:
+        atomic_write(target, lambda tmp: inject_values(
+            book, tmp, by_sheet, keep_formulas=not values_only,
+            drop_vba=values_only or target.suffix.lower() == ".xlsx"))
+    except LayoutError as e:
+        raise RecalcError(f"{book}: {e}") from None
     progress(f"wrote {target}")
     return target

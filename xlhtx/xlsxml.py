@@ -98,6 +98,10 @@ ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 FORMULA = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
 
 
+class LayoutError(ValueError):
+    """A sheet's XML that the value writer does not handle; nothing is written."""
+
+
 def col_index(letters: str) -> int:
     n = 0
     for ch in letters:
@@ -137,6 +141,12 @@ def rewrite_sheet(xml: str, values: dict[tuple[int, int], Any], keep_formulas: b
     else:
         body, _, tail = rest[open_end + 1:].partition("</sheetData>")
         open_tag = "<sheetData" + rest[:open_end + 1]
+    n_rows = len(re.findall(r"<row[\s>/]", body))
+    n_cells = len(re.findall(r"<c[\s>/]", body))
+    if n_rows != len(ROW.findall(body)) or n_cells != len(CELL.findall(body)):
+        # rows or cells without an r="..." reference: rewriting could lose data
+        raise LayoutError("a sheet writes rows or cells without their references; "
+                          "this layout is not supported for writing values")
     by_row: dict[int, dict[int, Any]] = {}
     for (r, c), v in values.items():
         by_row.setdefault(r, {})[c] = v

@@ -76,3 +76,18 @@ def test_positions_sheet_renders_to_png(soffice, tmp_path):
                     str(pdf), str(ARTIFACTS / "positions")], check=True, timeout=120)
     png = ARTIFACTS / "positions.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+
+
+def test_a_workbook_saved_by_libreoffice_recalculates(soffice, tmp_path):
+    """Another application's XML (lower-case function names, its own cell layout)."""
+    src = tmp_path / "src.xlsm"
+    shutil.copy(ROOT / "workbook" / "xlhtx.xlsm", src)
+    out_dir = tmp_path / "lo"
+    convert(soffice, src, out_dir, "xlsx")
+    saved = out_dir / "src.xlsx"
+    out = recalc(saved, tmp_path / "again.xlsx")
+    from openpyxl import load_workbook
+    ws = load_workbook(out, data_only=True)["Positions"]
+    assert ws["S2"].value == pytest.approx(29915.560916767186, rel=1e-12)
+    assert ws["Q2"].value == pytest.approx(950.0)
+    assert load_workbook(saved)["Positions"]["S2"].value.lower().startswith("=htx_liqprice(")

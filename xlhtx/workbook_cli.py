@@ -4,12 +4,7 @@ update behind ``tiers fetch --workbook``."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def add_commands(sub, parser_factory) -> None:
@@ -35,7 +30,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from xlhtx import cli, template
     table = cli.load_tiers(args.tiers) if args.tiers else None
     out = template.build(args.output, table=table, n_rows=args.rows)
-    say(f"built {out}")
+    cli.say(f"built {out}")
     return 0
 
 
@@ -44,7 +39,7 @@ def cmd_recalc(args: argparse.Namespace) -> int:
     from xlhtx.recalc import RecalcError, recalc
     try:
         recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
-               progress=say)
+               progress=cli.say)
     except RecalcError as e:
         raise cli.CliError(str(e)) from None
     return 0

@@ -59,6 +59,11 @@ class Result:
             return None
         return self.messages[i]
 
+    def alike(self, values: np.ndarray) -> "Result":
+        """Another output column of the same rows: ``values`` where this one is OK, the
+        same status and messages elsewhere."""
+        return Result(np.where(self.ok, values, NAN), self.status, self.messages)
+
     def to_list(self) -> list:
         if not self.messages and not (self.status == EMPTY).any():
             return self.values.tolist()
@@ -190,8 +195,7 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
              "mode": "mode"}
     first = finish(b, lad, s, names, t)
     return {"ladder": first,
-            "adjust_factor": Result(np.where(first.ok, af, NAN), first.status, first.messages),
-            "mmr": Result(np.where(first.ok, mmr, NAN), first.status, first.messages)}
+            "adjust_factor": first.alike(af), "mmr": first.alike(mmr)}
 
 
 def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) -> Result:
@@ -242,7 +246,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
                     b.floats("entry_price"), b.floats("mark_price"), b.floats("leverage"),
                     b.floats("margin", default=NAN), ratio, eq, s)
     eq_ok = np.isfinite(eq)
-    r = finish(b, ratio, s.copy(), {**POSITION, "price": "mark_price"}, t)
+    r = finish(b, ratio, s, {**POSITION, "price": "mark_price"}, t)
     eq_status = np.where((r.status == st.LIQUIDATED) & eq_ok, st.OK, r.status).astype(np.int16)
     return {"margin_ratio": r,
             "equity": Result(np.where(eq_status == st.OK, eq, NAN), eq_status, r.messages)}
@@ -415,7 +419,7 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
     return {"contracts": first,
             "margin_ratio": Result(np.where(ratio_status == st.OK, ratio, NAN), ratio_status,
                                    msgs),
-            "equity": Result(np.where(first.ok, eq, NAN), first.status, first.messages)}
+            "equity": first.alike(eq)}
 
 
 def add_margin(contract, side, contracts, entry_price, leverage, target_liq_price,
@@ -446,8 +450,7 @@ def leverage_for_distance(contract, side, contracts, entry_price, distance, tier
                              b.floats("distance"), lev, m, s)
     names = {**POSITION, "target": "distance", "leverage": "distance"}
     first = finish(b, lev, s, names, t)
-    return {"leverage": first, "margin": Result(np.where(first.ok, m, NAN), first.status,
-                                                first.messages)}
+    return {"leverage": first, "margin": first.alike(m)}
 
 
 def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None, mode=None,
@@ -466,8 +469,7 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
     names = {"contract": "contract", "balance": "equity", "price": "price",
              "leverage": "leverage", "contracts": "position_limit"}
     first = finish(b, n, s, names, t)
-    return {"contracts": first, "available": Result(np.where(first.ok, avail, NAN),
-                                                    first.status, first.messages)}
+    return {"contracts": first, "available": first.alike(avail)}
 
 
 def insurance(contract, side, contracts, entry_price, leverage, exec_price, margin=None,
@@ -486,9 +488,7 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
     first = finish(b, change, s, {**POSITION, "price": "exec_price", "fee": "fee_rate",
                                   "balance": "fund_balance"}, t)
     return {"change": first,
-            "uncovered": Result(np.where(first.ok, unc, NAN), first.status, first.messages),
-            "bankruptcy_price": Result(np.where(first.ok, pb, NAN), first.status,
-                                       first.messages)}
+            "uncovered": first.alike(unc), "bankruptcy_price": first.alike(pb)}
 
 
 def adl_rank(pnl, margin, notional) -> Result:

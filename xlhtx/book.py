@@ -67,7 +67,7 @@ def distance_to_liq(liq: api.Result, side: Any, mark: Any) -> api.Result:
     m, s = b.floats("mark"), b.sides()
     with np.errstate(invalid="ignore", divide="ignore"):
         d = s * (m - b.floats("liq")) / m
-    return api.Result(np.where(liq.ok, d, np.nan), liq.status, liq.messages)
+    return liq.alike(d)
 
 
 def row_status(results: list[api.Result]) -> list[str]:

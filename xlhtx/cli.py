@@ -152,7 +152,6 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
     if args.output:
         from xlhtx.tableio import atomic_write
         out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1)))
         say(f"wrote {out}: {len(table.codes)} contracts, {len(table.ladders)} ladders")
     else:

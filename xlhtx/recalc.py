@@ -494,7 +494,6 @@ def recalc(book: str | Path, out: str | Path | None = None, *, in_place: bool = 
     by_sheet: dict[str, dict[tuple[int, int], Any]] = defaultdict(dict)
     for (sh, r, c), v in values.items():
         by_sheet[sh][(r, c)] = v
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         atomic_write(target, lambda tmp: inject_values(
             book, tmp, by_sheet, keep_formulas=not values_only,

@@ -111,12 +111,11 @@ def result_table(table: pa.Table, results: dict[str, Any]) -> pa.Table:
     return pa.table(arrays)
 
 
-def write_table(table: pa.Table, path: str | Path, *, overwrite_ok: bool = True) -> None:
+def write_table(table: pa.Table, path: str | Path) -> None:
     """Write by extension, atomically: a temporary file in the same folder, then a rename,
     so a failed write never leaves half a file where the old one was."""
     path = Path(path)
     fmt = file_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: _write(table, tmp, fmt))
 
 
@@ -143,6 +142,10 @@ def _cell(v: Any) -> Any:
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` a temporary file beside ``path`` (folders made as needed), then
+    rename it over ``path``: readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:

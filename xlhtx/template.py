@@ -11,6 +11,7 @@ Tiers, Contracts, MarginLadders. Spilling formulas are written as dynamic-array 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,6 +26,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from xlhtx import __version__
 from xlhtx.demo import sample_positions
+from xlhtx.tableio import atomic_write
 from xlhtx.tiers import TierTable, snapshot
 from xlhtx.xlsxml import finish_package
 
@@ -118,11 +120,10 @@ def build(out: str | Path, table: TierTable | None = None,
     wb["xlwings.conf"].sheet_properties.codeName = "Sheet2"
     wb.active = 1
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    wb.save(tmp)
-    finish_package(tmp, out, stamp)
-    tmp.unlink()
+    with tempfile.TemporaryDirectory() as d:
+        raw = Path(d) / "openpyxl.xlsm"
+        wb.save(raw)
+        atomic_write(out, lambda dst: finish_package(raw, dst, stamp))
     return out
 
 

@@ -93,8 +93,8 @@ def is_blank(v: Any) -> bool:
 class Batch:
     """The columns of one call, broadcast to a common length, with per-row problems.
 
-    ``errors`` maps a row to the first message about it; ``empty`` marks rows whose
-    required arguments are all empty (they give an empty result).
+    ``errors`` maps a row to the first message about it; ``row_is_empty`` tells the
+    rows whose required arguments are all empty (they give an empty result).
     """
 
     def __init__(self, **cols: Any):
@@ -120,7 +120,7 @@ class Batch:
 
     def mark_empty(self, *required: str) -> None:
         """Rows whose required arguments are all empty give an empty result. Such a row
-        always fails coercion, so ``empty_rows`` checks only the rows that failed."""
+        always fails coercion, so callers ask ``row_is_empty`` only of rows that failed."""
         self.required = required
 
     def row_is_empty(self, i: int) -> bool:

@@ -95,18 +95,28 @@ def _length(v: Any) -> int:
     return 1
 
 
+def run(compute: Callable[[], Any]) -> Any:
+    """``compute()``, with a call that cannot be computed as a whole raised as one line."""
+    try:
+        return compute()
+    except (ArgError, TableError) as e:
+        fail(f"#VALUE! {e}")
+
+
+def single(result: api.Result) -> Any:
+    """The one row of a single-cell call: its value or text; its error raised."""
+    value = result.cell(0)
+    if isinstance(value, str) and value.startswith("#"):
+        fail(value)
+    return "" if value is None else value
+
+
 def cells(compute: Callable[[], api.Result], *inputs: Any) -> Any:
     """Run ``compute`` and shape its result for Excel: a value for single cells (or the
     raised message), else a spilled column (or row) of values and messages."""
-    try:
-        result = compute()
-    except (ArgError, TableError) as e:
-        fail(f"#VALUE! {e}")
+    result = run(compute)
     if max((_length(v) for v in inputs), default=1) == 1 and len(result) == 1:
-        value = result.cell(0)
-        if isinstance(value, str) and value.startswith("#"):
-            fail(value)
-        return "" if value is None else value
+        return single(result)
     if any(_is_row(v) for v in inputs):
         return [result.to_list()]
     with no_gc():  # 100,000 one-cell lists would otherwise set off the cyclic GC again and again
@@ -228,16 +238,10 @@ def HTX_LIQLADDER(contract, side, contracts, entry_price, leverage, margin=None,
     inputs = (contract, side, contracts, entry_price, leverage, margin)
     if max(_length(v) for v in inputs) > 1:
         fail("#VALUE! HTX_LIQLADDER takes one position: give single cells, not ranges")
-    try:
-        ladder = api.liq_ladder(contract, side, contracts, entry_price, leverage, margin,
-                                tiers)
-    except (ArgError, TableError) as e:
-        fail(f"#VALUE! {e}")
-    value = ladder.result.cell(0)
-    if isinstance(value, str):
-        if value.startswith("#"):
-            fail(value)
-        return value
+    ladder = run(lambda: api.liq_ladder(contract, side, contracts, entry_price, leverage,
+                                        margin, tiers))
+    if not ladder.result.ok[0]:
+        return single(ladder.result)   # raises an error; "no liquidation" is a result
     return ladder.table(0)
 
 

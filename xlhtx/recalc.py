@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from openpyxl.utils import column_index_from_string, range_boundaries
+from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from xlhtx import udfs
@@ -250,7 +250,7 @@ class WorkbookModel:
                         ws.cell(row=r, column=c).value = 0.0   # an input of phase 3
                     elif (sh, r, c) in self.arrays:
                         c0, r0, c1, r1 = self.arrays[(sh, r, c)]
-                        ref = f"{_col(c0)}{r0}:{_col(c1)}{r1}"
+                        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}"
                         ws.cell(row=r, column=c).value = ArrayFormula(ref, f)
                     else:
                         ws.cell(row=r, column=c).value = f
@@ -288,7 +288,7 @@ class WorkbookModel:
 
     def key(self, sheet: str, r1: int, c1: int, r2: int | None = None,
             c2: int | None = None) -> str:
-        ref = f"{_col(c1)}{r1}" + (f":{_col(c2)}{r2}" if r2 is not None else "")
+        ref = f"{get_column_letter(c1)}{r1}" + (f":{get_column_letter(c2)}{r2}" if r2 is not None else "")
         return f"'[{self.book}]{sheet.upper()}'!{ref}"
 
     # ------------------------------------------------------------ calculating
@@ -298,7 +298,7 @@ class WorkbookModel:
         changes = changes or {}
         for cell in changes:
             if cell in self.formulas:
-                raise RecalcError(f"{cell[0]}!{_col(cell[2])}{cell[1]} holds a formula; "
+                raise RecalcError(f"{cell[0]}!{get_column_letter(cell[2])}{cell[1]} holds a formula; "
                                   "change an input cell")
         values = {**self.values, **changes}
         out: dict[Cell, Any] = {}
@@ -375,11 +375,6 @@ def _constant(arg: str) -> Any:
         return _NOT_CONSTANT
 
 
-def _col(c: int) -> str:
-    from openpyxl.utils import get_column_letter
-    return get_column_letter(c)
-
-
 def _engine_value(v: Any) -> Any:
     return "" if v is None else v
 
@@ -400,7 +395,6 @@ def _solution(sol: dict, key: str) -> Any:
 
 
 def _cell_value(v: Any, i: int, j: int) -> Any:
-    import schedula as sh
     if v is None:
         return None
     arr = getattr(v, "value", v)
@@ -413,32 +407,29 @@ def _cell_value(v: Any, i: int, j: int) -> Any:
         x = arr[i]
     else:
         return None   # the spill is smaller than the range the formula holds
-    if x is sh.EMPTY:
+    return _plain(x)
+
+
+def _plain(e: Any) -> Any:
+    """One value of the formula engine as a cell holds it: None for empty, a Python
+    number or text, an Excel error as its text."""
+    import schedula as sh
+    if e is sh.EMPTY:
         return None
-    if isinstance(x, np.generic):
-        x = x.item()
-    if type(x).__name__ == "XlError":
-        return str(x)
-    return x
+    if isinstance(e, np.generic):
+        return e.item()
+    if type(e).__name__ == "XlError":
+        return str(e)
+    return e
 
 
 def _from_engine(x: Any) -> Any:
     """A ``formulas`` argument -> what xlwings would pass (2-D lists, None for empty)."""
-    import schedula as sh
     v = getattr(x, "value", x)
     arr = np.asarray(v, dtype=object)
     if arr.ndim < 2:
         arr = arr.reshape(1, -1) if arr.ndim == 1 else arr.reshape(1, 1)
-
-    def one(e):
-        if e is sh.EMPTY:
-            return None
-        if isinstance(e, np.generic):
-            return e.item()
-        if type(e).__name__ == "XlError":
-            return str(e)
-        return e
-    return [[one(e) for e in row] for row in arr]
+    return [[_plain(e) for e in row] for row in arr]
 
 
 def register_functions(formulas_module) -> None:

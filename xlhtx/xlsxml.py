@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
+from openpyxl.utils import column_index_from_string, get_column_letter
+
 SHEET_PART = re.compile(r"^xl/worksheets/sheet\d+\.xml$")
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 
@@ -102,13 +104,6 @@ class LayoutError(ValueError):
     """A sheet's XML that the value writer does not handle; nothing is written."""
 
 
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def value_xml(v: Any) -> tuple[str, str]:
     """(type attribute, <v> element) of a cached value."""
     if v is None or v == "":
@@ -159,12 +154,10 @@ def rewrite_sheet(xml: str, values: dict[tuple[int, int], Any], keep_formulas: b
         if not has:
             return f'<c r="{col}{r}"{attrs}>{inner}</c>' if inner else f'<c r="{col}{r}"{attrs}/>'
         t, vx = value_xml(v)
-        keep_attrs = attrs if (keep_formulas and f) else _strip_type(attrs)
-        keep_attrs = _strip_type(keep_attrs) + (re.search(r'\scm="[^"]*"', attrs).group(0)
-                                                if keep_formulas and f and 'cm="' in attrs
-                                                else "")
-        ftext = f.group(0) if (keep_formulas and f) else ""
-        return f'<c r="{col}{r}"{keep_attrs}{t}>{ftext}{vx}</c>'
+        formula = f.group(0) if keep_formulas and f else ""
+        dynamic = re.search(r'\scm="[^"]*"', attrs) if formula else None   # a kept spill
+        out_attrs = _strip_type(attrs) + (dynamic.group(0) if dynamic else "")
+        return f'<c r="{col}{r}"{out_attrs}{t}>{formula}{vx}</c>'
 
     for m in ROW.finditer(body):
         r = int(m.group(1))
@@ -173,31 +166,23 @@ def rewrite_sheet(xml: str, values: dict[tuple[int, int], Any], keep_formulas: b
         cells = []
         done = set()
         for cm in CELL.finditer(m.group(3) or ""):
-            c = col_index(cm.group(1))
+            c = column_index_from_string(cm.group(1))
             done.add(c)
             cells.append((c, fix_cell(cm.group(1), r, cm.group(3), cm.group(4), want.get(c),
                                       c in want)))
         for c, v in want.items():
             if c not in done:
-                cells.append((c, fix_cell(_letters(c), r, "", None, v, True)))
+                cells.append((c, fix_cell(get_column_letter(c), r, "", None, v, True)))
         cells.sort()
         rows_out.append((r, f'<row r="{r}"{m.group(2)}>' + "".join(x for _, x in cells) +
                          "</row>"))
     for r, want in by_row.items():
         if r not in seen_rows:
-            cells = sorted((c, fix_cell(_letters(c), r, "", None, v, True))
+            cells = sorted((c, fix_cell(get_column_letter(c), r, "", None, v, True))
                            for c, v in want.items())
             rows_out.append((r, f'<row r="{r}">' + "".join(x for _, x in cells) + "</row>"))
     rows_out.sort()
     return head + open_tag + "".join(x for _, x in rows_out) + "</sheetData>" + tail
-
-
-def _letters(c: int) -> str:
-    s = ""
-    while c:
-        c, rem = divmod(c - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def sheet_parts(parts: list[tuple[str, bytes]]) -> dict[str, str]:
@@ -257,7 +242,7 @@ def inject_values(src: str | Path, dst: str | Path,
 # ------------------------------------------------------------- reference tables
 
 def _inline(col: int, r: int, v: Any, style: str = "") -> str:
-    ref = f"{_letters(col)}{r}"
+    ref = f"{get_column_letter(col)}{r}"
     if v is None or v == "":
         return f'<c r="{ref}"{style}/>'
     if isinstance(v, bool):
@@ -278,7 +263,7 @@ def replace_table(parts: list[tuple[str, bytes]], sheet: str, table: str,
     part = where[sheet]
     d = dict(parts)
     xml = d[part].decode("utf-8")
-    header_styles = {col_index(m.group(1)): re.search(r'\ss="\d+"', m.group(3) or "")
+    header_styles = {column_index_from_string(m.group(1)): re.search(r'\ss="\d+"', m.group(3) or "")
                      for m in CELL.finditer(xml) if m.group(2) == "1"}
     body = []
     for r, row in enumerate(rows, start=1):
@@ -295,7 +280,7 @@ def replace_table(parts: list[tuple[str, bytes]], sheet: str, table: str,
             body.append(f'<row r="{nr}">' + _inline(nc, nr, text) + "</row>")
     new_xml = re.sub(r"<sheetData\b.*?(?:</sheetData>|<sheetData/>)",
                      "<sheetData>" + "".join(body) + "</sheetData>", xml, count=1, flags=re.S)
-    last = f"{_letters(len(rows[0]))}{max(len(rows), 2)}"
+    last = f"{get_column_letter(len(rows[0]))}{max(len(rows), 2)}"
     new_xml = re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:{last}"', new_xml)
     out = []
     table_re = re.compile(rf'displayName="{re.escape(table)}"')

@@ -29,7 +29,7 @@ import numpy as np
 from htxcore.liquidation import liq_ladder_nb
 from htxcore.position import liq_price_nb
 from xlhtx.api import LADDER_COLUMNS, max_ladder_steps
-from xlhtx.tiers import snapshot
+from xlhtx.reference.snapshot import snapshot
 
 
 def make_book(n: int, seed: int = 7):

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from xlhtx.recalc import WorkbookModel
-from xlhtx.template import build
+from xlhtx.headless import workbook_model as WorkbookModel
+from xlhtx.xlsx.template import build
 
 
 def timed(path: Path, batch: bool) -> tuple[float, dict]:

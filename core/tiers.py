@@ -7,7 +7,7 @@ HTX publishes, per (contract, margin mode, leverage), up to five ladders
 Multi-Assets tables give the MMR directly plus a maximum leverage per tier; their
 groups carry leverage 0, a wildcard that matches any leverage.
 
-Array conventions (the tuple ``tt`` built by ``xlhtx.tiers.TierTable.compile``):
+Array conventions (the tuple ``tt`` built by ``xlhtx.reference.tiers.TierTable.compile``):
 
 =========  =======  =======  =========================================================
 name       dtype    shape    meaning

@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # the oracle module
 
-from xlhtx.tiers import snapshot  # noqa: E402
+from xlhtx.reference.snapshot import snapshot  # noqa: E402
 
 
 @pytest.fixture(scope="session")

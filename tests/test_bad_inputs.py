@@ -97,7 +97,7 @@ def test_fuzzed_cells_give_numbers_or_messages(rows):
 def test_kernel_status_codes_are_all_worded():
     from xlhtx.coerce import Batch
     from xlhtx.messages import status_message
-    from xlhtx.tiers import snapshot
+    from xlhtx.reference.snapshot import snapshot
     b = Batch(contract="BTC-USDT", side="long", contracts=1, entry_price=1, leverage=1,
               margin=1, mode="isolated", price=1, target=1)
     names = {**api.POSITION, "price": "price", "target": "target", "balance": "margin",

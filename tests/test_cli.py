@@ -14,8 +14,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from xlhtx import cli, fetch
-from xlhtx.tiers import load_snapshot_json
+from xlhtx import cli
+from xlhtx.reference import fetch
+from xlhtx.reference.snapshot import load_snapshot_json
 
 DATA = Path(__file__).parent / "data" / "htx"
 GOOD = 29915.560916767186

@@ -8,7 +8,7 @@ import pytest
 import oracle
 from htxcore import status as st
 from xlhtx import api
-from xlhtx.tiers import snapshot
+from xlhtx.reference.snapshot import snapshot
 
 T = snapshot()
 

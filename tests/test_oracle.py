@@ -14,7 +14,7 @@ from hypothesis import strategies as hs
 import oracle
 from htxcore import status as st
 from xlhtx import api
-from xlhtx.tiers import snapshot
+from xlhtx.reference.snapshot import snapshot
 
 TABLE = snapshot()
 CODES = TABLE.codes

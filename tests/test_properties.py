@@ -10,7 +10,7 @@ from hypothesis import strategies as hs
 
 from htxcore import status as st
 from xlhtx import api
-from xlhtx.tiers import snapshot
+from xlhtx.reference.snapshot import snapshot
 
 T = snapshot()
 POS = dict(

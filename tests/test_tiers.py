@@ -9,9 +9,11 @@ import pytest
 
 from htxcore import status as st
 from xlhtx import api
-from xlhtx.ladder_margin import MarginLadders
-from xlhtx.tables import TableError
-from xlhtx.tiers import TierTable, parse_contract_info, snapshot
+from xlhtx.reference.ladder_margin import MarginLadders
+from xlhtx.reference.tables import TableError
+from xlhtx.reference.tiers import TierTable
+from xlhtx.reference.snapshot import snapshot
+from xlhtx.reference.contracts import parse_contract_info
 
 HEADER = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
           "adjust_factor"]
@@ -59,7 +61,7 @@ def test_htx_error_payload_is_a_clear_error():
 @pytest.mark.parametrize("net, ladder", [(0, 0), (8999, 0), (8999.5, 0), (9000, 1),
                                          (89999, 1), (90000, 2), (1e12, 2)])
 def test_boundaries_are_inclusive_and_the_top_is_unbounded(net, ladder):
-    t = TierTable.from_rows(rows_125x())
+    t = TierTable.from_rows(rows_125x(), snapshot().contracts)
     assert api.tier("BTC-USDT", 125, net, tiers=t)["ladder"].values[0] == ladder
 
 
@@ -111,7 +113,7 @@ def test_multi_assets_shape_gives_mmr_and_caps_leverage():
 ])
 def test_bad_tier_tables_are_refused_with_the_row(rows, message):
     with pytest.raises(TableError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        TierTable.from_rows(rows)
+        TierTable.from_rows(rows, snapshot().contracts)
 
 
 def test_leverage_without_ladder_names_contract_and_leverage():

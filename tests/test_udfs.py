@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import oracle
-from xlhtx.tiers import snapshot
+from xlhtx.reference.snapshot import snapshot
 from xlwings_windows import excel_call, vba_for, windows_udfs
 
 # SPEC 4: function -> arguments in order (optional ones in brackets)

@@ -13,9 +13,10 @@ import pytest
 from openpyxl import load_workbook
 
 from xlhtx import api, cli
-from xlhtx.recalc import RecalcError, WorkbookModel, recalc
-from xlhtx.template import build
-from xlhtx.workbook_io import WorkbookError, check_workbook_file
+from xlhtx.headless import RecalcError, recalc
+from xlhtx.headless import workbook_model as WorkbookModel
+from xlhtx.xlsx.template import build
+from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workbook"))
@@ -186,7 +187,7 @@ def test_values_only_copy_is_a_plain_xlsx(book, tmp_path):
 
 def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, monkeypatch):
     from test_cli import recorded
-    from xlhtx import fetch
+    from xlhtx.reference import fetch
     target = tmp_path / "mine.xlsm"
     shutil.copy(book, target)
     monkeypatch.setattr(fetch, "urllib_get", recorded)
@@ -259,7 +260,7 @@ def test_references_in_strings_and_function_names_are_not_cells(model):
 
 
 def test_sheets_without_cell_references_are_refused_not_mangled():
-    from xlhtx.xlsxml import LayoutError, rewrite_sheet
+    from xlhtx.xlsx.package import LayoutError, rewrite_sheet
     xml = ('<worksheet><sheetData><row><c><f>1+1</f></c></row></sheetData></worksheet>')
     with pytest.raises(LayoutError, match="without their references"):
         rewrite_sheet(xml, {(1, 1): 2.0}, True)

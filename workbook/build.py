@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xlhtx.recalc import recalc
-from xlhtx.template import build
+from xlhtx.headless import recalc
+from xlhtx.xlsx.template import build
 
 HERE = Path(__file__).resolve().parent
 

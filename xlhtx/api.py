@@ -24,9 +24,10 @@ from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_
                               target_price_nb, tier_nb)
 from xlhtx.coerce import ArgError, Batch
 from xlhtx.messages import status_message
-from xlhtx.tables import TableError
-from xlhtx.ladder_margin import MarginLadders
-from xlhtx.tiers import TierTable, snapshot
+from xlhtx.reference.tables import TableError
+from xlhtx.reference.ladder_margin import MarginLadders
+from xlhtx.reference.tiers import TierTable
+from xlhtx.reference.snapshot import snapshot
 
 EMPTY = 100   # every required argument of the row was empty
 INPUT = 101   # a value could not be read (text in a number cell, ...)
@@ -106,7 +107,12 @@ def resolve_tiers(tiers: Any = None) -> TierTable:
         return snapshot()
     if isinstance(tiers, TierTable):
         return tiers
-    return _cached_parse(tiers, "tiers", TierTable.from_rows)
+    return _cached_parse(tiers, "tiers", _tier_rows)
+
+
+def _tier_rows(rows: list) -> TierTable:
+    """A Tiers range; contracts it gives no size for take the bundled contract sizes."""
+    return TierTable.from_rows(rows, snapshot().contracts)
 
 
 def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:

@@ -11,15 +11,13 @@ from pathlib import Path
 from typing import Callable
 
 from xlhtx import __version__
+from xlhtx.console import printable, say
+from xlhtx.errors import XlhtxError
+from xlhtx.sources import load_tiers
 
 
-class CliError(Exception):
-    """A failure to report as one line, exit status 1."""
-
-
-def say(msg: str) -> None:
-    """Progress and notes go to stderr so stdout stays clean for data."""
-    print(msg, file=sys.stderr, flush=True)
+# a failure to report as one line, exit status 1: every library error is one
+CliError = XlhtxError
 
 
 def _parser(sub, name: str, help: str, example: str, func: Callable) -> argparse.ArgumentParser:
@@ -89,30 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------- commands
 
 
-def load_tiers(path: str | None, contracts: str | None = None):
-    """The tier table of a tier file (or the bundled snapshot), with a contracts table."""
-    from xlhtx.tables import TableError
-    from xlhtx.tiers import TierTable, load_snapshot_json, parse_contract_rows, snapshot
-    try:
-        table = snapshot()
-        if path:
-            try:
-                doc = json.loads(Path(path).read_text("utf-8"))
-            except (OSError, json.JSONDecodeError) as e:
-                raise CliError(f"{path}: cannot read the tier file: {e}") from None
-            table = load_snapshot_json(doc)
-        if contracts:
-            from xlhtx.tableio import read_table
-            rows = read_table(contracts)
-            extra = parse_contract_rows([rows.column_names, *zip(*(
-                rows.column(c).to_pylist() for c in rows.column_names))])
-            table = TierTable({**table.contracts, **extra}, table.ladders, table.source,
-                              table.as_of, table.ladder_margin)
-        return table
-    except TableError as e:
-        raise CliError(str(e)) from None
-
-
 def cmd_calc(args: argparse.Namespace) -> int:
     from xlhtx import book, tableio
     from xlhtx.coerce import ArgError
@@ -140,9 +114,9 @@ def cmd_calc(args: argparse.Namespace) -> int:
 
 
 def cmd_tiers_fetch(args: argparse.Namespace) -> int:
-    from xlhtx import fetch
-    from xlhtx.tables import TableError
-    from xlhtx.tiers import load_snapshot_json
+    from xlhtx.reference import fetch
+    from xlhtx.reference.tables import TableError
+    from xlhtx.reference.snapshot import load_snapshot_json
     try:
         doc = fetch.fetch_tables(args.contract, base=args.base_url or fetch.DEFAULT_BASE,
                                  timeout=args.timeout, retries=args.retries, progress=say)
@@ -150,7 +124,7 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
     except (fetch.FetchError, TableError) as e:
         raise CliError(str(e)) from None
     if args.output:
-        from xlhtx.tableio import atomic_write
+        from xlhtx.files import atomic_write
         out = Path(args.output)
         atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1)))
         say(f"wrote {out}: {len(table.codes)} contracts, {len(table.ladders)} ladders")
@@ -164,7 +138,7 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
 def cmd_positions_import(args: argparse.Namespace) -> int:
     import pyarrow as pa
     from xlhtx import positions, tableio
-    from xlhtx.tables import TableError
+    from xlhtx.reference.tables import TableError
     try:
         payload = json.loads(Path(args.file).read_text("utf-8"))
         cols = positions.compare(positions.parse_positions(payload), load_tiers(args.tiers))
@@ -195,7 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_version(args: argparse.Namespace) -> int:
-    from xlhtx.tiers import snapshot
+    from xlhtx.reference.snapshot import snapshot
     s = snapshot()
     print(f"xlhtx {__version__}; tier snapshot as of {s.as_of}: {s.source}")
     return 0
@@ -209,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except CliError as e:
-        print(f"xlhtx: {e}", file=sys.stderr)
+    except XlhtxError as e:
+        print(f"xlhtx: {printable(e)}", file=sys.stderr)
+        return 1
+    except OSError as e:   # a file or folder the system refused: one line, not a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"xlhtx: {printable(where)}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("xlhtx: interrupted", file=sys.stderr)

@@ -14,6 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+from xlhtx.errors import XlhtxError
 
 SIDES = {"long": 1, "buy": 1, "1": 1, "+1": 1, "1.0": 1,
          "short": -1, "sell": -1, "-1": -1, "-1.0": -1}
@@ -40,7 +41,7 @@ class Categorical:
         return table[np.where(self.codes < 0, len(self.categories), self.codes)]
 
 
-class ArgError(ValueError):
+class ArgError(XlhtxError):
     """An argument that makes the whole call impossible (shape, unequal lengths)."""
 
 

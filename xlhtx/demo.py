@@ -10,15 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xlhtx import api, book
-
-
-def sample_positions() -> dict[str, list]:
-    """The built-in sample book (``xlhtx/data/sample_positions.csv``) as columns."""
-    raw = resources.files("xlhtx").joinpath("data/sample_positions.csv").read_text("utf-8")
-    rows = list(csv.DictReader(io.StringIO(raw)))
-    numeric = {"leverage", "contracts", "entry_price", "mark_price", "margin"}
-    return {k: [(float(r[k]) if r[k] else None) if k in numeric else r[k] for r in rows]
-            for k in rows[0]}
+from xlhtx.samples import sample_csv, sample_positions
 
 
 def fmt(v: Any, spec: str = ",.2f") -> str:
@@ -69,8 +61,7 @@ def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:
     from xlhtx import tableio
     out_dir.mkdir(parents=True, exist_ok=True)
     src = out_dir / "positions.csv"
-    src.write_text(resources.files("xlhtx").joinpath("data/sample_positions.csv")
-                   .read_text("utf-8"))
+    src.write_text(sample_csv())
     table = tableio.read_table(src)
     results = book.compute(tableio.columns(table))
     dst = out_dir / "positions-results.csv"
@@ -84,8 +75,8 @@ def workbook(out_dir: Path, say: Callable[[str], None]) -> None:
     """Build the template and recalculate it without Excel."""
     from openpyxl import load_workbook
 
-    from xlhtx.recalc import recalc
-    from xlhtx.template import build
+    from xlhtx.headless import recalc
+    from xlhtx.xlsx.template import build
     book = build(out_dir / "xlhtx.xlsm")
     values = recalc(book, out_dir / "xlhtx-values.xlsx", values_only=True)
     ws = load_workbook(values, read_only=True)["Positions"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from xlhtx import api
-from xlhtx.tables import TableError, api_data
+from xlhtx.reference.tables import TableError, api_data
 
 COLUMNS = ("contract", "side", "margin_mode", "leverage", "contracts", "entry_price",
            "mark_price", "margin", "htx_liq_price")

@@ -20,13 +20,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from xlhtx.coerce import Categorical
+from xlhtx.files import atomic_write
+from xlhtx.errors import XlhtxError
 
 TEXT_COLUMNS = ("contract", "side", "margin_mode")
 NUMBER_COLUMNS = ("contracts", "entry_price", "leverage", "margin", "mark_price")
 FORMATS = (".csv", ".parquet", ".xlsx")
 
 
-class TableFileError(ValueError):
+class TableFileError(XlhtxError):
     """A table file that cannot be read or written, with the reason."""
 
 
@@ -57,7 +59,7 @@ def read_table(path: str | Path) -> pa.Table:
 
 
 def _read_xlsx(path: Path) -> pa.Table:
-    from xlhtx.workbook_io import open_workbook
+    from xlhtx.xlsx.workbook_io import open_workbook
     wb = open_workbook(path, read_only=True, data_only=True)
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)
@@ -141,21 +143,4 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """``write(tmp)`` a temporary file beside ``path`` (folders made as needed), then
-    rename it over ``path``: readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a written file is 0666 - umask
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 

@@ -22,8 +22,7 @@ import numpy as np
 import xlwings as xw
 
 from xlhtx import __version__, api
-from xlhtx.coerce import ArgError
-from xlhtx.tables import TableError
+from xlhtx.errors import CellError, XlhtxError
 
 CATEGORY = "xlhtx (HTX futures)"
 
@@ -62,7 +61,7 @@ ARG_DOCS = {
 }
 
 
-class UdfError(Exception):
+class UdfError(CellError):
     """Raised for a call that cannot be computed; its text is what the cell shows."""
 
 
@@ -99,7 +98,9 @@ def run(compute: Callable[[], Any]) -> Any:
     """``compute()``, with a call that cannot be computed as a whole raised as one line."""
     try:
         return compute()
-    except (ArgError, TableError) as e:
+    except CellError:
+        raise
+    except XlhtxError as e:
         fail(f"#VALUE! {e}")
 
 
@@ -314,3 +315,7 @@ def HTX_VERSION():
     """xlhtx version and the bundled tier snapshot's source and date."""
     s = api.snapshot()
     return f"xlhtx {__version__}; tiers: bundled snapshot as of {s.as_of} ({s.source[:120]}...)"
+
+
+# every Excel function by its name: what headless recalculation evaluates
+FUNCTIONS = {name: f for name, f in list(globals().items()) if name.startswith("HTX_")}

@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from xlhtx.console import say
+from xlhtx.errors import XlhtxError
+from xlhtx.sources import load_tiers
+
 
 def add_commands(sub, parser_factory) -> None:
     w = sub.add_parser("workbook", help="the template workbook")
@@ -27,37 +31,33 @@ def add_commands(sub, parser_factory) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from xlhtx import cli, template
-    table = cli.load_tiers(args.tiers) if args.tiers else None
+    from xlhtx.xlsx import template
+    table = load_tiers(args.tiers) if args.tiers else None
     out = template.build(args.output, table=table, n_rows=args.rows)
-    cli.say(f"built {out}")
+    say(f"built {out}")
     return 0
 
 
 def cmd_recalc(args: argparse.Namespace) -> int:
-    from xlhtx import cli
-    from xlhtx.recalc import RecalcError, recalc
-    try:
-        recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
-               progress=cli.say)
-    except RecalcError as e:
-        raise cli.CliError(str(e)) from None
+    from xlhtx.headless import recalc
+    recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
+           progress=say)
     return 0
 
 
 def replace_reference_sheets(book: str | Path, table) -> None:
     """Put ``table`` into the Tiers, Contracts and MarginLadders sheets of ``book``, at
     the XML level so everything else in the workbook stays as it is."""
-    from xlhtx import cli, template
-    from xlhtx.tableio import atomic_write
-    from xlhtx.tiers import snapshot
-    from xlhtx.workbook_io import WorkbookError, check_workbook_file
-    from xlhtx.xlsxml import read_parts, replace_table, write_parts
+    from xlhtx.xlsx import template
+    from xlhtx.files import atomic_write
+    from xlhtx.reference.snapshot import snapshot
+    from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
+    from xlhtx.xlsx.package import read_parts, replace_table, write_parts
     book = Path(book)
     try:
         check_workbook_file(book)
     except WorkbookError as e:
-        raise cli.CliError(str(e)) from None
+        raise XlhtxError(str(e)) from None
     parts = read_parts(book)
     ladders = table.ladder_margin or snapshot().ladder_margin
     for sheet, rows in (("Tiers", table.to_rows()),
@@ -69,5 +69,5 @@ def replace_reference_sheets(book: str | Path, table) -> None:
         try:
             parts = replace_table(parts, sheet, sheet, rows, notes)
         except KeyError as e:
-            raise cli.CliError(f"{book}: not an xlhtx workbook: {e.args[0]}") from None
+            raise XlhtxError(f"{book}: not an xlhtx workbook: {e.args[0]}") from None
     atomic_write(book, lambda tmp: write_parts(tmp, parts))

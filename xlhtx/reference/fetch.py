@@ -23,7 +23,8 @@ import urllib.request
 from typing import Any, Callable
 
 from xlhtx import __version__
-from xlhtx.tiers import infer_kind
+from xlhtx.reference.contracts import infer_kind
+from xlhtx.errors import XlhtxError
 
 DEFAULT_BASE = "https://api.hbdm.com"
 LINEAR = "/linear-swap-api/v1/"
@@ -32,7 +33,7 @@ INVERSE = "/swap-api/v1/"
 Transport = Callable[[str, float], bytes]
 
 
-class FetchError(RuntimeError):
+class FetchError(XlhtxError):
     """The tables could not be fetched; the message says why."""
 
 

@@ -18,8 +18,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from xlhtx.tables import TableError, api_data, number, records, text
-from xlhtx.tiers import MODES, TierTable, group_offsets, mode_name
+from xlhtx.reference.tables import TableError, api_data, number, records, text
+from xlhtx.reference.tiers import MODES, TierTable, group_offsets, mode_name
 
 INF = math.inf
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 from openpyxl.utils import column_index_from_string, get_column_letter
+from xlhtx.errors import XlhtxError
 
 SHEET_PART = re.compile(r"^xl/worksheets/sheet\d+\.xml$")
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
@@ -100,7 +101,7 @@ ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 FORMULA = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
 
 
-class LayoutError(ValueError):
+class LayoutError(XlhtxError):
     """A sheet's XML that the value writer does not handle; nothing is written."""
 
 

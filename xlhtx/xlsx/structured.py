@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from openpyxl.utils import get_column_letter, range_boundaries
+from xlhtx.errors import XlhtxError
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class TableInfo:
             self.min_col <= col <= self.max_col
 
 
-class StructuredRefError(ValueError):
+class StructuredRefError(XlhtxError):
     pass
 
 

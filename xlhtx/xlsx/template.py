@@ -25,10 +25,11 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from xlhtx import __version__
-from xlhtx.demo import sample_positions
-from xlhtx.tableio import atomic_write
-from xlhtx.tiers import TierTable, snapshot
-from xlhtx.xlsxml import finish_package
+from xlhtx.samples import sample_positions
+from xlhtx.files import atomic_write
+from xlhtx.reference.tiers import TierTable
+from xlhtx.reference.snapshot import snapshot
+from xlhtx.xlsx.package import finish_package
 
 TIERS = "Tiers[#All]"
 HEAD_FILL = PatternFill("solid", fgColor="1F3864")

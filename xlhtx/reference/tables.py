@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from typing import Any, Iterable, Sequence
+from xlhtx.errors import XlhtxError
 
 
-class TableError(ValueError):
+class TableError(XlhtxError):
     """A reference table that cannot be used, with a message for a person."""
 
 

@@ -1,6 +1,7 @@
-"""Recalculating a workbook without Excel (SPEC 6).
+"""Recalculating a workbook without Excel.
 
-HTX_* functions are evaluated by the core; ordinary Excel formulas by the ``formulas``
+HTX_* functions are evaluated by the functions the caller passes (``xlhtx.udfs.FUNCTIONS``,
+which run the core); ordinary Excel formulas by the ``formulas``
 package. Two phases:
 
 1. *Batched HTX calls*: every cell whose formula is a single ``HTX_*`` call on constants,
@@ -33,10 +34,10 @@ import numpy as np
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
-from xlhtx import udfs
-from xlhtx.structured import StructuredRefError, tables_of, translate
-from xlhtx.workbook_io import WorkbookError, open_workbook
-from xlhtx.xlsxml import LayoutError, inject_values
+from xlhtx.xlsx.structured import StructuredRefError, tables_of, translate
+from xlhtx.xlsx.workbook_io import WorkbookError, open_workbook
+from xlhtx.xlsx.package import LayoutError, inject_values
+from xlhtx.errors import CellError, XlhtxError
 
 Cell = tuple[str, int, int]   # (sheet, row, column)
 HTX_CALL = re.compile(r"^=\s*(HTX_[A-Z]+)\s*\((.*)\)\s*$", re.S | re.I)
@@ -46,10 +47,10 @@ A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.$])(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]
                            r"\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?(?![A-Za-z0-9_(])")
 STRING = re.compile(r'"(?:[^"]|"")*"')
 NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION"}
-FUNCTIONS = {name: getattr(udfs, name) for name in dir(udfs) if name.startswith("HTX_")}
+Functions = dict[str, Callable[..., Any]]   # Excel name -> the Python function behind it
 
 
-class RecalcError(ValueError):
+class RecalcError(XlhtxError):
     """The workbook cannot be recalculated; the message says why."""
 
 
@@ -75,9 +76,10 @@ def split_args(text: str) -> list[str]:
 class WorkbookModel:
     """A workbook's formulas, ready to be calculated with changed inputs."""
 
-    def __init__(self, path: str | Path, *, batch: bool = True,
+    def __init__(self, path: str | Path, functions: Functions, *, batch: bool = True,
                  progress: Callable[[str], None] = lambda s: None):
         self.path = Path(path)
+        self.functions = functions
         self.batch = batch
         self.progress = progress
         wb = open_workbook(self.path, data_only=False)
@@ -139,7 +141,7 @@ class WorkbookModel:
             if not m or cell in self.arrays:
                 continue
             name = m.group(1).upper()
-            if name in NOT_BATCHED or name not in FUNCTIONS:
+            if name in NOT_BATCHED or name not in self.functions:
                 continue
             args, key, ok = [], [name], True
             for a in split_args(m.group(2)):
@@ -234,7 +236,7 @@ class WorkbookModel:
         self.progress(f"compiling {len(self.formulas) - len(self.batched) - len(self.row_cells):,}"
                       f" formulas ({len(self.batched):,} HTX cells batched, "
                       f"{len(self.row_cells):,} per-row cells)")
-        register_functions(formulas)
+        register_functions(formulas, self.functions)
         fd, tmp = tempfile.mkstemp(suffix=".xlsx")
         os.close(fd)
         needed = self._engine_cells()
@@ -346,8 +348,8 @@ class WorkbookModel:
             else:
                 columns.append([[values.get(a[j][1])] for _, a in cells])
         try:
-            result = FUNCTIONS[name](*columns)
-        except udfs.UdfError as e:   # one cell: Excel shows the message in it
+            result = self.functions[name](*columns)
+        except CellError as e:   # one cell: Excel shows the message in it
             result = str(e)
         except Exception as e:
             result = f"#VALUE! {e}"
@@ -432,10 +434,10 @@ def _from_engine(x: Any) -> Any:
     return [[_plain(e) for e in row] for row in arr]
 
 
-def register_functions(formulas_module) -> None:
+def register_functions(formulas_module, functions: Functions) -> None:
     """HTX_* as functions of the formula engine, through the Excel functions."""
     funcs = formulas_module.get_functions()
-    for name, f in FUNCTIONS.items():
+    for name, f in functions.items():
         funcs[name] = _engine_function(f)
 
 
@@ -443,7 +445,7 @@ def _engine_function(f: Callable) -> Callable:
     def call(*args):
         try:
             res = f(*(_from_engine(a) for a in args))
-        except udfs.UdfError as e:
+        except CellError as e:
             return str(e)
         except Exception as e:
             return f"#VALUE! {e}"
@@ -455,11 +457,12 @@ def _engine_function(f: Callable) -> Callable:
 
 # --------------------------------------------------------------------- command
 
-def recalc(book: str | Path, out: str | Path | None = None, *, in_place: bool = False,
+def recalc(book: str | Path, out: str | Path | None = None, *, functions: Functions,
+           in_place: bool = False,
            values_only: bool = False, batch: bool = True,
            progress: Callable[[str], None] = lambda s: None) -> Path:
     """Recalculate ``book`` and write a copy with cached values (see module doc)."""
-    from xlhtx.tableio import atomic_write
+    from xlhtx.files import atomic_write
     book = Path(book)
     if in_place and out is not None:
         raise RecalcError("give either -o OUT or --in-place, not both")
@@ -477,7 +480,7 @@ def recalc(book: str | Path, out: str | Path | None = None, *, in_place: bool = 
         raise RecalcError(f"{target}: {book.name} has no macros; name the copy .xlsx")
     progress(f"reading {book}")
     try:
-        model = WorkbookModel(book, batch=batch, progress=progress)
+        model = WorkbookModel(book, functions, batch=batch, progress=progress)
     except WorkbookError as e:
         raise RecalcError(str(e)) from None
     progress("calculating")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 from typing import Any
+from xlhtx.errors import XlhtxError
 
 MAX_UNCOMPRESSED = 1 << 30       # 1 GiB of XML in all
 MAX_RATIO = 200                  # compression ratio of any large member
 MAX_MEMBERS = 10_000
 
 
-class WorkbookError(ValueError):
+class WorkbookError(XlhtxError):
     """A workbook that cannot be used, with the reason."""
 
 

@@ -17,34 +17,20 @@ Shapes read (SPEC 2.2):
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from htxcore.tiers import KIND_INVERSE, KIND_LINEAR, MAX_LADDERS, MODE_CROSS, MODE_ISOLATED
-from xlhtx.tables import TableError, api_data, number, records, text
+from htxcore.tiers import MAX_LADDERS, MODE_CROSS, MODE_ISOLATED
+from xlhtx.reference.contracts import (KINDS, Contract, default_size, infer_kind,
+                                       parse_contract_info)
+from xlhtx.reference.tables import TableError, api_data, number, records, text
 
 MODES = {"isolated": MODE_ISOLATED, "cross": MODE_CROSS}
-KINDS = {"linear": KIND_LINEAR, "inverse": KIND_INVERSE}
 INF = math.inf
-
-
-@dataclass(frozen=True)
-class Contract:
-    code: str
-    kind: str          # "linear" (USDT-margined) or "inverse" (coin-margined)
-    size: float        # coin per contract (linear) or USD face value (inverse)
-
-    @property
-    def margin_asset(self) -> str:
-        """USDT for linear contracts, the coin for inverse ones (SPEC 2.1)."""
-        base, _, quote = self.code.partition("-")
-        return quote.split("-")[0] if self.kind == "linear" else base
 
 
 @dataclass(frozen=True)
@@ -60,19 +46,6 @@ class Ladder:
     max_leverage: float = INF
 
 
-def infer_kind(code: str) -> str:
-    """HTX codes: ``BTC-USDT`` (and USDC) are linear, ``BTC-USD`` inverse."""
-    parts = code.upper().split("-")
-    return "linear" if len(parts) > 1 and parts[1] in ("USDT", "USDC") else "inverse"
-
-
-def default_size(code: str, kind: str) -> float | None:
-    """Face value of coin-margined contracts: 100 USD for BTC, 10 USD otherwise."""
-    if kind == "inverse":
-        return 100.0 if code.upper().startswith("BTC") else 10.0
-    return None
-
-
 def mode_name(v: Any, where: str) -> str:
     m = str(v or "").strip().lower()
     if m not in MODES:
@@ -86,7 +59,7 @@ class TierTable:
     ladders: list[Ladder]
     source: str = ""
     as_of: str = ""
-    ladder_margin: Any = None   # xlhtx.ladder_margin.MarginLadders, when loaded
+    ladder_margin: Any = None   # xlhtx.reference.ladder_margin.MarginLadders, when loaded
     _compiled: Any = field(default=None, repr=False, compare=False)
 
     # ---------------------------------------------------------------- building
@@ -105,11 +78,8 @@ class TierTable:
     def from_rows(cls, rows: Iterable[Sequence[Any]], contracts: dict[str, Contract] | None = None,
                   *, source: str = "worksheet", as_of: str = "") -> "TierTable":
         """Plain rows or Multi-Assets rows, told apart by their header. Contract sizes
-        come from a ``contract_size`` column, else ``contracts`` (default: the bundled
-        snapshot's contracts)."""
+        come from a ``contract_size`` column, else ``contracts``."""
         rows = list(rows)
-        if contracts is None:
-            contracts = snapshot().contracts
         header = {str(h).strip().lower() for h in (rows[0] if rows else []) if h is not None}
         if "position_limit" in header:
             ladders, sizes = parse_multi_assets_rows(rows)
@@ -178,6 +148,11 @@ class TierTable:
             return []
         return sorted({lad.lever for lad in self.ladders
                        if lad.contract == c.code and lad.mode == mode})
+
+    def with_contracts(self, contracts: dict[str, Contract]) -> "TierTable":
+        """The same ladders with ``contracts`` added (replacing those of the same code)."""
+        return TierTable({**self.contracts, **contracts}, self.ladders, self.source,
+                         self.as_of, self.ladder_margin)
 
     def to_rows(self) -> list[list[Any]]:
         """Header + rows in the plain shape (what the workbook's Tiers sheet holds)."""
@@ -251,21 +226,6 @@ def _compile(table: TierTable) -> tuple:
 
 
 # -------------------------------------------------------------------- parsers
-
-
-def parse_contract_info(payload: Any) -> dict[str, Contract]:
-    """HTX ``swap_contract_info`` JSON -> contracts (``kind`` inferred from the code)."""
-    out = {}
-    for i, item in enumerate(api_data(payload, "contract info"), start=1):
-        rec = dict(item, _row=i)
-        code = text(rec, "contract_code", "contract info").upper()
-        kind = str(item.get("kind") or infer_kind(code))
-        if kind not in KINDS:
-            raise TableError(f"contract info row {i}: kind {kind!r}; use linear or inverse")
-        out[code] = Contract(code, kind, number(rec, "contract_size", "contract info", minimum=0))
-        if out[code].size <= 0:
-            raise TableError(f"contract info row {i}: contract_size must be > 0")
-    return out
 
 
 def parse_adjustfactor(payload: Any, default_mode: str = "isolated") -> list[Ladder]:
@@ -347,47 +307,3 @@ def parse_multi_assets_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder]
             if size > 0:
                 sizes[code] = size
     return ladders, sizes
-
-
-def parse_contract_rows(rows: Iterable[Sequence[Any]]) -> dict[str, Contract]:
-    """Contracts sheet rows: ``contract_code, contract_size`` with optional ``kind``."""
-    out = {}
-    for r in records(rows, "contracts", ("contract_code", "contract_size"), ("kind",)):
-        code = text(r, "contract_code", "contracts").upper()
-        kind = text(r, "kind", "contracts", default=infer_kind(code)).lower()
-        if kind not in KINDS:
-            raise TableError(f"contracts row {r['_row']}: kind {kind!r}; use linear or inverse")
-        size = number(r, "contract_size", "contracts", minimum=0)
-        if size <= 0:
-            raise TableError(f"contracts row {r['_row']}: contract_size must be > 0")
-        out[code] = Contract(code, kind, size)
-    return out
-
-
-# ------------------------------------------------------------------- snapshot
-
-
-_SNAPSHOT: TierTable | None = None
-
-
-def load_snapshot_json(doc: dict) -> TierTable:
-    """A tier file as written by ``xlhtx tiers fetch`` or the bundled snapshot."""
-    from xlhtx.ladder_margin import MarginLadders
-
-    adj = doc.get("adjustfactor")
-    if adj is None:
-        raise TableError("tier file: no 'adjustfactor' entry")
-    table = TierTable.from_api(adj, doc.get("contract_info"), source=doc.get("source", ""),
-                               as_of=doc.get("as_of", ""))
-    if doc.get("ladder_margin") is not None:
-        table.ladder_margin = MarginLadders.from_api(doc["ladder_margin"])
-    return table
-
-
-def snapshot() -> TierTable:
-    """The bundled tier snapshot (parsed once per process)."""
-    global _SNAPSHOT
-    if _SNAPSHOT is None:
-        raw = resources.files("xlhtx").joinpath("data/snapshot.json").read_text("utf-8")
-        _SNAPSHOT = load_snapshot_json(json.loads(raw))
-    return _SNAPSHOT

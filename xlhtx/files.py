@@ -1,0 +1,106 @@
+"""Writing files so that a reader never sees half of one and nothing is lost.
+
+``atomic_write`` writes a temporary file beside the target and renames it over the
+target. It keeps what the user set on the target: its permission bits (a 0600 file
+stays 0600) and a symbolic link (the file the link points to is replaced, the link
+stays). A read-only target is refused rather than replaced. The temporary file is
+removed on any failure and on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+from xlhtx.errors import XlhtxError
+
+
+class FileWriteError(XlhtxError):
+    """The output cannot be written where asked."""
+
+
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
+    """``write(tmp)`` into a temporary file beside ``path``, then rename it over the
+    file ``path`` names (through a symlink). Returns the file written."""
+    target = _real_target(Path(path))
+    mode = _mode_for(target)
+    _make_parent(target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                   dir=target.parent)
+    except OSError as e:
+        raise FileWriteError(f"{path}: cannot write in {target.parent}: "
+                             f"{e.strerror or e}") from None
+    os.close(fd)
+    with _removed_on_sigterm(tmp):
+        try:
+            write(tmp)
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return target
+
+
+def _real_target(path: Path) -> Path:
+    """The file a write to ``path`` should replace: a symlink's target, never a folder."""
+    real = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if real.is_dir():
+        raise FileWriteError(f"{path}: is a folder; give a file name")
+    return real
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits the new file gets: the old file's, else 0666 less umask."""
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+    if not os.access(target, os.W_OK):
+        raise FileWriteError(f"{target}: is write-protected; remove the protection or "
+                             "choose another output")
+    return stat.S_IMODE(st.st_mode)
+
+
+def _make_parent(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise FileWriteError(f"{folder}: is a file, not a folder") from None
+    except OSError as e:
+        raise FileWriteError(f"{folder}: cannot make the folder: {e.strerror or e}") from None
+
+
+@contextlib.contextmanager
+def _removed_on_sigterm(tmp: str) -> Iterator[None]:
+    """While writing, SIGTERM removes the temporary file before the process ends."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except ValueError:       # not the main thread: signals cannot be set here
+        yield
+        return
+
+    def handler(signum, frame):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        signal.signal(signal.SIGTERM, previous if callable(previous) else signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

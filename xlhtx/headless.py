@@ -1,0 +1,26 @@
+"""Recalculating workbooks without Excel, with the add-in's own Excel functions.
+
+``xlhtx.xlsx.recalc`` knows workbooks and formulas but not which functions ``HTX_*``
+names mean; this module hands it ``xlhtx.udfs.FUNCTIONS``, the same functions Excel
+calls, so a headless recalculation shows what Excel would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xlhtx.udfs import FUNCTIONS
+from xlhtx.xlsx import recalc as _recalc
+
+RecalcError = _recalc.RecalcError
+
+
+def recalc(book: str | Path, out: str | Path | None = None, **options: Any) -> Path:
+    """Recalculate ``book`` into a copy with cached values (see ``xlhtx.xlsx.recalc``)."""
+    return _recalc.recalc(book, out, functions=FUNCTIONS, **options)
+
+
+def workbook_model(book: str | Path, **options: Any) -> _recalc.WorkbookModel:
+    """A workbook's formulas, ready to calculate (``WorkbookModel.calculate()``)."""
+    return _recalc.WorkbookModel(book, FUNCTIONS, **options)

@@ -1,0 +1,72 @@
+"""Contracts: code, kind (USDT-margined linear or coin-margined inverse) and size.
+
+Linear contracts (``BTC-USDT``, ``BTC-USDT-211210``) have a contract size in the base
+coin; inverse ones (``BTC-USD``, delivery ``BTC200710``) a face value in USD: 100 USD
+for BTC, 10 USD for every other coin (HTX "Contract Specifications").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from htxcore.tiers import KIND_INVERSE, KIND_LINEAR
+from xlhtx.reference.tables import TableError, api_data, number, records, text
+
+KINDS = {"linear": KIND_LINEAR, "inverse": KIND_INVERSE}
+
+
+@dataclass(frozen=True)
+class Contract:
+    code: str
+    kind: str          # "linear" (USDT-margined) or "inverse" (coin-margined)
+    size: float        # coin per contract (linear) or USD face value (inverse)
+
+    @property
+    def margin_asset(self) -> str:
+        """USDT for linear contracts, the coin for inverse ones (SPEC 2.1)."""
+        base, _, quote = self.code.partition("-")
+        return quote.split("-")[0] if self.kind == "linear" else base
+
+
+def infer_kind(code: str) -> str:
+    """HTX codes: ``BTC-USDT`` (and USDC) are linear, ``BTC-USD`` inverse."""
+    parts = code.upper().split("-")
+    return "linear" if len(parts) > 1 and parts[1] in ("USDT", "USDC") else "inverse"
+
+
+def default_size(code: str, kind: str) -> float | None:
+    """Face value of coin-margined contracts: 100 USD for BTC, 10 USD otherwise."""
+    if kind == "inverse":
+        return 100.0 if code.upper().startswith("BTC") else 10.0
+    return None
+
+
+def parse_contract_info(payload: Any) -> dict[str, Contract]:
+    """HTX ``swap_contract_info`` JSON -> contracts (``kind`` inferred from the code)."""
+    out = {}
+    for i, item in enumerate(api_data(payload, "contract info"), start=1):
+        rec = dict(item, _row=i)
+        code = text(rec, "contract_code", "contract info").upper()
+        kind = str(item.get("kind") or infer_kind(code))
+        if kind not in KINDS:
+            raise TableError(f"contract info row {i}: kind {kind!r}; use linear or inverse")
+        out[code] = Contract(code, kind, number(rec, "contract_size", "contract info", minimum=0))
+        if out[code].size <= 0:
+            raise TableError(f"contract info row {i}: contract_size must be > 0")
+    return out
+
+
+def parse_contract_rows(rows: Iterable[Sequence[Any]]) -> dict[str, Contract]:
+    """Contracts sheet rows: ``contract_code, contract_size`` with optional ``kind``."""
+    out = {}
+    for r in records(rows, "contracts", ("contract_code", "contract_size"), ("kind",)):
+        code = text(r, "contract_code", "contracts").upper()
+        kind = text(r, "kind", "contracts", default=infer_kind(code)).lower()
+        if kind not in KINDS:
+            raise TableError(f"contracts row {r['_row']}: kind {kind!r}; use linear or inverse")
+        size = number(r, "contract_size", "contracts", minimum=0)
+        if size <= 0:
+            raise TableError(f"contracts row {r['_row']}: contract_size must be > 0")
+        out[code] = Contract(code, kind, size)
+    return out

@@ -1,4 +1,4 @@
-"""Insurance fund and auto-deleveraging (SPEC 2.5, HTX "Liquidation Rules for Futures
+"""Insurance fund and auto-deleveraging (docs/maths.md "Insurance fund"; HTX "Liquidation Rules for Futures
 Trading").
 
 A fully liquidated position is taken over at its bankruptcy price and executed in the
@@ -19,7 +19,7 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.liquidation import ladder_start_nb, walk_nb
-from htxcore.position import positive_nb, pnl_row_nb, solve_price_nb, value_nb
+from htxcore.position import positive_nb, pnl_row_nb, solve_leg_nb, value_nb
 
 
 @njit(cache=True, error_model="numpy")
@@ -27,7 +27,7 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
                  fund_balance, out_change, out_uncovered, out_bankruptcy, status):
     """Insurance-fund change (+ surplus / - shortfall), the shortfall the fund cannot
     cover (needs ``fund_balance``) and the bankruptcy price of the position taken over."""
-    c_kind, c_size = tt[8], tt[9]
+    c_kind, c_size = tt.c_kind, tt.c_size
     for i in range(q.shape[0]):
         out_change[i] = np.nan
         out_uncovered[i] = np.nan
@@ -35,11 +35,11 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
         c = contract[i]
         m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
         if s == st.OK and not positive_nb(exec_price[i]):
-            s = st.ERR_PRICE
+            s = st.ERR_EXEC_PRICE
         if s == st.OK and not (fee_rate[i] >= 0.0 and fee_rate[i] < 1.0):
             s = st.ERR_FEE
-        if s == st.OK and not (np.isnan(fund_balance[i]) or np.abs(fund_balance[i]) < np.inf):
-            s = st.ERR_BALANCE
+        if s == st.OK and not (np.isnan(fund_balance[i]) or (fund_balance[i] >= 0.0 and fund_balance[i] < np.inf)):
+            s = st.ERR_FUND
         if s != st.OK:
             status[i] = s
             continue
@@ -49,7 +49,7 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
         if s != st.OK:
             continue
         kind, size = c_kind[c], c_size[c]
-        pb, s = solve_price_nb(kind, size, side[i], qq, entry[i], 0.0, m)
+        pb, s = solve_leg_nb(kind, size, side[i], qq, entry[i], 0.0, m)
         status[i] = s
         if s != st.OK:
             continue
@@ -89,11 +89,11 @@ def adl_rank_nb(pnl, margin, notional, out_rank, status):
         out_rank[i] = np.nan
         s = st.OK
         if not np.abs(pnl[i]) < np.inf:
-            s = st.ERR_TARGET
+            s = st.ERR_PNL
         elif not positive_nb(margin[i]):
             s = st.ERR_MARGIN
         elif not positive_nb(notional[i]):
-            s = st.ERR_CONTRACTS
+            s = st.ERR_NOTIONAL
         status[i] = s
         if s == st.OK:
             valid[i] = True

@@ -1,4 +1,4 @@
-"""HTX's tiered (partial) liquidation and the margin top-up solver (SPEC 2.4, HTX
+"""HTX's tiered (partial) liquidation and the margin top-up solver (docs/maths.md "Tiered liquidation"; HTX
 support pages "Partial Liquidation" and "Liquidation Rules for Futures Trading").
 
 When the margin ratio reaches 100% at a trigger price P, a position above the lowest
@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from htxcore import status as st
 from htxcore.position import (check_position_nb, margin_or_default_nb, pnl_row_nb,
-                              positive_nb, solve_price_nb, value_nb)
+                              positive_nb, solve_leg_nb, value_nb)
 from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, group_rows_nb, lookup_tier_nb
 
 
@@ -34,7 +34,7 @@ def next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder, kind, size, contr
     k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, contract, mode, lever, q)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
-    p, s = solve_price_nb(kind, size, side, q, entry, mmr, margin)
+    p, s = solve_leg_nb(kind, size, side, q, entry, mmr, margin)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     equity = margin + pnl_row_nb(kind, size, side, q, entry, p)
@@ -52,7 +52,8 @@ def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
     """Walk the ladder of one position while the trigger is reached by ``stop_price``
     (NaN: down to the full liquidation). Returns ``(contracts left, margin balance,
     status)``; a position no price liquidates stops with status OK."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
     kind, size = c_kind[contract], c_size[contract]
     while q > 0.0:
         p, qa, kb, ka, ma, s = next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder,
@@ -83,7 +84,8 @@ def ladder_start_nb(c_kind, c_size, contract, side, q, entry, lever, margin):
 def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_before,
                   q_after, tier_before, tier_after, margin_after, n_steps, status):
     """Full liquidation ladder per row (at most ``trigger.shape[1]`` steps)."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
     for i in prange(q.shape[0]):
         trigger[i, :] = np.nan
         q_before[i, :] = np.nan
@@ -127,7 +129,8 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
     (a trigger fires when the mark reaches it: ``<=`` for a long, ``>=`` for a short).
     A fully liquidated position keeps nothing: 0 contracts, equity 0, no ratio.
     """
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         out_q[i] = np.nan
         out_ratio[i] = np.nan
@@ -155,7 +158,7 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
 
 @njit(error_model="numpy")
 def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
-    """Margin balance whose liquidation price is ``price`` (inverse of solve_price_nb).
+    """Margin balance whose liquidation price is ``price`` (inverse of solve_leg_nb).
 
     Linear ``M = q*size*(s*(E - P) + mmr*P)``; inverse ``M = q*size*((mmr + s)/P - s/E)``.
     """
@@ -167,13 +170,14 @@ def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
 @njit(cache=True, error_model="numpy")
 def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out, status):
     """Margin to add (negative: removable) so the liquidation price becomes ``target``."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         out[i] = np.nan
         c = contract[i]
         m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
         if s == st.OK and not positive_nb(target[i]):
-            s = st.ERR_TARGET
+            s = st.ERR_TARGET_PRICE
         mmr = np.nan
         if s == st.OK:
             k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
@@ -193,13 +197,14 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
                              out_margin, status):
     """Highest published leverage whose default margin keeps the liquidation price at
     least ``distance`` (a fraction of entry) away, and that margin (initial margin)."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_key, tt.g_lever, tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         out_lever[i] = np.nan
         out_margin[i] = np.nan
         s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i], 1.0)
         if s == st.OK and not (distance[i] > 0.0 and distance[i] < np.inf):
-            s = st.ERR_TARGET
+            s = st.ERR_DISTANCE
         if s != st.OK:
             status[i] = s
             continue
@@ -216,7 +221,7 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
             if ts != st.OK:
                 continue
             m = value_nb(kind, size, q[i], entry[i]) / lev
-            p, ps = solve_price_nb(kind, size, side[i], q[i], entry[i], mmr, m)
+            p, ps = solve_leg_nb(kind, size, side[i], q[i], entry[i], mmr, m)
             far = ps == st.NO_LIQUIDATION or (ps == st.OK and
                                                side[i] * (entry[i] - p) >= distance[i] * entry[i])
             if far:

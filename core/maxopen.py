@@ -1,4 +1,4 @@
-"""Available margin under HTX's tiered margin and the maximum open size (SPEC 2.6,
+"""Available margin under HTX's tiered margin and the maximum open size (docs/maths.md "Available margin";
 HTX API ``/linear-swap-api/v1/swap_ladder_margin``).
 
 Above a threshold of equity only a fraction of further equity is available to open
@@ -7,17 +7,23 @@ to available margin ``[a_min, a_max]``; an unbounded top band continues at ``rat
 per unit of balance. Max open contracts = ``floor(available * L / margin per contract
 value)``, capped by the position limit.
 
-Array conventions: as ``htxcore.position``; ``lm`` is the compiled margin-ladder tuple
-``(g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate)`` grouped like the tier
-table (``htxcore.tiers``); a contract/leverage without bands has all equity available.
+Array conventions: as ``htxcore.position``; ``lm`` is the compiled margin-ladder record
+``MarginArrays(g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate)`` grouped like
+the tier table (``htxcore.tiers``); a contract/leverage without bands has all equity available.
 ``limit`` NaN = no position limit.
 """
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 from htxcore import status as st
 from htxcore.position import positive_nb, value_nb
+
+# the compiled margin ladders, read by field name
+MarginArrays = namedtuple("MarginArrays", ["g_key", "g_lever", "g_start", "b_min", "b_max",
+                                           "a_min", "a_max", "rate"])
 
 # tolerance for floor(): 67,500 * 30 / (0.001 * 50,000) must give 40,500, not 40,499
 FLOOR_EPS = 1e-9
@@ -41,8 +47,9 @@ def find_group_nb(g_key, g_lever, key, lever):
 @njit(error_model="numpy")
 def available_nb(lm, key, lever, equity):
     """Available margin for ``equity`` on the bands of group ``(key, lever)``."""
-    g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate = lm
-    g = find_group_nb(g_key, g_lever, key, lever)
+    g_start, b_min, b_max, a_min, a_max, rate = (lm.g_start, lm.b_min, lm.b_max, lm.a_min,
+                                                 lm.a_max, lm.rate)
+    g = find_group_nb(lm.g_key, lm.g_lever, key, lever)
     if g < 0:
         return equity
     j, stop = g_start[g], g_start[g + 1]
@@ -70,7 +77,7 @@ def floor_count_nb(x):
 def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_available,
                 out_contracts, status):
     """Available margin and the maximum contracts that can be opened per row."""
-    c_kind, c_size = tt[8], tt[9]
+    c_kind, c_size = tt.c_kind, tt.c_size
     for i in range(equity.shape[0]):
         out_available[i] = np.nan
         out_contracts[i] = np.nan
@@ -79,13 +86,13 @@ def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_availab
         if c < 0 or c >= c_kind.shape[0]:
             s = st.ERR_CONTRACT
         elif not (equity[i] >= 0.0 and equity[i] < np.inf):
-            s = st.ERR_BALANCE
+            s = st.ERR_EQUITY
         elif not positive_nb(price[i]):
             s = st.ERR_PRICE
         elif not positive_nb(lever[i]):
             s = st.ERR_LEVERAGE
         elif not (np.isnan(limit[i]) or limit[i] >= 0.0):
-            s = st.ERR_CONTRACTS
+            s = st.ERR_LIMIT
         status[i] = s
         if s != st.OK:
             continue

@@ -1,5 +1,5 @@
 """Position maths for one HTX futures position: value, margin, PnL, margin ratio,
-liquidation and bankruptcy prices (SPEC 2.1-2.3).
+liquidation and bankruptcy prices (docs/maths.md).
 
 Sources: HTX support "Liquidation Rules for Futures Trading", "Tiered Adjustment Factor
 of USDT-Margined Contracts", "Contract Leverage Introduction".
@@ -16,7 +16,7 @@ Array conventions
   number) and an int8 ``status`` array of ``htxcore.status`` codes. Kernels never raise.
 * ``tt`` is the compiled tier table described in ``htxcore.tiers``.
 
-Notation (SPEC 2): q contracts, s side, E entry, P price, L leverage, M margin balance,
+Notation (docs/maths.md): q contracts, s side, E entry, P price, L leverage, M margin balance,
 ``size`` the contract size (linear, coin per contract) or face value (inverse, USD).
 Linear value ``q*size*P`` (USDT); inverse value ``q*size/P`` (coin).
 """
@@ -56,33 +56,44 @@ def pnl_row_nb(kind, size, side, q, entry, price):
 
 
 @njit(error_model="numpy")
-def solve_price_nb(kind, size, side, q, entry, mmr, margin):
-    """The price P where maintenance margin equals equity: ``mmr*V(P) = margin + PnL(P)``.
+def solve_price_nb(kind, net, gross, basis_linear, basis_inverse, margin):
+    """The price P where maintenance margin meets equity, for the legs of one contract
+    moving with one price (docs/maths.md "The one solver").
 
-    ``mmr = 0`` gives the bankruptcy price. ``margin`` is the isolated margin balance,
-    or, for a cross position, the account's equity less everything but this position.
-    Linear: ``P = (s*E*q*size - M) / (q*size*(s - mmr))``;
-    inverse (linear in 1/P): ``P = q*size*(mmr + s) / (M + s*q*size/E)``.
-    Returns ``(price, status)``; with no positive solution the status says whether no
-    price liquidates the position (a linear long or coin short with margin covering its
-    value) or every price does (a cross account whose equity is already gone).
+    Sums over the legs in value units (``qs = q * size``): ``net = sum(s*qs)``,
+    ``gross = sum(MMR*qs)``, ``basis_linear = sum(s*qs*E)``, ``basis_inverse =
+    sum(s*qs/E)``; ``margin`` is what the account holds besides these legs' PnL and
+    maintenance margin (an isolated position: its margin balance).
+    Linear, ``f(P) = margin - basis_linear + (net - gross)*P``:
+    ``P = (basis_linear - margin) / (net - gross)``; inverse, linear in ``x = 1/P``,
+    ``f = margin + basis_inverse - (net + gross)*x``:
+    ``P = (net + gross) / (margin + basis_inverse)``. ``gross = 0``: the bankruptcy price.
+    Returns ``(price, status)``; with no positive solution the sign of ``f``'s slope says
+    whether no price liquidates the legs (``NO_LIQUIDATION``) or every price does
+    (``LIQUIDATED``).
     """
-    qs = q * size
     # both forms, then a select: random mixes of kinds would otherwise mispredict
-    num_linear = side * entry * qs - margin
-    den_linear = qs * (side - mmr)
-    num_inverse = qs * (mmr + side)
-    den_inverse = margin + side * qs / entry
+    c0_linear = margin - basis_linear
+    c1_linear = net - gross
+    c0_inverse = margin + basis_inverse
+    c1_inverse = -(net + gross)
     linear = kind == KIND_LINEAR
-    num = num_linear if linear else num_inverse
-    den = den_linear if linear else den_inverse
-    never = side > 0 if linear else side < 0
-    p = num / den
+    c0 = c0_linear if linear else c0_inverse
+    c1 = c1_linear if linear else c1_inverse
+    p = -c0 / c1 if linear else -c1 / c0
     if p > 0.0 and p < np.inf:
         return p, st.OK
-    if never:
+    if c1 > 0.0 or (c1 == 0.0 and c0 > 0.0):
         return np.nan, st.NO_LIQUIDATION
     return np.nan, st.LIQUIDATED
+
+
+@njit(error_model="numpy")
+def solve_leg_nb(kind, size, side, q, entry, mmr, margin):
+    """``solve_price_nb`` for one position: the one-leg sums of its arguments (computed
+    as ``value_nb`` computes them, so a 1x margin cancels the value exactly)."""
+    sqs = side * (q * size)
+    return solve_price_nb(kind, sqs, mmr * (q * size), sqs * entry, sqs / entry, margin)
 
 
 @njit(error_model="numpy")
@@ -139,14 +150,15 @@ def isolated_price_nb(kind, size, side, q, entry, lever, margin, mmr):
     m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
     if s != st.OK:
         return np.nan, s
-    return solve_price_nb(kind, size, side, q, entry, mmr, m)
+    return solve_leg_nb(kind, size, side, q, entry, mmr, m)
 
 
 @njit(error_model="numpy")
 def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
-    """``(margin ratio, equity, status)`` at ``mark``: MR = MM / equity (SPEC 2.3)."""
+    """``(margin ratio, equity, status)`` at ``mark``: MR = MM / equity (HTX "Liquidation
+    Rules for Futures Trading")."""
     if not positive_nb(mark):
-        return np.nan, np.nan, st.ERR_PRICE
+        return np.nan, np.nan, st.ERR_MARK
     m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
     if s != st.OK:
         return np.nan, np.nan, s
@@ -162,7 +174,7 @@ def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
 @njit(cache=True, error_model="numpy")
 def notional_nb(tt, contract, q, price, out, status):
     """Position value per row (USDT linear, coin inverse)."""
-    c_kind, c_size = tt[8], tt[9]
+    c_kind, c_size = tt.c_kind, tt.c_size
     for i in range(out.shape[0]):
         c = contract[i]
         out[i] = np.nan
@@ -196,7 +208,8 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 
     For a Multi-Assets row (MMR given) the adjustment factor reported is MMR * L.
     """
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind)
     for i in range(status.shape[0]):
         out_ladder[i] = np.nan
         out_af[i] = np.nan
@@ -218,7 +231,8 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 @njit(cache=True, error_model="numpy")
 def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
     """Maintenance margin MMR * V(P) per row, the tier taken at ``q`` contracts."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(out.shape[0]):
         out[i] = np.nan
         c = contract[i]
@@ -234,34 +248,42 @@ def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
 
 
 @njit(cache=True, error_model="numpy")
-def pnl_nb(tt, contract, side, q, entry, price, lever, out, status):
-    """Unrealized PnL per row; with ``lever`` finite > 0 the ROE (PnL / initial margin).
-
-    Pass ``lever`` as NaN for plain PnL.
-    """
-    c_kind, c_size = tt[8], tt[9]
+def pnl_nb(tt, contract, side, q, entry, price, out, status):
+    """Unrealized PnL at ``price`` per row."""
+    c_kind, c_size = tt.c_kind, tt.c_size
     for i in range(out.shape[0]):
         out[i] = np.nan
-        want_roe = not np.isnan(lever[i])
-        s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i],
-                              lever[i] if want_roe else 1.0)
+        s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i], 1.0)
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
         status[i] = s
-        if s != st.OK:
+        if s == st.OK:
+            c = contract[i]
+            out[i] = pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], price[i])
+
+
+@njit(cache=True, error_model="numpy")
+def roe_nb(tt, contract, side, q, entry, price, lever, out, status):
+    """Return on equity per row: PnL at ``price`` / initial margin at entry."""
+    c_kind, c_size = tt.c_kind, tt.c_size
+    pnl_nb(tt, contract, side, q, entry, price, out, status)
+    for i in range(out.shape[0]):
+        if status[i] != st.OK:
             continue
-        c = contract[i]
-        p = pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], price[i])
-        if want_roe:
-            p = p / (value_nb(c_kind[c], c_size[c], q[i], entry[i]) / lever[i])
-        out[i] = p
+        if positive_nb(lever[i]):
+            c = contract[i]
+            out[i] = out[i] / (value_nb(c_kind[c], c_size[c], q[i], entry[i]) / lever[i])
+        else:
+            out[i] = np.nan
+            status[i] = st.ERR_LEVERAGE
 
 
 @njit(cache=True, error_model="numpy")
 def margin_ratio_nb(tt, contract, mode, side, q, entry, mark, lever, margin,
                     out_ratio, out_equity, status):
     """Margin ratio (1 = liquidation) and equity at the mark per row."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(out_ratio.shape[0]):
         out_ratio[i] = np.nan
         out_equity[i] = np.nan
@@ -285,7 +307,8 @@ def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status)
     row is invalid) and the first failing status wins, so random books do not pay for
     mispredicted branches.
     """
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in prange(out.shape[0]):
         c = contract[i]
         s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
@@ -303,7 +326,7 @@ def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status)
 @njit(cache=True, error_model="numpy")
 def bankruptcy_price_nb(tt, contract, side, q, entry, lever, margin, out, status):
     """Price where the isolated position's equity is 0, per row."""
-    c_kind, c_size = tt[8], tt[9]
+    c_kind, c_size = tt.c_kind, tt.c_size
     for i in range(out.shape[0]):
         c = contract[i]
         p = np.nan
@@ -322,13 +345,13 @@ def target_price_nb(tt, contract, side, entry, lever, roe, out, status):
     Linear ``P = E*(1 + s*roe/L)``; inverse ``P = E / (1 - s*roe/L)``; the contract
     count cancels out.
     """
-    c_kind = tt[8]
+    c_kind = tt.c_kind
     for i in range(out.shape[0]):
         out[i] = np.nan
         s = check_position_nb(c_kind.shape[0], contract[i], side[i], 1.0, entry[i],
                               lever[i])
         if s == st.OK and not (np.abs(roe[i]) < np.inf):
-            s = st.ERR_TARGET
+            s = st.ERR_TARGET_ROE
         if s == st.OK:
             x = side[i] * roe[i] / lever[i]
             if c_kind[contract[i]] == KIND_LINEAR:

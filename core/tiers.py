@@ -7,7 +7,8 @@ HTX publishes, per (contract, margin mode, leverage), up to five ladders
 Multi-Assets tables give the MMR directly plus a maximum leverage per tier; their
 groups carry leverage 0, a wildcard that matches any leverage.
 
-Array conventions (the tuple ``tt`` built by ``xlhtx.reference.tiers.TierTable.compile``):
+Array conventions (the named record ``TierArrays`` built by
+``xlhtx.reference.tiers.TierTable.compile``; kernels read its fields by name):
 
 =========  =======  =======  =========================================================
 name       dtype    shape    meaning
@@ -35,8 +36,10 @@ branches cost more than the rest of a liquidation price (``benchmarks/kernels.py
 Row-level helpers that take arrays are straight-line code (no branches, preconditions
 checked by the caller): Numba then prunes the reference counting of their array
 arguments, which otherwise costs more per row than the whole computation. They take
-the arrays they need, never the ``tt`` tuple.
+the arrays they need, never the whole ``tt`` record.
 """
+
+from collections import namedtuple
 
 from numba import njit
 
@@ -48,7 +51,10 @@ KIND_LINEAR = 0
 KIND_INVERSE = 1
 # columns of ``lad``
 LAD_MIN, LAD_MAX, LAD_MMR, LAD_MAXLEV = 0, 1, 2, 3
-MAX_LADDERS = 5   # width of g_mins: HTX publishes up to five ladders (SPEC 2.2)
+# the compiled tier table: one named record, its fields read by name in every kernel
+TierArrays = namedtuple("TierArrays", ["g_key", "g_lever", "g_start", "g_lut", "g_any",
+                                       "g_mins", "lad", "l_ladder", "c_kind", "c_size"])
+MAX_LADDERS = 5   # width of g_mins: HTX publishes up to five ladders (HTX API swap_adjustfactor)
 
 
 @njit(error_model="numpy")

@@ -8,6 +8,7 @@ Everything works on one position at a time from a parsed ``TierTable``'s ladders
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 
 def contract_of(table, code):
@@ -123,24 +124,54 @@ def available(bands, equity):
 
 
 def cross_liq(table, positions, balance):
-    """positions: (code, s, q, e, mark, lev). Liquidation price per position."""
+    """positions: (code, s, q, e, mark, lev) of one cross account. Liquidation price per
+    position: the legs of its contract move with one price, tiered on the net position;
+    other contracts stay at their marks. None when liquidated already at the marks or no
+    positive price solves it. Solved from two evaluations of the (linear in P, or in
+    1/P) margin surplus, not from the kernel's closed form."""
     net = {}
     for code, s, q, *_ in positions:
         net[code] = net.get(code, 0) + s * q
-    rows = []
+    F = Fraction   # exact arithmetic: the root is exact, then rounded once
+    legs = []
     for code, s, q, e, mark, lev in positions:
         c = table.contract(code)
+        exact = type(c)(c.code, c.kind, F(c.size))
         mmr = tier(table, code, "cross", lev, abs(net[code]))[1]
-        rows.append((c, s, q, e, mark, mmr))
+        legs.append((exact, s, F(q), F(e), F(mmr)))
+    marks = {code: F(mark) for code, s, q, e, mark, lev in positions}
+    if account_equity_minus_mm(legs, F(balance), marks) <= 0:
+        return [None] * len(positions)
     out = []
-    for j, (c, s, q, e, mark, mmr) in enumerate(rows):
-        others = sum(pnl(c2, s2, q2, e2, m2) - mmr2 * value(c2, q2, m2)
-                     for i, (c2, s2, q2, e2, m2, mmr2) in enumerate(rows) if i != j)
-        x = balance + others
-        # solve mmr*V(P) = x + pnl(P) by bisection-free closed form per kind
+    for code, *_ in positions:
+        c = table.contract(code)
+        f = lambda p: account_equity_minus_mm(legs, F(balance), {**marks, code: p})  # noqa: E731
+        m = marks[code]
         if c.kind == "linear":
-            p = (s * e * q * c.size - x) / (q * c.size * (s - mmr))
+            a, b = f(m), (f(m / 2) - f(m)) / (m / 2 - m)       # f(P) = a + b*(P - m)
+            p = m - a / b if b != 0 else -1
         else:
-            p = q * c.size * (mmr + s) / (x + s * q * c.size / e)
-        out.append(p if p > 0 else None)
+            a, b = f(m), (f(m / 2) - f(m)) / (2 / m - 1 / m)   # f = a + b*(1/P - 1/m)
+            x = 1 / m - a / b if b != 0 else -1
+            p = 1 / x if x > 0 else -1
+        out.append(float(p) if p > 0 else None)
     return out
+
+
+def account_equity_minus_mm(legs, balance, prices):
+    """Equity minus maintenance margin of an account whose legs are
+    ``(contract, side, q, cost, mmr)`` and whose contract prices are ``prices[code]``."""
+    eq = balance + sum(pnl(c, s, q, e, prices[c.code]) for c, s, q, e, _ in legs)
+    mm = sum(mmr * value(c, q, prices[c.code]) for c, s, q, e, mmr in legs)
+    return eq - mm
+
+
+def account_risk_rate(legs, balance, marks, levers, cross_linear, frozen=0.0):
+    """HTX's risk rate from its published rule (docs/maths.md): legs as above."""
+    eq = balance + sum(pnl(c, s, q, e, marks[c.code]) for c, s, q, e, _ in legs)
+    used = [value(c, q, marks[c.code]) / levers[c.code] for c, s, q, e, _ in legs]
+    used[0] += frozen
+    factors = [mmr * levers[c.code] for c, s, q, e, mmr in legs]
+    if cross_linear:
+        return eq / sum(a * u for a, u in zip(factors, used)) - 1
+    return eq / sum(used) - factors[0]

@@ -98,12 +98,23 @@ def test_kernel_status_codes_are_all_worded():
     from xlhtx.coerce import Batch
     from xlhtx.messages import status_message
     from xlhtx.reference.snapshot import snapshot
-    b = Batch(contract="BTC-USDT", side="long", contracts=1, entry_price=1, leverage=1,
-              margin=1, mode="isolated", price=1, target=1)
-    names = {**api.POSITION, "price": "price", "target": "target", "balance": "margin",
-             "fee": "margin"}
-    codes = {v for k, v in vars(st).items() if k.isupper() and k not in ("OK", "N_CODES")}
-    assert len(codes) == 20
+    codes = {v for k, v in vars(st).items() if k.isupper() and isinstance(v, int)
+             and k not in ("OK", "N_CODES")}
+    assert len(codes) == len(set(codes)) and max(codes) < st.N_CODES
     for code in codes:
-        msg = status_message(code, b, 0, names, snapshot())
+        arg = st.ARGUMENT.get(code, "contracts")
+        cols = dict(contract="BTC-USDT", side="long", contracts=1, leverage=1, mode="isolated")
+        cols[arg] = "bad value"
+        b = Batch(**cols)
+        msg = status_message(code, b, 0, snapshot())
         assert msg and "(status" not in msg, (code, msg)
+        if code in st.ARGUMENT and code != st.ERR_CONTRACT:
+            # the message names the argument the kernel said failed, and its value
+            assert msg.startswith(f"#VALUE! {arg} = 'bad value': "), msg
+
+
+def test_every_input_error_belongs_to_one_argument():
+    errors = {v for k, v in vars(st).items() if k.startswith("ERR_")}
+    arguments = set(st.ARGUMENT)
+    assert arguments <= errors
+    assert len(set(st.ARGUMENT.values())) == len(st.ARGUMENT)

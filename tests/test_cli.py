@@ -204,8 +204,8 @@ def test_positions_import_compares_with_htx(tmp_path):
 def test_positions_import_account_shape_prints_csv(capsys):
     assert cli.main(["positions", "import", str(DATA / "swap_account_position_info.json")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith('"contract","side","margin_mode"') and len(out) == 2
-    assert "28650" in out[1]
+    assert out[0].startswith('"margin_account","margin_mode","contract","side"')
+    assert len(out) == 2 and "28650" in out[1]
 
 
 def test_positions_import_bad_file(tmp_path, capsys):

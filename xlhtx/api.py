@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 
 from htxcore import status as st
-from htxcore.cross import cross_liq_price_nb
+from htxcore.account import account_nb
 from htxcore.insurance import adl_rank_nb, insurance_nb
 from htxcore.liquidation import (add_margin_nb, after_liq_nb, leverage_for_distance_nb,
                                  liq_ladder_nb)
 from htxcore.maxopen import max_open_nb
 from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_nb,
                               maint_margin_nb, margin_ratio_nb, notional_nb, pnl_nb,
-                              target_price_nb, tier_nb)
+                              roe_nb, target_price_nb, tier_nb)
 from xlhtx.coerce import ArgError, Batch
 from xlhtx.messages import status_message
 from xlhtx.reference.tables import TableError
@@ -102,7 +102,7 @@ def _cached_parse(rows: Any, kind: str, parse) -> Any:
 
 def resolve_tiers(tiers: Any = None) -> TierTable:
     """``None`` -> the bundled snapshot; a ``TierTable`` as is; an Excel range (header +
-    rows, SPEC 4 columns) parsed once per distinct content."""
+    rows, the Tiers sheet's columns) parsed once per distinct content."""
     if tiers is None:
         return snapshot()
     if isinstance(tiers, TierTable):
@@ -127,8 +127,7 @@ def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:
 # ------------------------------------------------------------------------ helpers
 
 
-def finish(batch: Batch, values: np.ndarray, status: np.ndarray, names: dict[str, str],
-           table: TierTable) -> Result:
+def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTable) -> Result:
     """Fold coercion errors and empty rows into the kernel's status; word bad rows."""
     status = status.astype(np.int16)
     if batch.errors:
@@ -142,18 +141,13 @@ def finish(batch: Batch, values: np.ndarray, status: np.ndarray, names: dict[str
             status[i] = EMPTY
             messages.pop(i, None)
         elif status[i] != INPUT:
-            messages[i] = status_message(int(status[i]), batch, i, names, table)
+            messages[i] = status_message(int(status[i]), batch, i, table)
     return Result(values, status, messages)
 
 
 def _out(batch: Batch, k: int = 1) -> list[np.ndarray]:
     return [np.empty(batch.n, dtype=np.float64) for _ in range(k)] + \
            [np.empty(batch.n, dtype=np.int8)]
-
-
-POSITION = {"contract": "contract", "side": "side", "contracts": "contracts",
-            "entry": "entry_price", "leverage": "leverage", "margin": "margin",
-            "mode": "mode"}
 
 
 def _position_batch(required, **cols):
@@ -172,8 +166,7 @@ def notional(contract, contracts, price, tiers=None) -> Result:
                         contract=contract, contracts=contracts, price=price)
     out, s = _out(b)
     notional_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"), out, s)
-    return finish(b, out, s, {"contract": "contract", "contracts": "contracts",
-                              "price": "price"}, t)
+    return finish(b, out, s, t)
 
 
 def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
@@ -184,8 +177,7 @@ def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     out, s = _out(b)
     initial_margin_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"),
                       b.floats("leverage"), out, s)
-    return finish(b, out, s, {"contract": "contract", "contracts": "contracts",
-                              "price": "price", "leverage": "leverage"}, t)
+    return finish(b, out, s, t)
 
 
 def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, Result]:
@@ -197,9 +189,7 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
     lad, af, mmr, s = _out(b, 3)
     tier_nb(t.compile(), b.contracts(t), b.modes(), b.floats("leverage"),
             b.floats("net_contracts"), lad, af, mmr, s)
-    names = {"contract": "contract", "leverage": "leverage", "contracts": "net_contracts",
-             "mode": "mode"}
-    first = finish(b, lad, s, names, t)
+    first = finish(b, lad, s, t)
     return {"ladder": first,
             "adjust_factor": first.alike(af), "mmr": first.alike(mmr)}
 
@@ -212,30 +202,31 @@ def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) ->
     out, s = _out(b)
     maint_margin_nb(t.compile(), b.contracts(t), b.modes(), b.floats("contracts"),
                     b.floats("price"), b.floats("leverage"), out, s)
-    return finish(b, out, s, {"contract": "contract", "contracts": "contracts",
-                              "price": "price", "leverage": "leverage", "mode": "mode"}, t)
+    return finish(b, out, s, t)
 
 
-def pnl(contract, side, contracts, entry_price, price, tiers=None, leverage=None) -> Result:
-    """Unrealized PnL at ``price``; with ``leverage``, the ROE (PnL / initial margin)."""
+def pnl(contract, side, contracts, entry_price, price, tiers=None) -> Result:
+    """Unrealized PnL at ``price`` (USDT linear, coin inverse)."""
     t = resolve_tiers(tiers)
-    required = ("contract", "side", "contracts", "entry_price", "price")
-    cols = dict(contract=contract, side=side, contracts=contracts, entry_price=entry_price,
-                price=price)
-    if leverage is not None:
-        cols["leverage"] = leverage
-        required += ("leverage",)
-    b = _position_batch(required, **cols)
-    lev = b.floats("leverage") if leverage is not None else np.full(b.n, NAN)
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "price"),
+                        contract=contract, side=side, contracts=contracts,
+                        entry_price=entry_price, price=price)
     out, s = _out(b)
     pnl_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
-           b.floats("entry_price"), b.floats("price"), lev, out, s)
-    return finish(b, out, s, {**POSITION, "price": "price"}, t)
+           b.floats("entry_price"), b.floats("price"), out, s)
+    return finish(b, out, s, t)
 
 
 def roe(contract, side, contracts, entry_price, price, leverage, tiers=None) -> Result:
     """Return on equity: PnL at ``price`` / initial margin at entry."""
-    return pnl(contract, side, contracts, entry_price, price, tiers, leverage=leverage)
+    t = resolve_tiers(tiers)
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "price", "leverage"),
+                        contract=contract, side=side, contracts=contracts,
+                        entry_price=entry_price, price=price, leverage=leverage)
+    out, s = _out(b)
+    roe_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
+           b.floats("entry_price"), b.floats("price"), b.floats("leverage"), out, s)
+    return finish(b, out, s, t)
 
 
 def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
@@ -252,7 +243,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
                     b.floats("entry_price"), b.floats("mark_price"), b.floats("leverage"),
                     b.floats("margin", default=NAN), ratio, eq, s)
     eq_ok = np.isfinite(eq)
-    r = finish(b, ratio, s, {**POSITION, "price": "mark_price"}, t)
+    r = finish(b, ratio, s, t)
     eq_status = np.where((r.status == st.LIQUIDATED) & eq_ok, st.OK, r.status).astype(np.int16)
     return {"margin_ratio": r,
             "equity": Result(np.where(eq_status == st.OK, eq, NAN), eq_status, r.messages)}
@@ -269,7 +260,7 @@ def _isolated_price(kernel, contract, side, contracts, entry_price, leverage, ma
         b.sides(), b.floats("contracts"), b.floats("entry_price"), b.floats("leverage"),
         b.floats("margin", default=NAN), out, s]
     kernel(*args)
-    return finish(b, out, s, POSITION, t)
+    return finish(b, out, s, t)
 
 
 def liq_price(contract, side, contracts, entry_price, leverage, margin=None, tiers=None,
@@ -295,47 +286,137 @@ def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) 
     out, s = _out(b)
     target_price_nb(t.compile(), b.contracts(t), b.sides(), b.floats("entry_price"),
                     b.floats("leverage"), b.floats("target_roe"), out, s)
-    return finish(b, out, s, {**POSITION, "target": "target_roe"}, t)
+    return finish(b, out, s, t)
+
+
+def _account_scalar(value: Any, name: str, what: str, *, default: float | None = None) -> float:
+    """One cell that belongs to the whole account (its balance, its mode)."""
+    one = Batch(**{name: value})
+    if one.n != 1:
+        raise ArgError(f"{name}: expects a single cell ({what})")
+    v = float(one.floats(name, default=default)[0])
+    if one.errors:
+        raise ArgError(one.errors[0].replace("#VALUE! ", ""))
+    return v
+
+
+def accounts(account, modes, balances, contract, side, contracts, cost, mark_price,
+             leverage, adjust_factor=None, frozen_margin=None, tiers=None,
+             batch: Batch | None = None) -> dict[str, Result]:
+    """Margin accounts (docs/maths.md "Margin accounts"): per leg the liquidation price of
+    its contract (legs of one contract move together, tiered on the net position), and
+    the account's margin ratio, risk rate and equity (keys ``liq_price``,
+    ``margin_ratio``, ``risk_rate``, ``equity``).
+
+    ``account`` numbers each row's account ``0..A-1``; ``modes`` (0 isolated, 1 cross)
+    and ``balances`` (static balance, before unrealized PnL) are per account.
+    """
+    t = resolve_tiers(tiers)
+    b = batch or _position_batch(
+        ("contract", "side", "contracts", "entry_price", "mark_price", "leverage"),
+        contract=contract, side=side, contracts=contracts, entry_price=cost,
+        mark_price=mark_price, leverage=leverage, adjust_factor=adjust_factor,
+        frozen_margin=frozen_margin)
+    cid = b.contracts(t).copy()
+    liq, ratio, risk, eq, s = _out(b, 4)
+    acc_s = np.empty(b.n, dtype=np.int8)
+    account = np.ascontiguousarray(np.broadcast_to(np.asarray(account, dtype=np.int64), b.n))
+    # a row margined in another asset belongs to another account: left out, with a message
+    live = ~(b.empty_mask() | _mixed_assets(t, b, cid, account))
+    # a row that could not be read is invalid for the kernel too, so its account's totals
+    # are not computed without it
+    cid[list(b.errors)] = -1
+    sub = lambda a: np.ascontiguousarray(a[live])  # noqa: E731 - the rows that take part
+    outs = [np.empty(int(live.sum())) for _ in range(4)] + \
+           [np.empty(int(live.sum()), dtype=np.int8) for _ in range(2)]
+    account_nb(t.compile(), sub(account), np.asarray(modes, dtype=np.int8),
+               np.asarray(balances, dtype=np.float64), sub(cid), sub(b.sides()),
+               sub(b.floats("contracts")), sub(b.floats("entry_price")),
+               sub(b.floats("mark_price")), sub(b.floats("leverage")),
+               sub(b.floats("adjust_factor", default=NAN)),
+               sub(b.floats("frozen_margin", default=NAN)), *outs)
+    for arr, o in zip((liq, ratio, risk, eq, s, acc_s), outs):
+        arr[:] = st.OK if arr.dtype.kind == "i" else NAN
+        arr[live] = o
+    acc_s[~live] = st.ERR_ACCOUNT
+    first = finish(b, liq, s, t)
+    # the account's figures exist wherever the account computed, liquidation price or not
+    acc_status = np.where((acc_s == st.OK) & (first.status < EMPTY), st.OK,
+                          first.status).astype(np.int16)
+    acc_msgs = {i: m for i, m in first.messages.items() if acc_status[i] != st.OK}
+    acc = Result(np.zeros(b.n), acc_status, acc_msgs)
+    return {"liq_price": first, "margin_ratio": acc.alike(ratio),
+            "risk_rate": acc.alike(risk), "equity": acc.alike(eq)}
+
+
+def account(contract, side, contracts, entry_price, mark_price, leverage, balance,
+            mode=None, frozen_margin=None, adjust_factor=None, tiers=None) -> dict[str, Result]:
+    """One margin account given as columns (what ``HTX_CROSSLIQPRICE`` and
+    ``HTX_RISKRATE`` read): ``accounts`` with every row in it. ``entry_price`` is the cost
+    basis; ``balance`` the static balance (before unrealized PnL); ``mode`` one cell,
+    cross by default."""
+    bal = _account_scalar(balance, "balance", "the account's balance before unrealized PnL")
+    m = Batch(mode=mode)
+    if m.n != 1:
+        raise ArgError("mode: expects a single cell (isolated or cross for the account)")
+    code = int(m.modes()[0]) if mode is not None and not _blank_cell(mode) else 1
+    if code not in (0, 1):
+        raise ArgError(f"mode = {m.value('mode', 0)!r}: use isolated or cross")
+    return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
+                    leverage, adjust_factor, frozen_margin, tiers)
+
+
+def _blank_cell(v: Any) -> bool:
+    while isinstance(v, (list, tuple)) and len(v) == 1:
+        v = v[0]
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage, balance,
                     tiers=None) -> Result:
-    """Liquidation price of each position of one cross-margin account (one margin asset),
-    the others held at their marks."""
-    t = resolve_tiers(tiers)
-    b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
-                            "leverage"), contract=contract, side=side, contracts=contracts,
-                        entry_price=entry_price, mark_price=mark_price, leverage=leverage)
-    bal = Batch(balance=balance)
-    if bal.n != 1:
-        raise ArgError("balance: expects a single cell (the cross account's balance)")
-    balance_v = float(bal.floats("balance")[0])
-    if bal.errors:
-        raise ArgError(bal.errors[0].replace("#VALUE! ", ""))
-    cid = b.contracts(t)
-    out, s = _out(b)
-    empty = b.empty_mask()
-    live = ~empty & ~_mixed_assets(t, b, cid, empty)
-    sub = lambda a: np.ascontiguousarray(a[live])  # noqa: E731 - only this account's rows
-    s_live = np.empty(int(live.sum()), dtype=np.int8)
-    o_live = np.empty(int(live.sum()), dtype=np.float64)
-    cross_liq_price_nb(t.compile(), sub(cid), sub(b.sides()), sub(b.floats("contracts")),
-                       sub(b.floats("entry_price")), sub(b.floats("mark_price")),
-                       sub(b.floats("leverage")), balance_v, o_live, s_live)
-    out[:] = NAN
-    s[:] = st.OK
-    out[live], s[live] = o_live, s_live
-    return finish(b, out, s, {**POSITION, "price": "mark_price"}, t)
+    """Liquidation price of each position of one cross-margin account (one margin asset):
+    legs of one contract move together, every other contract held at its mark."""
+    return account(contract, side, contracts, entry_price, mark_price, leverage, balance,
+                   "cross", tiers=tiers)["liq_price"]
 
 
-def _mixed_assets(t: TierTable, b: Batch, cid: np.ndarray, empty: np.ndarray) -> np.ndarray:
-    """Rows margined in another asset than most of the account: errors, left out of it
-    (one cross account holds one margin asset)."""
-    assets: dict[str, list[int]] = {}
-    for i in np.flatnonzero((cid >= 0) & ~empty):
-        assets.setdefault(t.contracts[t.codes[cid[i]]].margin_asset, []).append(int(i))
+def frozen_column(frozen_margin: Any, rows_like: Any) -> Any:
+    """Frozen order margin as a column: one cell is the account's total, carried by the
+    first row (a column of per-row amounts passes through)."""
+    col = Batch(frozen=frozen_margin)
+    n = Batch(rows=rows_like).n
+    if col.n != 1 or n == 1:
+        return frozen_margin
+    return [col.value("frozen", 0)] + [None] * (n - 1)
+
+
+def first_row(result: Result) -> Result:
+    """An account figure every row carries, as one cell: the first row that is not
+    empty (a message if that row could not be computed)."""
+    rows = np.flatnonzero(result.status != EMPTY)
+    i = int(rows[0]) if rows.size else 0
+    return Result(result.values[i:i + 1], result.status[i:i + 1],
+                  {0: result.messages[i]} if i in result.messages else {})
+
+
+def risk_rate(contract, side, contracts, entry_price, mark_price, leverage, balance,
+              mode=None, frozen_margin=None, tiers=None) -> Result:
+    """HTX's risk rate of one margin account (liquidation at <= 0), on every row."""
+    return account(contract, side, contracts, entry_price, mark_price, leverage, balance,
+                   mode, frozen_margin, tiers=tiers)["risk_rate"]
+
+
+def _mixed_assets(t: TierTable, b: Batch, cid: np.ndarray, account: np.ndarray) -> np.ndarray:
+    """Rows margined in another asset than most of their account: errors, left out of it
+    (one account holds one margin asset)."""
+    by_account: dict[int, dict[str, list[int]]] = {}
+    for i in np.flatnonzero(cid >= 0):
+        asset = t.contracts[t.codes[cid[i]]].margin_asset
+        by_account.setdefault(int(account[i]), {}).setdefault(asset, []).append(int(i))
     alien = np.zeros(b.n, dtype=bool)
-    if len(assets) > 1:
+    for assets in by_account.values():
+        if len(assets) < 2:
+            continue
         main = max(assets, key=lambda a: len(assets[a]))
         for asset, rows in assets.items():
             if asset != main:
@@ -377,7 +458,7 @@ class Ladder:
 
 def max_ladder_steps(table: TierTable) -> int:
     """Most steps any position can take: one per ladder of its group."""
-    g_start = table.compile()[2]
+    g_start = table.compile().g_start
     return int(np.diff(g_start).max()) if g_start.shape[0] > 1 else 1
 
 
@@ -390,7 +471,7 @@ def _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode
 
 def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, tiers=None,
                mode=None) -> Ladder:
-    """HTX's tiered liquidation ladder per position (SPEC 2.4)."""
+    """HTX's tiered liquidation ladder per position (docs/maths.md "Tiered liquidation")."""
     t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode)
     steps = max_ladder_steps(t)
@@ -400,7 +481,7 @@ def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, ti
     liq_ladder_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                   b.floats("entry_price"), b.floats("leverage"),
                   b.floats("margin", default=NAN), *cols.values(), n_steps, s)
-    res = finish(b, cols["trigger_price"][:, 0].copy(), s, POSITION, t)
+    res = finish(b, cols["trigger_price"][:, 0].copy(), s, t)
     n_steps[~res.ok] = 0
     return Ladder(cols, n_steps, res)
 
@@ -416,12 +497,12 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
     after_liq_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.floats("leverage"),
                  b.floats("margin", default=NAN), b.floats("price"), left, ratio, eq, s)
-    first = finish(b, left, s, {**POSITION, "price": "price"}, t)
+    first = finish(b, left, s, t)
     ratio_status = np.where(first.ok & ~np.isfinite(ratio), st.LIQUIDATED,
                             first.status).astype(np.int16)
     msgs = dict(first.messages)
     for i in np.flatnonzero(ratio_status == st.LIQUIDATED):
-        msgs.setdefault(int(i), status_message(st.LIQUIDATED, b, int(i), POSITION, t))
+        msgs.setdefault(int(i), status_message(st.LIQUIDATED, b, int(i), t))
     return {"contracts": first,
             "margin_ratio": Result(np.where(ratio_status == st.OK, ratio, NAN), ratio_status,
                                    msgs),
@@ -438,7 +519,7 @@ def add_margin(contract, side, contracts, entry_price, leverage, target_liq_pric
     add_margin_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                   b.floats("entry_price"), b.floats("leverage"),
                   b.floats("target_liq_price"), b.floats("margin", default=NAN), out, s)
-    return finish(b, out, s, {**POSITION, "target": "target_liq_price"}, t)
+    return finish(b, out, s, t)
 
 
 def leverage_for_distance(contract, side, contracts, entry_price, distance, tiers=None,
@@ -454,8 +535,7 @@ def leverage_for_distance(contract, side, contracts, entry_price, distance, tier
     leverage_for_distance_nb(t.compile(), b.contracts(t), b.modes(), b.sides(),
                              b.floats("contracts"), b.floats("entry_price"),
                              b.floats("distance"), lev, m, s)
-    names = {**POSITION, "target": "distance", "leverage": "distance"}
-    first = finish(b, lev, s, names, t)
+    first = finish(b, lev, s, t)
     return {"leverage": first, "margin": first.alike(m)}
 
 
@@ -472,9 +552,7 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
     max_open_nb(t.compile(), lm, b.contracts(t), b.modes(), b.floats("equity"),
                 b.floats("price"), b.floats("leverage"),
                 b.floats("position_limit", default=NAN), avail, n, s)
-    names = {"contract": "contract", "balance": "equity", "price": "price",
-             "leverage": "leverage", "contracts": "position_limit"}
-    first = finish(b, n, s, names, t)
+    first = finish(b, n, s, t)
     return {"contracts": first, "available": first.alike(avail)}
 
 
@@ -491,8 +569,7 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
                  b.floats("entry_price"), b.floats("leverage"), b.floats("exec_price"),
                  b.floats("margin", default=NAN), b.floats("fee_rate", default=0.0),
                  b.floats("fund_balance", default=NAN), change, unc, pb, s)
-    first = finish(b, change, s, {**POSITION, "price": "exec_price", "fee": "fee_rate",
-                                  "balance": "fund_balance"}, t)
+    first = finish(b, change, s, t)
     return {"change": first,
             "uncovered": first.alike(unc), "bankruptcy_price": first.alike(pb)}
 
@@ -510,5 +587,4 @@ def adl_rank(pnl, margin, notional) -> Result:
     adl_rank_nb(*cols, o, ss)
     out[:], s[:] = NAN, st.OK
     out[live], s[live] = o, ss
-    return finish(b, out, s, {"target": "pnl", "margin": "margin", "contracts": "notional"},
-                  snapshot())
+    return finish(b, out, s, snapshot())

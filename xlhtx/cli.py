@@ -67,14 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     pos = sub.add_parser("positions", help="positions: import from HTX responses")
     psub = pos.add_subparsers(dest="positions_command", metavar="ACTION")
-    i = _parser(psub, "import", "turn an HTX position response (JSON) into a positions "
-                "table with our liquidation price beside HTX's",
-                "xlhtx positions import swap_position_info.json -o positions.csv",
+    i = _parser(psub, "import", "turn an HTX account or position response (JSON) into a "
+                "positions table with our liquidation price and risk rate beside HTX's",
+                "xlhtx positions import swap_account_position_info.json -o positions.csv",
                 cmd_positions_import)
-    i.add_argument("file", help="JSON saved from swap_position_info, "
-                   "swap_cross_position_info or swap_account_position_info")
+    i.add_argument("file", help="JSON saved from swap_account_position_info, "
+                   "swap_cross_account_position_info, contract_account_position_info, "
+                   "swap_position_info or swap_cross_position_info")
     i.add_argument("-o", "--output", help="table to write (default: print CSV)")
-    i.add_argument("--tiers", help="tier file (default: bundled)")
+    i.add_argument("--tiers", help="tier file (default: bundled); used only where the "
+                   "response carries no adjust_factor")
+    i.add_argument("--contracts", help="contracts table (contract_code, contract_size[, "
+                   "kind]) for contracts whose size is not bundled")
 
     from xlhtx import workbook_cli
     workbook_cli.add_commands(sub, _parser)
@@ -138,27 +142,19 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
 def cmd_positions_import(args: argparse.Namespace) -> int:
     import pyarrow as pa
     from xlhtx import positions, tableio
-    from xlhtx.reference.tables import TableError
     try:
         payload = json.loads(Path(args.file).read_text("utf-8"))
-        cols = positions.compare(positions.parse_positions(payload), load_tiers(args.tiers))
-    except (OSError, json.JSONDecodeError) as e:
-        raise CliError(f"{args.file}: cannot read it as JSON: {e}") from None
-    except TableError as e:
-        raise CliError(f"{args.file}: {e}") from None
-    table = pa.table({k: pa.array(v, type=pa.string() if k in ("contract", "side",
-                     "margin_mode", "status") else pa.float64()) for k, v in cols.items()})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise XlhtxError(f"{args.file}: cannot read it as JSON: {e}") from None
+    accounts = positions.parse_accounts(payload)
+    cols = positions.compare(accounts, load_tiers(args.tiers, args.contracts))
+    table = pa.table({k: pa.array(v, type=pa.string() if k in positions.TEXT_COLUMNS
+                                  else pa.float64()) for k, v in cols.items()})
     if args.output:
-        try:
-            tableio.write_table(table, args.output)
-        except tableio.TableFileError as e:
-            raise CliError(str(e)) from None
+        tableio.write_table(table, args.output)
         say(f"wrote {args.output}: {table.num_rows} positions")
     else:
-        import pyarrow.csv as pacsv
-        buf = pa.BufferOutputStream()
-        pacsv.write_csv(table, buf)
-        sys.stdout.write(buf.getvalue().to_pybytes().decode())
+        sys.stdout.write(tableio.csv_text(table))
     return 0
 
 

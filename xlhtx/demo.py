@@ -1,4 +1,4 @@
-"""``xlhtx demo``: the SPEC's worked examples and a sample book, computed by the kernels,
+"""``xlhtx demo``: HTX's worked examples and a sample book, computed by the kernels,
 with no network."""
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ def fmt(v: Any, spec: str = ",.2f") -> str:
 
 
 def worked_examples(say: Callable[[str], None]) -> None:
-    say("SPEC 2.3 worked example: BTC-USDT, 5,000 contracts at 30,000, 125x, margin = IM")
+    say("Worked example (HTX API reference tiers): BTC-USDT, 5,000 contracts at 30,000, 125x, margin = IM")
     for side in ("long", "short"):
         liq = api.liq_price("BTC-USDT", side, 5000, 30000, 125).cell(0)
         bk = api.bankruptcy_price("BTC-USDT", side, 5000, 30000, 125).cell(0)
         say(f"  {side:5}  liquidation {fmt(liq, ',.4f')}   bankruptcy {fmt(bk, ',.2f')}")
-    say("SPEC 2.4 tiered liquidation: long 100,000 BTC-USDT at 30,000, 125x, margin 24,000")
+    say("Tiered liquidation: long 100,000 BTC-USDT at 30,000, 125x, margin 24,000")
     for row in api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125).table(0)[1:]:
         step, p, qb, qa, kb, ka, m = row
         after = f"reduce to {qa:,} (ladder {ka})" if qa else "fully liquidated"
         say(f"  step {step}: trigger {p:,.2f}  {qb:,} contracts (ladder {kb}) -> {after}")
-    say("SPEC 2.6 max open, BTC-USDT at 50,000:")
+    say("Max open under HTX's tiered available margin, BTC-USDT at 50,000:")
     for lev, eq in ((30, 100000), (50, 100000), (100, 100000), (10, 100)):
         r = api.max_open("BTC-USDT", eq, 50000, lev)
         say(f"  {lev:>3}x equity {eq:>7,}: available {fmt(r['available'].cell(0), ',.0f')}"

@@ -143,4 +143,8 @@ def _cell(v: Any) -> Any:
     return v
 
 
-
+def csv_text(table: pa.Table) -> str:
+    """A table as CSV text (for printing to stdout)."""
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(table, buf)
+    return buf.getvalue().to_pybytes().decode()

@@ -1,4 +1,4 @@
-"""The Excel functions (SPEC 4): one thin function per Excel name over ``xlhtx.api``.
+"""The Excel functions (docs/excel.md): one thin function per Excel name over ``xlhtx.api``.
 
 Set ``xlhtx.udfs`` as the UDF module in the xlwings add-in or the workbook's
 ``xlwings.conf`` sheet and press "Import Functions". Every argument takes a cell or a
@@ -37,7 +37,7 @@ ARG_DOCS = {
     "mark_price": "Mark price.",
     "leverage": "Leverage, e.g. 20 for 20x; the tier table must have ladders for it.",
     "margin": "Optional isolated margin balance; empty = initial margin at entry.",
-    "mode": "Optional margin mode: isolated (default) or cross.",
+    "mode": "Optional margin mode: isolated (default) or cross (HTX_RISKRATE: cross).",
     "tiers": "Optional tier table range with a header row (contract_code, margin_mode, "
              "lever_rate, ladder, min_size, max_size, adjust_factor[, mmr, contract_size]); "
              "empty = bundled snapshot.",
@@ -52,7 +52,10 @@ ARG_DOCS = {
     "entry_col": "Column of entry prices.",
     "mark_col": "Column of mark prices.",
     "leverage_col": "Column of leverages.",
-    "balance": "Cross account balance (margin asset), before unrealized PnL.",
+    "balance": "Account balance in the margin asset before unrealized PnL (HTX's "
+               "margin_static).",
+    "frozen_margin": "Optional order margin frozen in the account: one cell (the total) or "
+                     "one per row; empty = 0.",
     "exec_price": "Price at which the liquidated position is executed in the market.",
     "fee_rate": "Optional liquidation fee rate, e.g. 0.0005; empty = 0.",
     "pnl_col": "Column of unrealized PnL.",
@@ -289,6 +292,19 @@ def HTX_CROSSLIQPRICE(contract_col, side_col, contracts_col, entry_col, mark_col
                                              entry_col, mark_col, leverage_col, balance,
                                              tiers),
                  contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col)
+
+
+@excel_function
+def HTX_RISKRATE(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
+                 balance, mode=None, frozen_margin=None, tiers=None):
+    """HTX's risk rate of one margin account (liquidation at 0 or below): isolated and
+    coin-margined equity/(margin+frozen) - adjust factor; USDT cross
+    equity/sum(factor x (margin+frozen)) - 1."""
+    def compute() -> api.Result:
+        frozen = api.frozen_column(frozen_margin, contract_col)
+        return api.risk_rate(contract_col, side_col, contracts_col, entry_col, mark_col,
+                             leverage_col, balance, mode, frozen, tiers)
+    return single(api.first_row(run(compute)))
 
 
 @excel_function

@@ -24,7 +24,7 @@ class Contract:
 
     @property
     def margin_asset(self) -> str:
-        """USDT for linear contracts, the coin for inverse ones (SPEC 2.1)."""
+        """USDT for linear contracts, the coin for inverse ones (docs/maths.md "Contract kinds")."""
         base, _, quote = self.code.partition("-")
         return quote.split("-")[0] if self.kind == "linear" else base
 

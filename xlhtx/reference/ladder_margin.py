@@ -6,7 +6,7 @@ Plain rows: ``contract_code, margin_mode, lever_rate, min_margin_balance,
 max_margin_balance, min_margin_available, max_margin_available`` and optional ``ratio``.
 
 The marginal rate of an unbounded top band is its ``ratio`` if given; otherwise the
-slope of the band below it (1 when there is none). HTX's own examples (SPEC 2.6) give
+slope of the band below it (1 when there is none). HTX's own examples (docs/maths.md "Available margin") give
 the rate; the bundled snapshot carries it as ``ratio``.
 """
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from htxcore.maxopen import MarginArrays
 
 from xlhtx.reference.tables import TableError, api_data, number, records, text
 from xlhtx.reference.tiers import MODES, TierTable, group_offsets, mode_name
@@ -39,7 +41,7 @@ class Band:
 class MarginLadders:
     def __init__(self, bands: list[Band]):
         self.bands = sorted(bands, key=lambda b: (b.contract, b.mode, b.lever, b.min_balance))
-        self._compiled: dict[int, tuple] = {}
+        self._compiled: tuple | None = None
         self._validate()
 
     @classmethod
@@ -86,11 +88,11 @@ class MarginLadders:
                         b.min_available, none(b.max_available), none(b.ratio)])
         return out
 
-    def compile(self, table: TierTable) -> tuple:
-        """The ``lm`` tuple of ``htxcore.maxopen`` with contract ids of ``table``."""
-        hit = self._compiled.get(id(table))
-        if hit is not None and hit[0] is table:
-            return hit[1]
+    def compile(self, table: TierTable) -> MarginArrays:
+        """The ``lm`` record of ``htxcore.maxopen`` with contract ids of ``table`` (the
+        last one compiled is kept: a workbook recalculates against one tier table)."""
+        if self._compiled is not None and self._compiled[0] is table:
+            return self._compiled[1]
         bands = [b for b in self.bands if table.contract_id(b.contract) >= 0]
         bands.sort(key=lambda b: (table.contract_id(b.contract) * 2 + MODES[b.mode], b.lever,
                                   b.min_balance))
@@ -101,11 +103,13 @@ class MarginLadders:
             prev = bands[j - 1] if j and keys[j - 1] == keys[j] else None
             rates.append(_rate(b, prev))
         f64 = lambda xs: np.ascontiguousarray(xs, dtype=np.float64)  # noqa: E731
-        lm = (np.asarray(g_key, dtype=np.int64), f64(g_lever),
-              np.asarray(g_start, dtype=np.int64), f64([b.min_balance for b in bands]),
-              f64([b.max_balance for b in bands]), f64([b.min_available for b in bands]),
-              f64([b.max_available for b in bands]), f64(rates))
-        self._compiled[id(table)] = (table, lm)
+        lm = MarginArrays(
+            g_key=np.asarray(g_key, dtype=np.int64), g_lever=f64(g_lever),
+            g_start=np.asarray(g_start, dtype=np.int64),
+            b_min=f64([b.min_balance for b in bands]), b_max=f64([b.max_balance for b in bands]),
+            a_min=f64([b.min_available for b in bands]),
+            a_max=f64([b.max_available for b in bands]), rate=f64(rates))
+        self._compiled = (table, lm)
         return lm
 
 

@@ -1,6 +1,6 @@
 """Contract and tier (adjustment-factor ladder) tables: parsing, validation, compiling.
 
-Shapes read (SPEC 2.2):
+Shapes read (docs/maths.md "Tiers"):
 * HTX's ``swap_adjustfactor`` / ``swap_cross_adjustfactor`` JSON: data -> contract ->
   list -> lever_rate -> ladders (ladder, min_size, max_size (null = unbounded),
   adjust_factor).
@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from htxcore.tiers import MAX_LADDERS, MODE_CROSS, MODE_ISOLATED
+from htxcore.tiers import MAX_LADDERS, MODE_CROSS, MODE_ISOLATED, TierArrays
 from xlhtx.reference.contracts import (KINDS, Contract, default_size, infer_kind,
                                        parse_contract_info)
 from xlhtx.reference.tables import TableError, api_data, number, records, text
@@ -128,8 +128,8 @@ class TierTable:
         """Contract code (upper case) -> contract id of the compiled arrays."""
         return {c.upper(): i for i, c in enumerate(self.codes)}
 
-    def compile(self) -> tuple:
-        """The flat-array tuple ``tt`` of ``htxcore.tiers`` (computed once)."""
+    def compile(self) -> TierArrays:
+        """The flat arrays ``tt`` of ``htxcore.tiers`` (computed once)."""
         if self._compiled is None:
             self._compiled = _compile(self)
         return self._compiled
@@ -192,7 +192,7 @@ def group_offsets(keys: list[tuple[int, float]]) -> tuple[list, list, list]:
     return g_key, g_lever, g_start
 
 
-def _compile(table: TierTable) -> tuple:
+def _compile(table: TierTable) -> TierArrays:
     cid = {c: i for i, c in enumerate(table.codes)}
     lads = sorted(table.ladders, key=lambda x: (cid[x.contract] * 2 + MODES[x.mode],
                                                  x.lever, x.min_size))
@@ -217,11 +217,12 @@ def _compile(table: TierTable) -> tuple:
     lad = np.array([[x.min_size, x.max_size, m, x.max_leverage] for x, m in zip(lads, mmr)],
                    dtype=np.float64).reshape(len(lads), 4)
     f64 = lambda xs: np.ascontiguousarray(xs, dtype=np.float64)  # noqa: E731
-    return (
-        np.asarray(g_key, dtype=np.int64), f64(g_lever), np.asarray(g_start, dtype=np.int64),
-        g_lut, g_any, g_mins, lad, np.asarray([x.ladder for x in lads], dtype=np.int64),
-        np.asarray([KINDS[table.contracts[c].kind] for c in table.codes], dtype=np.int8),
-        f64([table.contracts[c].size for c in table.codes]),
+    return TierArrays(
+        g_key=np.asarray(g_key, dtype=np.int64), g_lever=f64(g_lever),
+        g_start=np.asarray(g_start, dtype=np.int64), g_lut=g_lut, g_any=g_any, g_mins=g_mins,
+        lad=lad, l_ladder=np.asarray([x.ladder for x in lads], dtype=np.int64),
+        c_kind=np.asarray([KINDS[table.contracts[c].kind] for c in table.codes], dtype=np.int8),
+        c_size=f64([table.contracts[c].size for c in table.codes]),
     )
 
 

@@ -1,4 +1,4 @@
-"""The template workbook (SPEC 5): a macro-enabled workbook wired for xlwings, built
+"""The template workbook (docs/workbook.md): a macro-enabled workbook wired for xlwings, built
 deterministically from the tier tables and the sample book.
 
 The VBA project is xlwings' own standalone module, taken from the installed xlwings

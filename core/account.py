@@ -1,0 +1,206 @@
+"""Margin accounts as HTX's servers compute them (docs/maths.md "Margin accounts"; HTX
+API ``swap_account_position_info``, ``swap_cross_account_position_info``,
+``contract_account_position_info``; HTX "Partial Liquidation" for the risk rates).
+
+An account is a static balance (HTX's ``margin_static``) and legs. Per contract, the legs
+(a hedge pair: a long and a short) move with one price and are tiered on the net
+position; the liquidation price solves equity = maintenance margin with only that
+contract's price moving, every other contract of the account held at its current PnL and
+maintenance margin (``position.solve_price_nb``, the one solver). An isolated single
+position is the one-leg account.
+
+Array conventions
+-----------------
+* One row per leg; ``account`` (int64) numbers the rows' accounts ``0..A-1`` in any
+  order. Per account: ``acc_mode`` (int8, 0 isolated, 1 cross) and ``acc_balance``
+  (float64, the static balance, without unrealized PnL).
+* Per row: ``contract`` (int32, -1 unknown), ``side`` (int8 +1/-1), ``q`` contracts
+  (>= 0; 0 = a row that only carries frozen order margin), ``cost`` the cost basis,
+  ``mark`` the current price, ``lever``, ``adjust`` (the adjustment factor HTX reports;
+  NaN = from the tier table at the net position), ``frozen`` (order margin; NaN = 0).
+* Outputs per row: ``out_liq`` the liquidation price of the row's contract,
+  ``out_ratio`` the account's margin ratio (MM / equity), ``out_risk`` HTX's risk rate of
+  the account, ``out_equity`` the account's equity (HTX's ``margin_balance``);
+  ``status`` is the liquidation price's status, ``acc_status`` OK when the account's
+  figures (ratio, risk rate, equity) are valid.
+* An invalid row makes its account's totals unknown: that row gets its own status and
+  every other row of the account ``ERR_ACCOUNT``.
+"""
+
+import numpy as np
+from numba import njit
+
+from htxcore import status as st
+from htxcore.position import (check_position_nb, pnl_row_nb, positive_nb, solve_price_nb,
+                              value_nb)
+from htxcore.tiers import KIND_LINEAR, MODE_CROSS, lookup_tier_nb
+
+
+@njit(error_model="numpy")
+def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust, frozen):
+    """Status of one leg's inputs."""
+    if mode != 0 and mode != 1:
+        return st.ERR_MODE
+    if not (q >= 0.0 and q < np.inf):
+        return st.ERR_CONTRACTS
+    s = check_position_nb(n_contracts, contract, side, max(q, 1.0), cost, lever)
+    if s != st.OK:
+        return s
+    if not positive_nb(mark):
+        return st.ERR_MARK
+    if not (np.isnan(adjust) or (adjust >= 0.0 and adjust < lever)):
+        return st.ERR_ADJUST
+    if not (np.isnan(frozen) or (frozen >= 0.0 and frozen < np.inf)):
+        return st.ERR_FROZEN
+    return st.OK
+
+
+@njit(cache=True, error_model="numpy")
+def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark, lever,
+               adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status):
+    """Per-contract liquidation price, margin ratio and risk rate of margin accounts."""
+    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    n = q.shape[0]
+    n_c = c_kind.shape[0]
+    out_liq[:] = np.nan
+    out_ratio[:] = np.nan
+    out_risk[:] = np.nan
+    out_equity[:] = np.nan
+    # rows of one account, and within it of one contract, next to each other
+    key = account * (n_c + 1) + np.minimum(np.maximum(contract, -1), n_c - 1) + 1
+    order = np.argsort(key, kind="mergesort")
+    mmr = np.zeros(n)
+    a0 = 0
+    while a0 < n:
+        a = account[order[a0]]
+        a1 = a0
+        while a1 < n and account[order[a1]] == a:
+            a1 += 1
+        account_rows_nb(c_kind, c_size, g_start, g_lut, g_any, g_mins, lad, order[a0:a1],
+                        acc_mode[a], acc_balance[a], contract, side, q, cost, mark, lever,
+                        adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
+                        status, acc_status)
+        a0 = a1
+
+
+@njit(error_model="numpy")
+def account_rows_nb(c_kind, c_size, g_start, g_lut, g_any, g_mins, lad, rows, mode, balance,
+                    contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
+                    out_ratio, out_risk, out_equity, status, acc_status):
+    """One account: ``rows`` are its legs, sorted by contract."""
+    n_c = c_kind.shape[0]
+    bad = False
+    for i in rows:
+        s = check_leg_nb(n_c, mode, contract[i], side[i], q[i], cost[i], mark[i], lever[i],
+                         adjust[i], frozen[i])
+        if s == st.OK and not np.abs(balance) < np.inf:
+            s = st.ERR_BALANCE
+        status[i] = s
+        bad = bad or s != st.OK
+    if not bad:
+        kind0 = c_kind[contract[rows[0]]]
+        for i in rows:
+            if c_kind[contract[i]] != kind0 or (mode != MODE_CROSS and
+                                                contract[i] != contract[rows[0]]):
+                bad = True   # one margin asset per account, one contract per isolated one
+        if bad:
+            for i in rows:
+                status[i] = st.ERR_ISOLATED_CONTRACTS if mode != MODE_CROSS else st.ERR_ACCOUNT
+    # per contract: net position, tier, PnL, maintenance and initial margin now
+    m = rows.shape[0]
+    c_first = np.empty(m, dtype=np.int64)   # first position in ``rows`` of each contract
+    c_pnl = np.zeros(m)
+    c_mm = np.zeros(m)
+    n_groups = 0
+    j = 0
+    while j < m and not bad:
+        c = contract[rows[j]]
+        k = j
+        net = 0.0
+        while k < m and contract[rows[k]] == c:
+            net += side[rows[k]] * q[rows[k]]
+            if mark[rows[k]] != mark[rows[j]] and q[rows[k]] > 0.0 and q[rows[j]] > 0.0:
+                status[rows[k]] = st.ERR_MARKS_DIFFER   # one contract, one price
+                bad = True
+            k += 1
+        for t in range(j, k):
+            i = rows[t]
+            if np.isnan(adjust[i]):
+                _, mmr[i], s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode,
+                                              lever[i], np.abs(net))
+                if s != st.OK:
+                    status[i] = s
+                    bad = True
+            else:
+                mmr[i] = adjust[i] / lever[i]
+            c_pnl[n_groups] += pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], cost[i],
+                                          mark[i])
+            c_mm[n_groups] += mmr[i] * value_nb(c_kind[c], c_size[c], q[i], mark[i])
+        c_first[n_groups] = j
+        n_groups += 1
+        j = k
+    if bad:
+        for i in rows:
+            acc_status[i] = st.ERR_ACCOUNT
+            if status[i] == st.OK:
+                status[i] = st.ERR_ACCOUNT
+        return
+    equity = balance + c_pnl[:n_groups].sum()
+    mm = c_mm[:n_groups].sum()
+    risk = risk_rate_nb(c_kind, c_size, rows, mode, equity, contract, q, mark, lever, mmr,
+                        frozen)
+    ratio = mm / equity if equity > 0.0 else np.nan
+    gone = not equity > mm   # at or past liquidation at the current prices
+    for t in range(n_groups):
+        j = c_first[t]
+        k = c_first[t + 1] if t + 1 < n_groups else m
+        c = contract[rows[j]]
+        others = equity - c_pnl[t] - (mm - c_mm[t])
+        net, gross, basis_lin, basis_inv = 0.0, 0.0, 0.0, 0.0
+        for u in range(j, k):
+            i = rows[u]
+            sqs = side[i] * (q[i] * c_size[c])
+            net += sqs
+            gross += mmr[i] * (q[i] * c_size[c])
+            basis_lin += sqs * cost[i]
+            basis_inv += sqs / cost[i]
+        if gross == 0.0 and net == 0.0:
+            p, s = np.nan, st.NO_POSITION
+        elif gone:
+            p, s = np.nan, st.LIQUIDATED
+        else:
+            p, s = solve_price_nb(c_kind[c], net, gross, basis_lin, basis_inv, others)
+        for u in range(j, k):
+            i = rows[u]
+            out_liq[i] = p
+            status[i] = s if q[i] > 0.0 or s != st.OK else st.NO_POSITION
+            out_ratio[i] = ratio
+            out_risk[i] = risk
+            out_equity[i] = equity
+            acc_status[i] = st.OK
+
+
+@njit(error_model="numpy")
+def risk_rate_nb(c_kind, c_size, rows, mode, equity, contract, q, mark, lever, mmr, frozen):
+    """HTX's ``risk_rate`` of one account (liquidation at <= 0).
+
+    USDT cross: ``equity / sum_c a_c*(IM_c + frozen_c) - 1``; isolated and every
+    coin-margined account: ``equity / (IM + frozen) - a`` (``a`` weighted by occupied
+    margin when a coin-margined cross account holds several contracts). ``IM`` is HTX's
+    ``margin_position``, ``V(mark) / L``. NaN when nothing occupies margin.
+    """
+    occupied = 0.0
+    weighted = 0.0
+    for i in rows:
+        c = contract[i]
+        used = value_nb(c_kind[c], c_size[c], q[i], mark[i]) / lever[i]
+        if not np.isnan(frozen[i]):
+            used += frozen[i]
+        occupied += used
+        weighted += mmr[i] * lever[i] * used
+    if not occupied > 0.0:
+        return np.nan
+    if mode == MODE_CROSS and c_kind[contract[rows[0]]] == KIND_LINEAR:
+        return equity / weighted - 1.0 if weighted > 0.0 else np.nan
+    return equity / occupied - weighted / occupied

@@ -1,0 +1,111 @@
+"""The code's layers: no import loop, no import back up, nothing that points outside
+the repository. Read from the sources with ``ast``, so a lazy import inside a function
+counts as much as one at the top."""
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# lower number = lower layer; a module may import its own layer or a lower one
+LAYERS = [
+    ("htxcore", 0),
+    ("xlhtx.errors", 1), ("xlhtx.console", 1), ("xlhtx.files", 1), ("xlhtx.coerce", 1),
+    ("xlhtx.samples", 1), ("xlhtx.kernel_cache", 1),
+    ("xlhtx.reference", 2),
+    ("xlhtx.xlsx", 3),
+]
+TOP = 4   # api, messages, udfs, book, cli, ...
+
+
+def layer(module: str) -> int:
+    if module == "xlhtx":          # the package itself: its version and cache check
+        return 1
+    best, depth = TOP, -1
+    for prefix, n in LAYERS:
+        if (module == prefix or module.startswith(prefix + ".")) and prefix.count(".") > depth:
+            best, depth = n, prefix.count(".")
+    return best
+
+
+def module_of(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[0] == "core":
+        parts[0] = "htxcore"
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in out if m.split(".")[0] in ("xlhtx", "htxcore")}
+
+
+def sources() -> dict[str, Path]:
+    files = list((ROOT / "core").rglob("*.py")) + list((ROOT / "xlhtx").rglob("*.py"))
+    return {module_of(p): p for p in files}
+
+
+def graph() -> dict[str, set[str]]:
+    mods = sources()
+    g = {}
+    for m, p in mods.items():
+        g[m] = {i for i in imports(p) if i in mods and i != m}
+    return g
+
+
+def test_no_import_goes_up_a_layer():
+    bad = [(m, i) for m, deps in graph().items() for i in deps
+           if i != "xlhtx" and layer(i) > layer(m)]
+    assert bad == [], "imports from a higher layer: " + ", ".join(f"{m} -> {i}" for m, i in bad)
+
+
+def test_no_import_loop():
+    g = graph()
+    state: dict[str, int] = {}
+    loops = []
+
+    def visit(m, stack):
+        state[m] = 1
+        for d in sorted(g.get(m, ())):
+            if d == "xlhtx":
+                continue
+            if state.get(d) == 1:
+                loops.append(stack[stack.index(d):] + [d])
+            elif d not in state:
+                visit(d, stack + [d])
+        state[m] = 2
+
+    for m in sorted(g):
+        if m not in state:
+            visit(m, [m])
+    assert loops == [], "import loops: " + "; ".join(" -> ".join(x) for x in loops)
+
+
+def test_the_layer_check_catches_an_upward_import():
+    assert layer("xlhtx.xlsx.recalc") < layer("xlhtx.udfs")
+    assert layer("xlhtx.reference.tiers") < layer("xlhtx.xlsx.template")
+    assert layer("htxcore.position") < layer("xlhtx.errors")
+
+
+def test_the_product_points_nowhere_outside_the_repository():
+    tracked = subprocess.run(["git", "ls-files", "README.md", "xlhtx", "core", "docs",
+                              "workbook"], cwd=ROOT, capture_output=True, text=True).stdout
+    hits = []
+    for name in tracked.split():
+        path = ROOT / name
+        if path.suffix in (".py", ".md", ".csv", ".json", ".txt") and path.exists():
+            for n, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
+                if re.search(r"\bSPEC\b|\.\./shared", line):
+                    hits.append(f"{name}:{n}: {line.strip()}")
+    assert hits == [], "\n".join(hits)

@@ -41,7 +41,7 @@ def test_built_template_opens(soffice, tmp_path):
     book = tmp_path / "xlhtx.xlsm"
     shutil.copy(ROOT / "workbook" / "xlhtx.xlsm", book)
     s = sheets_as_csv(soffice, book, tmp_path)
-    assert {"Guide", "Positions", "Ladder", "Scenario", "Cross", "Tiers"} <= set(s)
+    assert {"Guide", "Positions", "Ladder", "Scenario", "Accounts", "Tiers"} <= set(s)
     assert s["Positions"][0][:3] == ["Contract", "Side", "Margin mode"]
     assert s["Positions"][1][:7] == ["BTC-USDT", "long", "isolated", "125", "5000", "30000",
                                      "29950"]
@@ -61,7 +61,7 @@ def test_recalculated_copies_show_the_numbers(soffice, tmp_path):
     assert s["Ladder"][11][:4] == ["step", "trigger_price", "contracts_before",
                                    "contracts_after"]
     assert float(s["Ladder"][12][1]) == pytest.approx(29963.7535239629, rel=1e-9)
-    assert float(s["Cross"][5][6]) > 0
+    assert float(s["Accounts"][7][6]) > 0 and s["Accounts"][7][6] == s["Accounts"][8][6]
     assert float(s["Scenario"][12][2]) == pytest.approx(-900000)
 
 

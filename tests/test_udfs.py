@@ -32,6 +32,7 @@ SPEC = {
     "HTX_MAXOPEN": "contract, equity, price, leverage, [margin_ladders]",
     "HTX_TARGETPRICE": "contract, side, entry_price, leverage, target_roe",
     "HTX_CROSSLIQPRICE": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [tiers]",
+    "HTX_ACCOUNT": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers]",
     "HTX_RISKRATE": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers]",
     "HTX_INSURANCE": "contract, side, contracts, entry_price, leverage, exec_price, [margin], [fee_rate], [tiers]",
     "HTX_ADLRANK": "pnl_col, margin_col, notional_col",

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from xlhtx import api, cli
 from xlhtx.headless import RecalcError, recalc
 from xlhtx.headless import workbook_model as WorkbookModel
+from xlhtx.xlsx import template
 from xlhtx.xlsx.template import build
 from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
 
@@ -68,7 +69,7 @@ def test_wired_for_xlwings(book):
 
 def test_sheets_tables_validation_formatting_and_charts(book):
     wb = load_workbook(book)
-    assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Cross", "Tiers",
+    assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Tiers",
                              "Contracts", "MarginLadders", "xlwings.conf"]
     pos = wb["Positions"]
     assert pos.tables["Positions"].ref == "A1:U13"
@@ -116,11 +117,11 @@ def test_recalc_values_equal_the_core(model):
     got = [[v[("Ladder", 12 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
     assert got == ladder
     assert v[("Ladder", 12 + len(ladder), 1)] is None   # past the spill: empty
-    cross = api.cross_liq_price(["BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USDT"],
-                                ["long", "short", "long", "short"], [20000, 3000, 500, 5000],
-                                [64000, 3100, 142.5, 64500], [63500, 3150, 140, 63500],
-                                [20, 20, 10, 20], 25000).to_list()
-    assert [v[("Cross", 6 + i, 7)] for i in range(4)] == cross
+    legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
+    acc = api.account(*legs, 25000, "cross", 0)
+    for j, key in enumerate(("liq_price", "margin_ratio", "risk_rate", "equity")):
+        assert [v[("Accounts", 8 + i, 7 + j)] for i in range(4)] == acc[key].to_list()
+    assert v[("Accounts", 8, 7)] == v[("Accounts", 9, 7)]   # the hedge pair: one price
     # Scenario row for -30%: PnL of the picked position (row 3: long 100,000 at 30,000)
     assert v[("Scenario", 13, 3)] == pytest.approx(-0.3 * 3_000_000)
 

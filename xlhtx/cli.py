@@ -91,42 +91,46 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------- commands
 
 
+def note_if_bundled(tiers) -> None:
+    """Results on the bundled tier snapshot say so, once, on stderr."""
+    from xlhtx.reference.snapshot import snapshot
+    if tiers.ladders is snapshot().ladders:
+        say(f"note: {BUNDLED_NOTE}")
+
+
+BUNDLED_NOTE = ("tiers from the bundled illustrative snapshot, not HTX's live tables; "
+                "`xlhtx tiers fetch -o tiers.json` and --tiers tiers.json for those")
+
+
 def cmd_calc(args: argparse.Namespace) -> int:
     from xlhtx import book, tableio
-    from xlhtx.coerce import ArgError
     src = Path(args.positions)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-results{src.suffix}")
     if out.resolve() == src.resolve():
         raise CliError(f"{out}: the output would overwrite the input; choose another -o")
     tiers = load_tiers(args.tiers, args.contracts)
-    try:
-        tableio.file_format(out)
-        t0 = time.perf_counter()
-        say(f"reading {src} ...")
-        table = tableio.read_table(src)
-        say(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
-        t1 = time.perf_counter()
-        results = book.compute(tableio.columns(table), tiers)
-        bad = sum(1 for s in results["status"] if s)
-        say(f"  computed in {time.perf_counter() - t1:.1f} s ({bad:,} rows without a "
-            f"number); writing {out} ...")
-        tableio.write_table(tableio.result_table(table, results), out)
-    except (tableio.TableFileError, ArgError) as e:
-        raise CliError(str(e)) from None
+    note_if_bundled(tiers)
+    tableio.file_format(out)
+    t0 = time.perf_counter()
+    say(f"reading {src} ...")
+    table = tableio.read_table(src)
+    say(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
+    t1 = time.perf_counter()
+    results = book.compute(tableio.columns(table), tiers)
+    bad = sum(1 for s in results["status"] if s)
+    say(f"  computed in {time.perf_counter() - t1:.1f} s ({bad:,} rows without a "
+        f"number); writing {out} ...")
+    tableio.write_table(tableio.result_table(table, results), out)
     say(f"done in {time.perf_counter() - t0:.1f} s: {out}")
     return 0
 
 
 def cmd_tiers_fetch(args: argparse.Namespace) -> int:
     from xlhtx.reference import fetch
-    from xlhtx.reference.tables import TableError
     from xlhtx.reference.snapshot import load_snapshot_json
-    try:
-        doc = fetch.fetch_tables(args.contract, base=args.base_url or fetch.DEFAULT_BASE,
-                                 timeout=args.timeout, retries=args.retries, progress=say)
-        table = load_snapshot_json(doc)  # refuse tables we could not use before writing
-    except (fetch.FetchError, TableError) as e:
-        raise CliError(str(e)) from None
+    doc = fetch.fetch_tables(args.contract, base=args.base_url or fetch.DEFAULT_BASE,
+                             timeout=args.timeout, retries=args.retries, progress=say)
+    table = load_snapshot_json(doc)  # refuse tables we could not use before writing
     if args.output:
         from xlhtx.files import atomic_write
         out = Path(args.output)
@@ -147,7 +151,10 @@ def cmd_positions_import(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise XlhtxError(f"{args.file}: cannot read it as JSON: {e}") from None
     accounts = positions.parse_accounts(payload)
-    cols = positions.compare(accounts, load_tiers(args.tiers, args.contracts))
+    tiers = load_tiers(args.tiers, args.contracts)
+    if any(leg.adjust_factor is None for acc in accounts for leg in acc.legs):
+        note_if_bundled(tiers)   # only legs without HTX's adjust_factor use the tiers
+    cols = positions.compare(accounts, tiers)
     table = pa.table({k: pa.array(v, type=pa.string() if k in positions.TEXT_COLUMNS
                                   else pa.float64()) for k, v in cols.items()})
     if args.output:

@@ -308,6 +308,28 @@ def HTX_RISKRATE(contract_col, side_col, contracts_col, entry_col, mark_col, lev
 
 
 @excel_function
+def HTX_ACCOUNT(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
+                balance, mode=None, frozen_margin=None, tiers=None):
+    """One margin account, per leg: liquidation price of its contract (hedge legs move
+    together), and the account's margin ratio, risk rate and equity (a spilled table,
+    four columns, one row per leg)."""
+    def compute() -> dict:
+        frozen = api.frozen_column(frozen_margin, contract_col)
+        return api.account(contract_col, side_col, contracts_col, entry_col, mark_col,
+                           leverage_col, balance, mode, frozen, tiers=tiers)
+    res = run(compute)
+    cols = [res[k] for k in ACCOUNT_COLUMNS]
+    if len(cols[0]) == 1 and not cols[0].ok[0] and cols[0].status[0] < api.EMPTY and \
+            isinstance(cols[0].cell(0), str) and cols[0].cell(0).startswith("#"):
+        fail(cols[0].cell(0))
+    return [[c.cell(i) if c.cell(i) is not None else "" for c in cols]
+            for i in range(len(cols[0]))]
+
+
+ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
+
+
+@excel_function
 def HTX_INSURANCE(contract, side, contracts, entry_price, leverage, exec_price, margin=None,
                   fee_rate=None, tiers=None):
     """Insurance-fund change when the position is fully liquidated and executed at the
@@ -330,7 +352,8 @@ def HTX_ADLRANK(pnl_col, margin_col, notional_col):
 def HTX_VERSION():
     """xlhtx version and the bundled tier snapshot's source and date."""
     s = api.snapshot()
-    return f"xlhtx {__version__}; tiers: bundled snapshot as of {s.as_of} ({s.source[:120]}...)"
+    return (f"xlhtx {__version__}; bundled tier snapshot as of {s.as_of}: illustrative, "
+            "not HTX's live tables (xlhtx tiers fetch --workbook replaces the Tiers sheet)")
 
 
 # every Excel function by its name: what headless recalculation evaluates

@@ -46,7 +46,9 @@ REF = re.compile(r"^(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))?!?\$?([A-Z]{1,3})\$?(\
 A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.$])(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]+!)?"
                            r"\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?(?![A-Za-z0-9_(])")
 STRING = re.compile(r'"(?:[^"]|"")*"')
-NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION"}
+# functions that read whole columns or spill tables: never batched cell by cell
+NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION",
+               "HTX_ACCOUNT", "HTX_RISKRATE", "HTX_LIQMAP"}
 Functions = dict[str, Callable[..., Any]]   # Excel name -> the Python function behind it
 
 

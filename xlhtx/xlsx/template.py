@@ -3,7 +3,7 @@ deterministically from the tier tables and the sample book.
 
 The VBA project is xlwings' own standalone module, taken from the installed xlwings
 package at build time (``quickstart_standalone.xlsm``); its ``xlwings.conf`` sheet names
-``xlhtx.udfs`` as the UDF module. Sheets: Guide, Positions, Ladder, Scenario, Cross,
+``xlhtx.udfs`` as the UDF module. Sheets: Guide, Positions, Ladder, Scenario, Accounts,
 Tiers, Contracts, MarginLadders. Spilling formulas are written as dynamic-array formulas
 (``xlsxml.mark_dynamic_arrays``) so Excel 365 does not put an implicit ``@`` in front.
 """
@@ -110,7 +110,7 @@ def build(out: str | Path, table: TierTable | None = None,
     n = position_sheet(wb.create_sheet("Positions"), positions, n_rows)
     ladder_sheet(wb.create_sheet("Ladder"), n)
     scenario_sheet(wb.create_sheet("Scenario"), n)
-    cross_sheet(wb.create_sheet("Cross"))
+    accounts_sheet(wb.create_sheet("Accounts"))
     reference_sheet(wb.create_sheet("Tiers"), "Tiers", table.to_rows(), table)
     reference_sheet(wb.create_sheet("Contracts"), "Contracts", contract_rows(table), table)
     ladders = table.ladder_margin or snapshot().ladder_margin
@@ -156,8 +156,8 @@ def guide(ws, table: TierTable) -> None:
          "contracts left at each step, spilled by HTX_LIQLADDER.", None),
         ("Scenario: PnL, margin ratio and contracts left over a price grid from -30% to "
          "+30% of the entry.", None),
-        ("Cross: a cross-margin account; the liquidation price of each position with the "
-         "others held at their marks (HTX_CROSSLIQPRICE).", None),
+        ("Accounts: a margin account (a hedge pair included): per contract its liquidation "
+         "price, the account's margin ratio and HTX's risk rate (HTX_ACCOUNT).", None),
         ("Tiers, Contracts, MarginLadders: HTX's reference tables. Every formula reads the "
          "Tiers table, so an edit there recalculates everything.", None),
         ("", None),
@@ -337,34 +337,53 @@ def scenario_sheet(ws, n: int) -> None:
     widths(ws, {"A": 36, "B": 16, "C": 14, "D": 14, "E": 15})
 
 
-def cross_sheet(ws) -> None:
-    ws["A1"] = "Cross-margin account"
+ACCOUNT_LEGS = [("BTC-USDT", "long", 20000, 64000, 63500, 20),
+                ("BTC-USDT", "short", 5000, 64500, 63500, 20),
+                ("ETH-USDT", "short", 3000, 3100, 3150, 20),
+                ("SOL-USDT", "long", 500, 142.5, 140.0, 10)]
+
+
+def accounts_sheet(ws) -> None:
+    """One USDT cross margin account with a hedge pair: per contract its liquidation
+    price (the legs of one contract move together), the account's margin ratio and
+    HTX's risk rate, all from HTX_ACCOUNT."""
+    ws["A1"] = "Margin account (USDT cross)"
     ws["A1"].font = Font(bold=True, size=14, color="1F3864")
-    ws["A3"] = "Account balance (USDT)"
-    ws["B3"] = 25000
-    ws["B3"].fill = INPUT_FILL
-    ws["B3"].number_format = MONEY
-    head = ["Contract", "Side", "Contracts", "Entry price", "Mark price", "Leverage",
-            "Liq. price"]
-    header_row(ws, 5, head)
-    rows = [("BTC-USDT", "long", 20000, 64000, 63500, 20),
-            ("ETH-USDT", "short", 3000, 3100, 3150, 20),
-            ("SOL-USDT", "long", 500, 142.5, 140.0, 10),
-            ("BTC-USDT", "short", 5000, 64500, 63500, 20)]
-    for i, row in enumerate(rows, start=6):
+    inputs = [("Margin mode", "cross", "@"),
+              ("Balance before unrealized PnL (USDT, HTX margin_static)", 25000, MONEY),
+              ("Frozen order margin (USDT)", 0, MONEY)]
+    for r, (label, value, fmt) in enumerate(inputs, start=3):
+        ws.cell(row=r, column=1, value=label)
+        c = ws.cell(row=r, column=2, value=value)
+        c.fill = INPUT_FILL
+        c.number_format = fmt
+    validate(ws, "B3", '"isolated,cross"', "isolated (one contract) or cross")
+    head = ["Contract", "Side", "Contracts", "Cost basis", "Mark price", "Leverage",
+            "Liq. price", "Margin ratio", "Risk rate", "Equity"]
+    top = 8
+    header_row(ws, top - 1, head)
+    for i, row in enumerate(ACCOUNT_LEGS, start=top):
         for j, v in enumerate(row, start=1):
-            c = ws.cell(row=i, column=j, value=v)
-            c.fill = INPUT_FILL
-    last = 5 + len(rows)
-    f = (f"=HTX_CROSSLIQPRICE(A6:A{last},B6:B{last},C6:C{last},D6:D{last},E6:E{last},"
-         f"F6:F{last},B3,{TIERS})")
-    ws["G6"] = ArrayFormula(f"G6:G{last}", f)
-    for r in range(6, last + 1):
-        ws.cell(row=r, column=7).number_format = PRICE
-    ws.cell(row=last + 2, column=1, value="Each liquidation price holds the other positions "
-            "at their mark prices; the tier of a contract is taken at its net position "
-            "(hedge mode).").font = Font(italic=True)
-    widths(ws, {"A": 24, "B": 10, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15})
+            ws.cell(row=i, column=j, value=v).fill = INPUT_FILL
+    last = top + len(ACCOUNT_LEGS) - 1
+    cols = ",".join(f"{c}{top}:{c}{last}" for c in "ABCDEF")
+    ws[f"G{top}"] = ArrayFormula(f"G{top}:J{last}", f"=HTX_ACCOUNT({cols},B4,B3,B5,{TIERS})")
+    for r in range(top, last + 1):
+        for c, fmt in zip("GHIJ", (PRICE, PCT, "0.0000", MONEY)):
+            ws[f"{c}{r}"].number_format = fmt
+    notes = [
+        "The legs of one contract (here the BTC-USDT long and short) move with one price "
+        "and are tiered on the net position; each contract's liquidation price holds the "
+        "other contracts at their mark prices.",
+        "Risk rate (HTX's risk_rate; liquidation at 0 or below): USDT cross = equity / "
+        "sum(adjust factor x (margin + frozen)) - 1; isolated and coin-margined = equity / "
+        "(margin + frozen) - adjust factor.",
+        "Cost basis: HTX's cost_hold (the settled basis), not the average open price.",
+    ]
+    for k, text in enumerate(notes, start=last + 2):
+        ws.cell(row=k, column=1, value=text).font = Font(italic=True)
+    widths(ws, {"A": 30, "B": 12, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15, "H": 13,
+                "I": 12, "J": 15})
 
 
 def contract_rows(table: TierTable) -> list[list[Any]]:

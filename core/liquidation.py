@@ -17,8 +17,8 @@ import numpy as np
 from numba import njit, prange
 
 from htxcore import status as st
-from htxcore.position import (check_position_nb, margin_or_default_nb, pnl_row_nb,
-                              positive_nb, solve_leg_nb, value_nb)
+from htxcore.position import (check_position_nb, equity_nb, margin_or_default_nb,
+                              pnl_row_nb, positive_nb, ratio_nb, solve_leg_nb, value_nb)
 from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, group_rows_nb, lookup_tier_nb
 
 
@@ -37,7 +37,7 @@ def next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder, kind, size, contr
     p, s = solve_leg_nb(kind, size, side, q, entry, mmr, margin)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
-    equity = margin + pnl_row_nb(kind, size, side, q, entry, p)
+    equity = equity_nb(kind, size, side, q, entry, p, margin)
     start, stop = group_rows_nb(g_lut, g_any, g_start, contract, mode, lever)
     for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
         q_j = lad[j, LAD_MAX]
@@ -150,10 +150,9 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
             continue
         k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i], lever[i],
                                    qq)
-        eq = m + pnl_row_nb(c_kind[c], c_size[c], side[i], qq, entry[i], price[i])
+        eq = equity_nb(c_kind[c], c_size[c], side[i], qq, entry[i], price[i], m)
         out_equity[i] = eq
-        if eq > 0.0:
-            out_ratio[i] = mmr * value_nb(c_kind[c], c_size[c], qq, price[i]) / eq
+        out_ratio[i], _ = ratio_nb(mmr * value_nb(c_kind[c], c_size[c], qq, price[i]), eq)
 
 
 @njit(error_model="numpy")

@@ -154,6 +154,27 @@ def isolated_price_nb(kind, size, side, q, entry, lever, margin, mmr):
 
 
 @njit(error_model="numpy")
+def equity_nb(kind, size, side, q, entry, price, margin):
+    """Isolated equity at ``price``: margin balance + unrealized PnL."""
+    return margin + pnl_row_nb(kind, size, side, q, entry, price)
+
+
+@njit(error_model="numpy")
+def ratio_nb(mm, equity):
+    """``(margin ratio, status)``: MM / equity; no equity left is ``LIQUIDATED``."""
+    if not equity > 0.0:
+        return np.nan, st.LIQUIDATED
+    return mm / equity, st.OK
+
+
+@njit(error_model="numpy")
+def distance_nb(side, mark, liq):
+    """How far the mark may move against the position before liquidation, as a fraction
+    of the mark: ``s * (mark - liq) / mark`` (negative: already past it)."""
+    return side * (mark - liq) / mark
+
+
+@njit(error_model="numpy")
 def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
     """``(margin ratio, equity, status)`` at ``mark``: MR = MM / equity (HTX "Liquidation
     Rules for Futures Trading")."""
@@ -162,10 +183,9 @@ def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
     m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
     if s != st.OK:
         return np.nan, np.nan, s
-    eq = m + pnl_row_nb(kind, size, side, q, entry, mark)
-    if not eq > 0.0:
-        return np.nan, eq, st.LIQUIDATED
-    return mmr * value_nb(kind, size, q, mark) / eq, eq, st.OK
+    eq = equity_nb(kind, size, side, q, entry, mark, m)
+    ratio, s = ratio_nb(mmr * value_nb(kind, size, q, mark), eq)
+    return ratio, eq, s
 
 
 # ------------------------------------------------------------------------ kernels

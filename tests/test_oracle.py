@@ -8,6 +8,8 @@ closed forms' cancellations (E - M/(q*cs) near 0) need.
 
 import math
 
+import numpy as np
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
@@ -133,3 +135,37 @@ def test_ladder_matches_oracle(code, side, q, e, lev, mfac):
         assert lad.columns["contracts_after"][0, k] == qa
         assert lad.columns["tier_after"][0, k] == ka
         assert math.isclose(lad.columns["margin_after"][0, k], ma, rel_tol=1e-9, abs_tol=1e-9 * m)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(hs.lists(hs.tuples(hs.sampled_from(CODES + ["NOPE-USDT"]), hs.sampled_from([1, -1, 0]),
+                          hs.integers(0, 200_000).map(float), hs.floats(0.5, 1e5),
+                          hs.sampled_from(LEVERS + [7.0]), hs.floats(0.5, 1.5),
+                          hs.one_of(hs.none(), hs.floats(0.0, 2.0))), min_size=1, max_size=30))
+def test_table_in_one_pass_equals_each_function(rows):
+    """``book.compute`` (one kernel pass) agrees with every single-metric function."""
+    from xlhtx import book
+    code, side, q, e, lev, k, mfac = (list(x) for x in zip(*rows))
+    mark = [ei * ki for ei, ki in zip(e, k)]
+    margin = [None if f is None else f * ei * qi * 0.001 for f, ei, qi in zip(mfac, e, q)]
+    got = book.compute({"contract": code, "side": side, "contracts": q, "entry_price": e,
+                        "leverage": lev, "margin": margin, "mark_price": mark}, TABLE)
+    tier = api.tier(code, lev, q, None, TABLE)
+    mr = api.margin_ratio(code, side, q, e, mark, lev, margin, TABLE)
+    want = {
+        "notional": api.notional(code, q, mark, TABLE), "tier": tier["ladder"],
+        "initial_margin": api.initial_margin(code, q, e, lev, TABLE),
+        "mmr": tier["mmr"], "adjust_factor": tier["adjust_factor"],
+        "maint_margin": api.maint_margin(code, q, mark, lev, None, TABLE),
+        "liq_price": api.liq_price(code, side, q, e, lev, margin, TABLE),
+        "bankruptcy_price": api.bankruptcy_price(code, side, q, e, lev, margin, TABLE),
+        "pnl": api.pnl(code, side, q, e, mark, TABLE),
+        "roe": api.roe(code, side, q, e, mark, lev, TABLE),
+        "margin_ratio": mr["margin_ratio"], "equity": mr["equity"],
+    }
+    for name, r in want.items():
+        valid = np.flatnonzero(r.ok & ~np.isnan(got[name]))
+        # a table row needs every input; a single metric only its own: compare where both are
+        assert np.array_equal(got[name][valid], r.values[valid]), name
+        full = np.array([s == "" for s in got["status"]])
+        assert np.array_equal(np.isnan(got[name][full]), np.isnan(r.values[full])), name

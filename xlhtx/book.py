@@ -13,7 +13,11 @@ from typing import Any
 import numpy as np
 
 from htxcore import status as st
+from htxcore.book import Metrics, MetricStatus, metrics_nb
 from xlhtx import api
+from xlhtx.messages import NO_NUMBER, status_message
+
+NAN = float("nan")
 
 REQUIRED = ("contract", "side", "contracts", "entry_price", "leverage")
 OPTIONAL = ("margin", "mark_price", "margin_mode")
@@ -25,6 +29,7 @@ MARK_OUTPUTS = ("pnl", "roe", "equity", "margin_ratio", "distance_to_liq")
 def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
     """Output columns (float64 arrays) plus ``status``: empty, or why a row has no number.
 
+    One coercion of the columns and one kernel pass (``htxcore.book.metrics_nb``).
     Without ``mark_price`` the value and maintenance margin are taken at entry and the
     mark-dependent columns are left out.
     """
@@ -33,49 +38,47 @@ def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
         raise api.ArgError(f"positions: missing column(s) {', '.join(missing)}; required: "
                            f"{', '.join(REQUIRED)}")
     t = api.resolve_tiers(tiers)
-    c, side, q, e, lev = (cols[k] for k in REQUIRED)
-    margin, mode = cols.get("margin"), cols.get("margin_mode")
-    mark = cols.get("mark_price")
-    price = mark if mark is not None else e
-    tier = api.tier(c, lev, q, mode, t)
-    res = {
-        "notional": api.notional(c, q, price, t),
-        "initial_margin": api.initial_margin(c, q, e, lev, t),
-        "tier": tier["ladder"],
-        "adjust_factor": tier["adjust_factor"],
-        "mmr": tier["mmr"],
-        "maint_margin": api.maint_margin(c, q, price, lev, mode, t),
-        "liq_price": api.liq_price(c, side, q, e, lev, margin, t, mode),
-        "bankruptcy_price": api.bankruptcy_price(c, side, q, e, lev, margin, t),
-    }
-    if mark is not None:
-        mr = api.margin_ratio(c, side, q, e, mark, lev, margin, t, mode)
-        res["pnl"] = api.pnl(c, side, q, e, mark, t)
-        res["roe"] = api.roe(c, side, q, e, mark, lev, t)
-        res["equity"] = mr["equity"]
-        res["margin_ratio"] = mr["margin_ratio"]
-        res["distance_to_liq"] = distance_to_liq(res["liq_price"], side, mark)
-    out: dict[str, Any] = {k: r.values for k, r in res.items()}
-    out["status"] = row_status(list(res.values()))
-    return out
+    has_mark = cols.get("mark_price") is not None
+    b = api.Batch(contract=cols["contract"], side=cols["side"], contracts=cols["contracts"],
+                  entry_price=cols["entry_price"], leverage=cols["leverage"],
+                  margin=cols.get("margin"), mode=cols.get("margin_mode"),
+                  mark_price=cols["mark_price"] if has_mark else None)
+    b.mark_empty(*("contract", "side", "contracts", "entry_price", "leverage"))
+    n = b.n
+    out = Metrics(*(np.empty(n) for _ in Metrics._fields))
+    status = MetricStatus(*(np.empty(n, dtype=np.int8) for _ in MetricStatus._fields))
+    mark = b.floats("mark_price", default=NAN) if has_mark else np.full(n, NAN)
+    metrics_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
+               b.floats("entry_price"), mark, b.floats("leverage"),
+               b.floats("margin", default=NAN), out, status)
+    of = {"liq_price": status.liq, "distance_to_liq": status.liq,
+          "bankruptcy_price": status.bankruptcy, "pnl": status.mark, "roe": status.mark,
+          "equity": status.mark, "margin_ratio": status.ratio}
+    unread = np.zeros(n, dtype=bool)
+    unread[list(b.errors)] = True
+    names = OUTPUTS + (MARK_OUTPUTS if has_mark else ())
+    result: dict[str, Any] = {
+        k: np.where((of.get(k, status.base) == st.OK) & ~unread, getattr(out, k), NAN)
+        for k in names}
+    checked = [status.base, status.liq, status.bankruptcy] + (
+        [status.mark, status.ratio] if has_mark else [])
+    result["status"] = row_status(b, checked, unread, t)
+    return result
 
 
-def distance_to_liq(liq: api.Result, side: Any, mark: Any) -> api.Result:
-    """How far the mark may move against the position before liquidation, as a fraction
-    of the mark: ``s * (mark - liq) / mark`` (negative: already past it)."""
-    b = api.Batch(side=side, mark=mark, liq=liq.values)
-    m, s = b.floats("mark"), b.sides()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = s * (m - b.floats("liq")) / m
-    return liq.alike(d)
-
-
-def row_status(results: list[api.Result]) -> list[str]:
-    """Per row, the first message of any result that has no number (empty when all OK)."""
-    n = len(results[0])
-    out = [""] * n
-    for r in results:
-        for i in np.flatnonzero((r.status != st.OK) & (r.status != api.EMPTY)):
-            if not out[i]:
-                out[i] = r.messages.get(int(i), "")
-    return out
+def row_status(b: api.Batch, statuses: list[np.ndarray], unread: np.ndarray,
+               table: Any) -> list[str]:
+    """Per row, why it lacks a number: the value that could not be read, else the first
+    status that is not OK, in words (one message per row); empty when all is well."""
+    code = np.zeros(b.n, dtype=np.int16)
+    for s in reversed(statuses):
+        code = np.where(s != st.OK, s, code)
+    out = np.full(b.n, "", dtype=object)
+    # results without a number ("no liquidation", "liquidated") read the same on every row
+    for c, text in NO_NUMBER.items():
+        out[(code == c) & ~unread] = text
+    rest = unread | ((code != st.OK) & ~np.isin(code, list(NO_NUMBER)))
+    for i in np.flatnonzero(rest).tolist():
+        if not b.row_is_empty(i):
+            out[i] = b.errors.get(i) or status_message(int(code[i]), b, i, table)
+    return out.tolist()

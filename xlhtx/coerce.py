@@ -209,6 +209,11 @@ class Batch:
         if isinstance(col, Categorical):
             out = col.map(one, dtype)
             blank = np.flatnonzero(col.map(is_blank, bool))
+        elif isinstance(col, np.ndarray) and col.dtype.kind in "iuf":
+            # a numeric column: map each distinct value once, then index (no per-row Python)
+            uniq, inverse = np.unique(col, return_inverse=True)
+            out = np.array([one(v.item()) for v in uniq], dtype=dtype)[inverse.ravel()]
+            blank = np.flatnonzero(np.isnan(col)) if col.dtype.kind == "f" else []
         else:
             col = [v.item() if isinstance(v, np.generic) else v for v in col] \
                 if isinstance(col, np.ndarray) else col

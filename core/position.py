@@ -383,3 +383,17 @@ def target_price_nb(tt, contract, side, entry, lever, roe, out, status):
             else:
                 s = st.UNREACHABLE
         status[i] = s
+
+
+@njit(cache=True, error_model="numpy")
+def liq_distance_nb(side, mark, liq, liq_status, out, status):
+    """Distance to liquidation per row (``distance_nb``) from a liquidation price column
+    and its status; a bad mark is ``ERR_MARK``."""
+    for i in range(out.shape[0]):
+        out[i] = np.nan
+        s = liq_status[i]
+        if s == st.OK and not positive_nb(mark[i]):
+            s = st.ERR_MARK
+        if s == st.OK:
+            out[i] = distance_nb(side[i], mark[i], liq[i])
+        status[i] = s

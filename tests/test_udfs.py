@@ -32,6 +32,8 @@ SPEC = {
     "HTX_MAXOPEN": "contract, equity, price, leverage, [margin_ladders]",
     "HTX_TARGETPRICE": "contract, side, entry_price, leverage, target_roe",
     "HTX_CROSSLIQPRICE": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [tiers]",
+    "HTX_EQUITY": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
+    "HTX_LIQDISTANCE": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
     "HTX_ACCOUNT": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers]",
     "HTX_RISKRATE": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers]",
     "HTX_INSURANCE": "contract, side, contracts, entry_price, leverage, exec_price, [margin], [fee_rate], [tiers]",
@@ -180,7 +182,8 @@ def test_tiers_range_is_used_and_parsed_once(xl):
 
 def test_version(xl):
     _, m = xl
-    assert excel_call(m, "HTX_VERSION").startswith("xlhtx 0.1.0; tiers: bundled snapshot as of")
+    v = excel_call(m, "HTX_VERSION")
+    assert v.startswith("xlhtx 0.1.0; bundled tier snapshot as of") and "illustrative" in v
 
 
 CELL = hs.one_of(hs.none(), hs.booleans(), hs.text(max_size=5), hs.integers(-10**9, 10**9),

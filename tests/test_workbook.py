@@ -251,7 +251,30 @@ def test_batched_and_per_row_paths_agree_with_the_plain_engine(book, model):
             assert plain[k] == pytest.approx(v, rel=1e-12), k
         else:
             assert plain[k] == v, k
-    assert len(model.batched) == 11 * 12 and len(model.row_cells) == 2 * 12
+    # every Positions formula column is an HTX_* function: 13 columns x 12 rows batched
+    assert len(model.batched) == 13 * 12
+
+
+def test_per_row_formulas_are_compiled_once_and_agree_with_the_engine(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Book"
+    ws.append(["contracts", "entry", "liq", "cushion", "double"])
+    for r in range(2, 12):
+        ws.append([1000 * r, 30000 + r, f'=HTX_LIQPRICE("BTC-USDT","long",A{r},B{r},20)',
+                   f"=B{r}-C{r}", f"=2*D{r}+A{r}"])
+    path = tmp_path / "rows.xlsx"
+    wb.save(path)
+    fast = WorkbookModel(path)
+    assert len(fast.row_cells) == 2 * 10 and len(fast.batched) == 10
+    got, plain = fast.calculate(), WorkbookModel(path, batch=False).calculate()
+    assert set(got) == set(plain)
+    for k, v in got.items():
+        assert plain[k] == pytest.approx(v, rel=1e-12), k
+    liq = api.liq_price("BTC-USDT", "long", 5000, 30005, 20).values[0]
+    assert got[("Book", 5, 4)] == pytest.approx(30005 - liq, rel=1e-12)
+    assert got[("Book", 5, 5)] == pytest.approx(2 * (30005 - liq) + 5000, rel=1e-12)
 
 
 def test_references_in_strings_and_function_names_are_not_cells(model):

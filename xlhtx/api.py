@@ -20,8 +20,8 @@ from htxcore.liquidation import (add_margin_nb, after_liq_nb, leverage_for_dista
                                  liq_ladder_nb)
 from htxcore.maxopen import max_open_nb
 from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_nb,
-                              maint_margin_nb, margin_ratio_nb, notional_nb, pnl_nb,
-                              roe_nb, target_price_nb, tier_nb)
+                              liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
+                              pnl_nb, roe_nb, target_price_nb, tier_nb)
 from xlhtx.coerce import ArgError, Batch
 from xlhtx.messages import status_message
 from xlhtx.reference.tables import TableError
@@ -268,6 +268,36 @@ def liq_price(contract, side, contracts, entry_price, leverage, margin=None, tie
     """Isolated liquidation price (first trigger) at the position's current tier."""
     return _isolated_price(liq_price_nb, contract, side, contracts, entry_price, leverage,
                            margin, tiers, mode, True)
+
+
+def equity(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+           tiers=None, mode=None) -> Result:
+    """Isolated equity at the mark: margin balance (default: initial margin) + PnL."""
+    return margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, margin,
+                        tiers, mode)["equity"]
+
+
+def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+                 tiers=None, mode=None) -> Result:
+    """How far the mark may move against the position before its liquidation price, as a
+    fraction of the mark (negative: already past it)."""
+    t = resolve_tiers(tiers)
+    liq = liq_price(contract, side, contracts, entry_price, leverage, margin, t, mode)
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
+                         "leverage"), contract=contract, side=side, contracts=contracts,
+                        entry_price=entry_price, mark_price=mark_price, leverage=leverage,
+                        margin=margin, mode=mode)
+    out, s = _out(b)
+    liq_status = np.where(liq.status == st.OK, st.OK, st.ERR_CONTRACT).astype(np.int8)
+    liq_distance_nb(b.sides(), b.floats("mark_price"), np.ascontiguousarray(liq.values),
+                    liq_status, out, s)
+    res = finish(b, out, s, t)
+    # a row without a liquidation price says why, in the liquidation price's words
+    for i in np.flatnonzero(liq.status != st.OK):
+        res.status[i], res.values[i] = liq.status[i], NAN
+        if i in liq.messages:
+            res.messages[int(i)] = liq.messages[int(i)]
+    return res
 
 
 def bankruptcy_price(contract, side, contracts, entry_price, leverage, margin=None,

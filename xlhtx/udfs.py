@@ -115,9 +115,15 @@ def single(result: api.Result) -> Any:
     return "" if value is None else value
 
 
-def cells(compute: Callable[[], api.Result], *inputs: Any) -> Any:
+TABLE_ARGUMENTS = ("tiers", "margin_ladders")   # whole tables, not per-row inputs
+
+
+def cells(compute: Callable[[], api.Result], arguments: dict[str, Any]) -> Any:
     """Run ``compute`` and shape its result for Excel: a value for single cells (or the
-    raised message), else a spilled column (or row) of values and messages."""
+    raised message), else a spilled column (or row) of values and messages. The shape
+    comes from the function's own arguments (``locals()`` of the Excel function): every
+    one but the table ranges."""
+    inputs = [v for k, v in arguments.items() if k not in TABLE_ARGUMENTS]
     result = run(compute)
     if max((_length(v) for v in inputs), default=1) == 1 and len(result) == 1:
         return single(result)
@@ -151,59 +157,53 @@ def _pick(key: str, compute: Callable[[], dict]) -> Callable[[], api.Result]:
 @excel_function
 def HTX_NOTIONAL(contract, contracts, price, tiers=None):
     """Position value: contracts x size x price (USDT) or contracts x face value / price (coin)."""
-    return cells(lambda: api.notional(contract, contracts, price, tiers),
-                 contract, contracts, price)
+    return cells(lambda: api.notional(contract, contracts, price, tiers), locals())
 
 
 @excel_function
 def HTX_MARGIN(contract, contracts, price, leverage, tiers=None):
     """Initial margin: position value / leverage."""
-    return cells(lambda: api.initial_margin(contract, contracts, price, leverage, tiers),
-                 contract, contracts, price, leverage)
+    return cells(lambda: api.initial_margin(contract, contracts, price, leverage, tiers), locals())
 
 
 @excel_function
 def HTX_TIER(contract, leverage, net_contracts, mode=None, tiers=None):
     """HTX tier (ladder number, 0 = lowest) for a net position at a leverage."""
     return cells(_pick("ladder", lambda: api.tier(contract, leverage, net_contracts, mode,
-                                                  tiers)), contract, leverage, net_contracts)
+                                                  tiers)), locals())
 
 
 @excel_function
 def HTX_ADJFACTOR(contract, leverage, net_contracts, mode=None, tiers=None):
     """HTX adjustment factor of the tier holding a net position at a leverage."""
     return cells(_pick("adjust_factor", lambda: api.tier(contract, leverage, net_contracts,
-                                                         mode, tiers)),
-                 contract, leverage, net_contracts)
+                                                         mode, tiers)), locals())
 
 
 @excel_function
 def HTX_MMR(contract, leverage, net_contracts, mode=None, tiers=None):
     """Maintenance margin rate: adjustment factor / leverage (or the tier's MMR)."""
     return cells(_pick("mmr", lambda: api.tier(contract, leverage, net_contracts, mode,
-                                               tiers)), contract, leverage, net_contracts)
+                                               tiers)), locals())
 
 
 @excel_function
 def HTX_MAINTMARGIN(contract, contracts, price, leverage, mode=None, tiers=None):
     """Maintenance margin: MMR x position value at the price."""
-    return cells(lambda: api.maint_margin(contract, contracts, price, leverage, mode, tiers),
-                 contract, contracts, price, leverage)
+    return cells(lambda: api.maint_margin(contract, contracts, price, leverage, mode, tiers), locals())
 
 
 @excel_function
 def HTX_PNL(contract, side, contracts, entry_price, price, tiers=None):
     """Unrealized PnL at the price (USDT for USDT-margined, coin for coin-margined)."""
-    return cells(lambda: api.pnl(contract, side, contracts, entry_price, price, tiers),
-                 contract, side, contracts, entry_price, price)
+    return cells(lambda: api.pnl(contract, side, contracts, entry_price, price, tiers), locals())
 
 
 @excel_function
 def HTX_ROE(contract, side, contracts, entry_price, price, leverage, tiers=None):
     """Return on equity: PnL at the price / initial margin at entry."""
     return cells(lambda: api.roe(contract, side, contracts, entry_price, price, leverage,
-                                 tiers), contract, side, contracts, entry_price, price,
-                 leverage)
+                                 tiers), locals())
 
 
 @excel_function
@@ -211,8 +211,24 @@ def HTX_MARGINRATIO(contract, side, contracts, entry_price, mark_price, leverage
                     margin=None, tiers=None):
     """Margin ratio at the mark: maintenance margin / equity; 1 (100%) = liquidation."""
     return cells(_pick("margin_ratio", lambda: api.margin_ratio(
-        contract, side, contracts, entry_price, mark_price, leverage, margin, tiers)),
-        contract, side, contracts, entry_price, mark_price, leverage, margin)
+        contract, side, contracts, entry_price, mark_price, leverage, margin, tiers)), locals())
+
+
+@excel_function
+def HTX_EQUITY(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+               tiers=None):
+    """Isolated equity at the mark: margin balance (empty: initial margin) + unrealized PnL."""
+    return cells(lambda: api.equity(contract, side, contracts, entry_price, mark_price,
+                                    leverage, margin, tiers), locals())
+
+
+@excel_function
+def HTX_LIQDISTANCE(contract, side, contracts, entry_price, mark_price, leverage,
+                    margin=None, tiers=None):
+    """How far the mark may move against the position before liquidation, as a fraction
+    of the mark (negative: already past it)."""
+    return cells(lambda: api.liq_distance(contract, side, contracts, entry_price, mark_price,
+                                          leverage, margin, tiers), locals())
 
 
 @excel_function
@@ -220,8 +236,7 @@ def HTX_LIQPRICE(contract, side, contracts, entry_price, leverage, margin=None, 
     """Estimated liquidation price of an isolated position: the first trigger of HTX's
     tiered liquidation."""
     return cells(lambda: api.liq_price(contract, side, contracts, entry_price, leverage,
-                                       margin, tiers),
-                 contract, side, contracts, entry_price, leverage, margin)
+                                       margin, tiers), locals())
 
 
 @excel_function
@@ -229,8 +244,7 @@ def HTX_BANKRUPTCYPRICE(contract, side, contracts, entry_price, leverage, margin
                         tiers=None):
     """Bankruptcy price: where the isolated position's equity reaches 0."""
     return cells(lambda: api.bankruptcy_price(contract, side, contracts, entry_price,
-                                              leverage, margin, tiers),
-                 contract, side, contracts, entry_price, leverage, margin)
+                                              leverage, margin, tiers), locals())
 
 
 @excel_function
@@ -254,8 +268,7 @@ def HTX_AFTERLIQ(contract, side, contracts, entry_price, leverage, price, margin
                  tiers=None):
     """Contracts left after HTX's tiered liquidation if the mark reaches the price."""
     return cells(_pick("contracts", lambda: api.after_liq(
-        contract, side, contracts, entry_price, leverage, price, margin, tiers)),
-        contract, side, contracts, entry_price, leverage, price, margin)
+        contract, side, contracts, entry_price, leverage, price, margin, tiers)), locals())
 
 
 @excel_function
@@ -263,8 +276,7 @@ def HTX_ADDMARGIN(contract, side, contracts, entry_price, leverage, target_liq_p
                   margin=None, tiers=None):
     """Margin to add so the liquidation price becomes the target (negative: removable)."""
     return cells(lambda: api.add_margin(contract, side, contracts, entry_price, leverage,
-                                        target_liq_price, margin, tiers),
-                 contract, side, contracts, entry_price, leverage, target_liq_price, margin)
+                                        target_liq_price, margin, tiers), locals())
 
 
 @excel_function
@@ -272,15 +284,13 @@ def HTX_MAXOPEN(contract, equity, price, leverage, margin_ladders=None):
     """Maximum contracts that can be opened with the equity at the price and leverage,
     under HTX's tiered available margin."""
     return cells(_pick("contracts", lambda: api.max_open(contract, equity, price, leverage,
-                                                         margin_ladders)),
-                 contract, equity, price, leverage)
+                                                         margin_ladders)), locals())
 
 
 @excel_function
 def HTX_TARGETPRICE(contract, side, entry_price, leverage, target_roe):
     """Exit price at which the return on initial margin equals the target ROE."""
-    return cells(lambda: api.target_price(contract, side, entry_price, leverage, target_roe),
-                 contract, side, entry_price, leverage, target_roe)
+    return cells(lambda: api.target_price(contract, side, entry_price, leverage, target_roe), locals())
 
 
 @excel_function
@@ -290,8 +300,7 @@ def HTX_CROSSLIQPRICE(contract_col, side_col, contracts_col, entry_col, mark_col
     at their mark prices."""
     return cells(lambda: api.cross_liq_price(contract_col, side_col, contracts_col,
                                              entry_col, mark_col, leverage_col, balance,
-                                             tiers),
-                 contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col)
+                                             tiers), locals())
 
 
 @excel_function
@@ -336,16 +345,14 @@ def HTX_INSURANCE(contract, side, contracts, entry_price, leverage, exec_price, 
     price: + surplus (less the fee), - shortfall the fund pays."""
     return cells(_pick("change", lambda: api.insurance(
         contract, side, contracts, entry_price, leverage, exec_price, margin, fee_rate,
-        tiers)), contract, side, contracts, entry_price, leverage, exec_price, margin,
-        fee_rate)
+        tiers)), locals())
 
 
 @excel_function
 def HTX_ADLRANK(pnl_col, margin_col, notional_col):
     """Auto-deleveraging priority of each position (1 = first): profitable positions by
     PnL ratio x effective leverage, then the others."""
-    return cells(lambda: api.adl_rank(pnl_col, margin_col, notional_col),
-                 pnl_col, margin_col, notional_col)
+    return cells(lambda: api.adl_rank(pnl_col, margin_col, notional_col), locals())
 
 
 @xw.func(category=CATEGORY)

@@ -63,15 +63,16 @@ POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
                    "[@[Mark price]],{T})"),
     ("ROE", PCT, "HTX_ROE([@Contract],[@Side],[@Contracts],[@[Entry price]],[@[Mark price]],"
                  "[@Leverage],{T})"),
-    ("Equity", MONEY, "IF(ISNUMBER([@Margin]),[@Margin],[@[Initial margin]])+[@PnL]"),
+    ("Equity", MONEY, "HTX_EQUITY([@Contract],[@Side],[@Contracts],[@[Entry price]],"
+                      "[@[Mark price]],[@Leverage],[@Margin],{T})"),
     ("Margin ratio", PCT, "HTX_MARGINRATIO([@Contract],[@Side],[@Contracts],[@[Entry price]],"
                           "[@[Mark price]],[@Leverage],[@Margin],{T})"),
     ("Liq. price", PRICE, "HTX_LIQPRICE([@Contract],[@Side],[@Contracts],[@[Entry price]],"
                           "[@Leverage],[@Margin],{T})"),
     ("Bankruptcy price", PRICE, "HTX_BANKRUPTCYPRICE([@Contract],[@Side],[@Contracts],"
                                 "[@[Entry price]],[@Leverage],[@Margin],{T})"),
-    ("Distance to liq. %", PCT, 'IF(ISNUMBER([@[Liq. price]]),IF([@Side]="short",-1,1)*'
-                                '([@[Mark price]]-[@[Liq. price]])/[@[Mark price]],"")'),
+    ("Distance to liq. %", PCT, "HTX_LIQDISTANCE([@Contract],[@Side],[@Contracts],"
+                                "[@[Entry price]],[@[Mark price]],[@Leverage],[@Margin],{T})"),
 ]
 INPUTS = [c[0] for c in POSITION_COLUMNS if c[2] is None]
 SAMPLE_KEYS = {"Contract": "contract", "Side": "side", "Margin mode": "margin_mode",

@@ -31,8 +31,8 @@ import numpy as np
 from numba import njit
 
 from htxcore import status as st
-from htxcore.position import (check_position_nb, pnl_row_nb, positive_nb, solve_price_nb,
-                              value_nb)
+from htxcore.position import (check_position_nb, finite_nb, nonneg_nb, pnl_row_nb,
+                              positive_nb, solve_price_nb, value_nb)
 from htxcore.tiers import KIND_LINEAR, MODE_CROSS, lookup_tier_nb
 
 
@@ -41,7 +41,7 @@ def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust
     """Status of one leg's inputs."""
     if mode != 0 and mode != 1:
         return st.ERR_MODE
-    if not (q >= 0.0 and q < np.inf):
+    if not nonneg_nb(q):
         return st.ERR_CONTRACTS
     s = check_position_nb(n_contracts, contract, side, max(q, 1.0), cost, lever)
     if s != st.OK:
@@ -50,7 +50,7 @@ def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust
         return st.ERR_MARK
     if not (np.isnan(adjust) or (adjust >= 0.0 and adjust < lever)):
         return st.ERR_ADJUST
-    if not (np.isnan(frozen) or (frozen >= 0.0 and frozen < np.inf)):
+    if not (np.isnan(frozen) or nonneg_nb(frozen)):
         return st.ERR_FROZEN
     return st.OK
 
@@ -94,7 +94,7 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, g_any, g_mins, lad, rows, mo
     for i in rows:
         s = check_leg_nb(n_c, mode, contract[i], side[i], q[i], cost[i], mark[i], lever[i],
                          adjust[i], frozen[i])
-        if s == st.OK and not np.abs(balance) < np.inf:
+        if s == st.OK and not finite_nb(balance):
             s = st.ERR_BALANCE
         status[i] = s
         bad = bad or s != st.OK

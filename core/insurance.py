@@ -19,7 +19,8 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.liquidation import ladder_start_nb, walk_nb
-from htxcore.position import positive_nb, pnl_row_nb, solve_leg_nb, value_nb
+from htxcore.position import (finite_nb, nonneg_nb, pnl_row_nb, positive_nb, solve_leg_nb,
+                              value_nb)
 
 
 @njit(cache=True, error_model="numpy")
@@ -33,12 +34,13 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
         out_uncovered[i] = np.nan
         out_bankruptcy[i] = np.nan
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
+        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+                               margin[i])
         if s == st.OK and not positive_nb(exec_price[i]):
             s = st.ERR_EXEC_PRICE
         if s == st.OK and not (fee_rate[i] >= 0.0 and fee_rate[i] < 1.0):
             s = st.ERR_FEE
-        if s == st.OK and not (np.isnan(fund_balance[i]) or (fund_balance[i] >= 0.0 and fund_balance[i] < np.inf)):
+        if s == st.OK and not (np.isnan(fund_balance[i]) or nonneg_nb(fund_balance[i])):
             s = st.ERR_FUND
         if s != st.OK:
             status[i] = s
@@ -88,7 +90,7 @@ def adl_rank_nb(pnl, margin, notional, out_rank, status):
     for i in range(n):
         out_rank[i] = np.nan
         s = st.OK
-        if not np.abs(pnl[i]) < np.inf:
+        if not finite_nb(pnl[i]):
             s = st.ERR_PNL
         elif not positive_nb(margin[i]):
             s = st.ERR_MARGIN

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from htxcore import status as st
-from htxcore.position import (check_position_nb, equity_nb, margin_or_default_nb,
+from htxcore.position import (check_tiered_nb, equity_nb, margin_or_default_nb,
                               pnl_row_nb, positive_nb, ratio_nb, solve_leg_nb, value_nb)
 from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, group_rows_nb, lookup_tier_nb
 
@@ -72,9 +72,9 @@ def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
 
 
 @njit(error_model="numpy")
-def ladder_start_nb(c_kind, c_size, contract, side, q, entry, lever, margin):
+def ladder_start_nb(c_kind, c_size, contract, mode, side, q, entry, lever, margin):
     """``(margin balance, status)`` of a position about to enter the ladder."""
-    s = check_position_nb(c_kind.shape[0], contract, side, q, entry, lever)
+    s = check_tiered_nb(c_kind.shape[0], contract, mode, side, q, entry, lever)
     if s != st.OK:
         return np.nan, s
     return margin_or_default_nb(c_kind[contract], c_size[contract], q, entry, lever, margin)
@@ -95,7 +95,8 @@ def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_
         margin_after[i, :] = np.nan
         n_steps[i] = 0
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
+        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+                               margin[i])
         status[i] = s
         if s != st.OK:
             continue
@@ -136,7 +137,8 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
         out_ratio[i] = np.nan
         out_equity[i] = np.nan
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
+        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+                               margin[i])
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
         if s == st.OK:
@@ -174,7 +176,8 @@ def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out
     for i in range(q.shape[0]):
         out[i] = np.nan
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, side[i], q[i], entry[i], lever[i], margin[i])
+        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+                               margin[i])
         if s == st.OK and not positive_nb(target[i]):
             s = st.ERR_TARGET_PRICE
         mmr = np.nan
@@ -201,8 +204,9 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
     for i in range(q.shape[0]):
         out_lever[i] = np.nan
         out_margin[i] = np.nan
-        s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i], 1.0)
-        if s == st.OK and not (distance[i] > 0.0 and distance[i] < np.inf):
+        s = check_tiered_nb(c_kind.shape[0], contract[i], mode[i], side[i], q[i], entry[i],
+                            1.0)
+        if s == st.OK and not positive_nb(distance[i]):
             s = st.ERR_DISTANCE
         if s != st.OK:
             status[i] = s

@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 
 from htxcore import status as st
-from htxcore.position import positive_nb, value_nb
+from htxcore.position import nonneg_nb, positive_nb, value_nb
+from htxcore.tiers import group_of_nb
 
 # the compiled margin ladders, read by field name
 MarginArrays = namedtuple("MarginArrays", ["g_key", "g_lever", "g_start", "b_min", "b_max",
@@ -85,14 +86,18 @@ def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_availab
         s = st.OK
         if c < 0 or c >= c_kind.shape[0]:
             s = st.ERR_CONTRACT
-        elif not (equity[i] >= 0.0 and equity[i] < np.inf):
+        elif not nonneg_nb(equity[i]):
             s = st.ERR_EQUITY
         elif not positive_nb(price[i]):
             s = st.ERR_PRICE
         elif not positive_nb(lever[i]):
             s = st.ERR_LEVERAGE
-        elif not (np.isnan(limit[i]) or limit[i] >= 0.0):
+        elif not (np.isnan(limit[i]) or nonneg_nb(limit[i])):
             s = st.ERR_LIMIT
+        elif mode[i] != 0 and mode[i] != 1:
+            s = st.ERR_MODE
+        elif group_of_nb(tt.g_lut, tt.g_any, c * 2 + mode[i], lever[i]) < 0:
+            s = st.ERR_NO_TIER   # a leverage HTX does not offer for this contract
         status[i] = s
         if s != st.OK:
             continue

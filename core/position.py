@@ -31,10 +31,27 @@ from htxcore.tiers import KIND_LINEAR, lookup_tier_nb
 # ---------------------------------------------------------------------------- rows
 
 
+# the largest contracts, price, leverage or margin a row may hold: beyond it products
+# such as contracts * size * price leave float64's exact range and overflow
+MAX_INPUT = 1e15
+
+
 @njit(error_model="numpy")
 def positive_nb(x):
-    """True for a finite number > 0 (False for NaN, inf, 0, negatives)."""
-    return x > 0.0 and x < np.inf
+    """True for a number > 0 and below ``MAX_INPUT`` (False for NaN, inf, 0, negatives)."""
+    return x > 0.0 and x < MAX_INPUT
+
+
+@njit(error_model="numpy")
+def nonneg_nb(x):
+    """True for a number >= 0 and below ``MAX_INPUT``."""
+    return x >= 0.0 and x < MAX_INPUT
+
+
+@njit(error_model="numpy")
+def finite_nb(x):
+    """True for a number of size below ``MAX_INPUT`` (either sign)."""
+    return np.abs(x) < MAX_INPUT
 
 
 @njit(error_model="numpy")
@@ -236,7 +253,7 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
         out_mmr[i] = np.nan
         c = contract[i]
         s = check_tiered_nb(c_kind.shape[0], c, mode[i], 1, 1.0, 1.0, lever[i])
-        if s == st.OK and not (net[i] >= 0.0 and net[i] < np.inf):
+        if s == st.OK and not nonneg_nb(net[i]):
             s = st.ERR_NET
         if s == st.OK:
             k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
@@ -370,7 +387,7 @@ def target_price_nb(tt, contract, side, entry, lever, roe, out, status):
         out[i] = np.nan
         s = check_position_nb(c_kind.shape[0], contract[i], side[i], 1.0, entry[i],
                               lever[i])
-        if s == st.OK and not (np.abs(roe[i]) < np.inf):
+        if s == st.OK and not finite_nb(roe[i]):
             s = st.ERR_TARGET_ROE
         if s == st.OK:
             x = side[i] * roe[i] / lever[i]

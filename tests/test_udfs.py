@@ -129,7 +129,7 @@ def test_mixed_good_and_bad_rows(xl):
 
 def test_scalar_errors_raise_one_clear_line(xl):
     _, m = xl
-    with pytest.raises(Exception, match=r"^#VALUE! leverage = 0: must be a number > 0$"):
+    with pytest.raises(Exception, match=r"^#VALUE! leverage = 0: must be a number > 0 and below 1e15$"):
         excel_call(m, "HTX_LIQPRICE", "BTC-USDT", "long", 5000.0, 30000.0, 0.0)
     with pytest.raises(Exception, match="unequal length"):
         excel_call(m, "HTX_LIQPRICE", col("BTC-USDT", "BTC-USDT"), "long",
@@ -172,11 +172,11 @@ def test_tiers_range_is_used_and_parsed_once(xl):
     _, m = xl
     tiers = (("contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
               "adjust_factor"),
-             ("BTC-USDT", "isolated", 125.0, 0.0, 0.0, None, 1.3))
+             ("BTC-USDT", "isolated", 125.0, 0.0, 0.0, None, 0.9))
     api._TIER_CACHE.clear()
     a = excel_call(m, "HTX_MMR", "BTC-USDT", 125.0, 5000.0, None, tiers)
     b = excel_call(m, "HTX_MMR", "BTC-USDT", 125.0, 1e9, None, tiers)
-    assert a == b == pytest.approx(1.3 / 125)
+    assert a == b == pytest.approx(0.9 / 125)
     assert len(api._TIER_CACHE) == 1
 
 

@@ -23,7 +23,7 @@ from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_
                               liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
                               pnl_nb, roe_nb, target_price_nb, tier_nb)
 from xlhtx.coerce import ArgError, Batch
-from xlhtx.messages import status_message
+from xlhtx.messages import Wording, status_message
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.tiers import TierTable
@@ -31,6 +31,7 @@ from xlhtx.reference.snapshot import snapshot
 
 EMPTY = 100   # every required argument of the row was empty
 INPUT = 101   # a value could not be read (text in a number cell, ...)
+RANGE = 102   # the inputs are valid one by one but the result overflows float64
 
 NAN = float("nan")
 
@@ -130,18 +131,23 @@ def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:
 def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTable) -> Result:
     """Fold coercion errors and empty rows into the kernel's status; word bad rows."""
     status = status.astype(np.int16)
+    # a number that overflowed is no result: say so rather than show inf
+    status[(status == st.OK) & ~np.isfinite(values)] = RANGE
     if batch.errors:
         rows = np.fromiter(batch.errors, dtype=np.int64)
         status[rows] = INPUT
     bad = np.flatnonzero(status != st.OK)
     values[bad] = NAN
     messages = dict(batch.errors)
+    words = Wording(batch, table)
     for i in bad.tolist():
         if batch.row_is_empty(i):
             status[i] = EMPTY
             messages.pop(i, None)
+        elif status[i] == RANGE:
+            messages[i] = "#NUM! the result is out of range: the inputs are too large"
         elif status[i] != INPUT:
-            messages[i] = status_message(int(status[i]), batch, i, table)
+            messages[i] = words(int(status[i]), i)
     return Result(values, status, messages)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from htxcore import status as st
 from htxcore.book import Metrics, MetricStatus, metrics_nb
 from xlhtx import api
-from xlhtx.messages import NO_NUMBER, status_message
+from xlhtx.messages import NO_NUMBER, Wording
 
 NAN = float("nan")
 
@@ -77,8 +77,13 @@ def row_status(b: api.Batch, statuses: list[np.ndarray], unread: np.ndarray,
     # results without a number ("no liquidation", "liquidated") read the same on every row
     for c, text in NO_NUMBER.items():
         out[(code == c) & ~unread] = text
-    rest = unread | ((code != st.OK) & ~np.isin(code, list(NO_NUMBER)))
-    for i in np.flatnonzero(rest).tolist():
-        if not b.row_is_empty(i):
-            out[i] = b.errors.get(i) or status_message(int(code[i]), b, i, table)
+    rest = (unread | ((code != st.OK) & ~np.isin(code, list(NO_NUMBER)))) & ~b.empty_mask()
+    for i, text in b.errors.items():
+        if rest[i]:
+            out[i] = text
+    rest[list(b.errors)] = False
+    words = Wording(b, table)
+    for c in np.unique(code[rest]).tolist():
+        rows = np.flatnonzero(rest & (code == c))
+        out[rows] = words.rows(c, rows)
     return out.tolist()

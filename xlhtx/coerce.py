@@ -10,6 +10,7 @@ would be valid; the row then carries a NaN/invalid code so the kernel skips it.
 from __future__ import annotations
 
 import math
+import re
 from operator import itemgetter
 from typing import Any
 
@@ -39,6 +40,25 @@ class Categorical:
     def map(self, one: Any, dtype: Any) -> np.ndarray:
         table = np.array([one(v) for v in self.categories] + [one(None)], dtype=dtype)
         return table[np.where(self.codes < 0, len(self.categories), self.codes)]
+
+
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def parse_number(text: str) -> float:
+    """A number typed as text: ``30000.5``, ``1e3``, ``30,000.5`` (commas only as thousands
+    separators). Raises ``ValueError`` with the reason for anything else: a decimal comma
+    (``30000,5`` is not 300005), ``nan``, ``inf``, words."""
+    t = text.strip().replace("\u00a0", "").replace(" ", "")
+    if "," in t:
+        if not THOUSANDS.match(t):
+            raise ValueError("has a comma that is not a thousands separator; write the "
+                             "decimal point as '.' (30000.5)")
+        t = t.replace(",", "")
+    x = float(t)
+    if not math.isfinite(x):
+        raise ValueError("is not a finite number")
+    return x
 
 
 class ArgError(XlhtxError):
@@ -130,8 +150,22 @@ class Batch:
             for k in self.required)
 
     def empty_mask(self) -> np.ndarray:
-        """Every row's emptiness (for callers that must leave empty rows out up front)."""
-        return np.fromiter((self.row_is_empty(i) for i in range(self.n)), bool, self.n)
+        """Every row's emptiness, column by column (a NumPy column is never empty)."""
+        if not self.required:
+            return np.zeros(self.n, dtype=bool)
+        mask = np.ones(self.n, dtype=bool)
+        for k in self.required:
+            col = self.raw[k]
+            if isinstance(col, np.ndarray):
+                return np.zeros(self.n, dtype=bool)
+            if isinstance(col, Categorical):
+                blank = np.append(np.fromiter(map(is_blank, col.categories), bool,
+                                              len(col.categories)), True)
+                m = blank[np.where(col.codes < 0, len(col.categories), col.codes)]
+            else:
+                m = np.fromiter(map(is_blank, col), bool, len(col))
+            mask &= m if m.shape[0] == self.n else np.full(self.n, bool(m[0]) if len(m) else True)
+        return mask
 
     # ------------------------------------------------------------------ columns
     def floats(self, name: str, *, default: float | None = None) -> np.ndarray:
@@ -162,9 +196,16 @@ class Batch:
         if isinstance(v, (bool, np.bool_)):
             self._error_all(name, i, f"#VALUE! {name} is {describe(v)}, not a number")
             return math.nan
+        if isinstance(v, str):
+            try:
+                return parse_number(v)
+            except ValueError as e:
+                reason = str(e) if "comma" in str(e) or "finite" in str(e) else "is not a number"
+                self._error_all(name, i, f"#VALUE! {name} = {describe(v)} {reason}")
+                return math.nan
         try:
-            return float(v.replace(",", "") if isinstance(v, str) else v)
-        except (TypeError, ValueError):
+            return float(v)
+        except (TypeError, ValueError, OverflowError):
             self._error_all(name, i, f"#VALUE! {name} = {describe(v)} is not a number")
             return math.nan
 

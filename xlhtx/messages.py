@@ -12,29 +12,32 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from htxcore import status as st
-from xlhtx.coerce import Batch, describe
+import numpy as np
 
+from xlhtx.coerce import Batch, Categorical, describe
+
+BELOW = "below 1e15"
 RULES = {
     st.ERR_SIDE: "use long or short (buy/sell, 1/-1)",
-    st.ERR_CONTRACTS: "must be a number > 0",
-    st.ERR_ENTRY: "must be a price > 0",
-    st.ERR_PRICE: "must be a price > 0",
-    st.ERR_MARK: "must be a price > 0",
-    st.ERR_LEVERAGE: "must be a number > 0",
-    st.ERR_MARGIN: "must be > 0 (leave it empty for the initial margin)",
+    st.ERR_CONTRACTS: f"must be a number > 0 and {BELOW}",
+    st.ERR_ENTRY: f"must be a price > 0 and {BELOW}",
+    st.ERR_PRICE: f"must be a price > 0 and {BELOW}",
+    st.ERR_MARK: f"must be a price > 0 and {BELOW}",
+    st.ERR_LEVERAGE: f"must be a number > 0 and {BELOW}",
+    st.ERR_MARGIN: f"must be > 0 and {BELOW} (leave it empty for the initial margin)",
     st.ERR_MODE: "use isolated or cross",
     st.ERR_NET: "must be a number >= 0",
-    st.ERR_TARGET_PRICE: "must be a price > 0",
+    st.ERR_TARGET_PRICE: f"must be a price > 0 and {BELOW}",
     st.ERR_TARGET_ROE: "must be a finite number (0.5 = +50%)",
     st.ERR_BALANCE: "must be a finite number",
     st.ERR_EQUITY: "must be a number >= 0",
-    st.ERR_EXEC_PRICE: "must be a price > 0",
+    st.ERR_EXEC_PRICE: f"must be a price > 0 and {BELOW}",
     st.ERR_FEE: "must be a rate from 0 to below 1 (e.g. 0.0005)",
     st.ERR_FUND: "must be a number >= 0 (leave it empty when unknown)",
     st.ERR_LIMIT: "must be a number of contracts >= 0 (leave it empty for no limit)",
     st.ERR_DISTANCE: "must be a fraction of the entry price > 0 (0.1 = 10%)",
     st.ERR_PNL: "must be a finite number",
-    st.ERR_NOTIONAL: "must be a number > 0",
+    st.ERR_NOTIONAL: f"must be a number > 0 and {BELOW}",
     st.ERR_ADJUST: "must be a number from 0 to below the leverage (leave it empty to "
                    "take it from the tier table)",
     st.ERR_FROZEN: "must be a number >= 0",
@@ -59,6 +62,55 @@ def status_message(code: int, batch: Batch, i: int, table: Any) -> str:
         value = f" = {describe(batch.value(name, i))}" if name in batch.raw else ""
         return f"#VALUE! {name}{value}: {RULES[code]}"
     return _OTHER.get(code, _generic)(code, batch, i, table)
+
+
+class Wording:
+    """``status_message`` for many rows of one batch, each distinct message built once
+    (a million rows with the same unknown contract word it once, not a million times)."""
+
+    def __init__(self, batch: Batch, table: Any):
+        self.batch, self.table = batch, table
+        self.cache: dict[tuple, str] = {}
+
+    def __call__(self, code: int, i: int) -> str:
+        try:
+            key = (code, *(self.batch.value(c, i) for c in self._columns(code)))
+            hit = self.cache.get(key)
+        except TypeError:            # an unhashable cell: word it without the cache
+            return status_message(code, self.batch, i, self.table)
+        if hit is None:
+            hit = self.cache[key] = status_message(code, self.batch, i, self.table)
+        return hit
+
+    def rows(self, code: int, rows: np.ndarray) -> np.ndarray:
+        """The messages of ``rows`` that share ``code``: one per distinct key. A key read
+        from one text column of codes (``Categorical``) is grouped without a per-row loop."""
+        cols = self._columns(code)
+        out = np.empty(rows.shape[0], dtype=object)
+        if not cols:
+            out[:] = self(code, int(rows[0]))
+            return out
+        col = self.batch.raw[cols[0]]
+        if len(cols) == 1 and isinstance(col, Categorical) and len(col) == self.batch.n:
+            keys, first = np.unique(col.codes[rows], return_index=True)
+            for k, j in zip(keys.tolist(), first.tolist()):
+                out[col.codes[rows] == k] = self(code, int(rows[j]))
+            return out
+        for j, i in enumerate(rows.tolist()):
+            out[j] = self(code, i)
+        return out
+
+    def _columns(self, code: int) -> tuple[str, ...]:
+        """The cells a message reads (see ``status_message`` and its helpers)."""
+        raw = self.batch.raw
+        if code in NO_NUMBER:
+            return ()
+        if code == st.ERR_CONTRACT:
+            return ("contract",)
+        if code in st.ARGUMENT:
+            return (st.ARGUMENT[code],) if st.ARGUMENT[code] in raw else ()
+        return tuple(c for c in ("contract", "mode", "leverage", "contracts", "net_contracts")
+                     if c in raw)
 
 
 def _unknown_contract(v: Any, table: Any) -> str:

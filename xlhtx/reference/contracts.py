@@ -46,6 +46,8 @@ def parse_contract_info(payload: Any) -> dict[str, Contract]:
     """HTX ``swap_contract_info`` JSON -> contracts (``kind`` inferred from the code)."""
     out = {}
     for i, item in enumerate(api_data(payload, "contract info"), start=1):
+        if not isinstance(item, dict):
+            raise TableError(f"contract info row {i}: expected an object with named fields")
         rec = dict(item, _row=i)
         code = text(rec, "contract_code", "contract info").upper()
         kind = str(item.get("kind") or infer_kind(code))

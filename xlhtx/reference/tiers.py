@@ -92,6 +92,10 @@ class TierTable:
         return cls(_with_inferred(contracts, ladders), ladders, source, as_of).validated()
 
     def validated(self) -> "TierTable":
+        if not self.ladders:
+            raise TableError("tiers: the table has a header but no ladders; give at least "
+                             "one row (contract_code, margin_mode, lever_rate, ladder, "
+                             "min_size, max_size, adjust_factor)")
         groups: dict[tuple, list[Ladder]] = {}
         for lad in self.ladders:
             groups.setdefault((lad.contract, lad.mode, lad.lever), []).append(lad)
@@ -109,6 +113,7 @@ class TierTable:
                     raise TableError(f"{where}: ladder {b.ladder} ({b.min_size:g}-) overlaps "
                                      f"ladder {a.ladder} (-{a.max_size:g})")
             for lad in lads:
+                _check_rate(lad, where)
                 if lad.max_size < lad.min_size:
                     raise TableError(f"{where}: ladder {lad.ladder} has max_size "
                                      f"{lad.max_size:g} < min_size {lad.min_size:g}")
@@ -166,6 +171,23 @@ class TierTable:
                          None if math.isnan(lad.mmr) else lad.mmr,
                          self.contracts[lad.contract].size])
         return out
+
+
+def _check_rate(lad: Ladder, where: str) -> None:
+    """A maintenance margin rate must stay below the initial margin rate ``1/L``: at or
+    above it a position is liquidated the moment it opens, and its liquidation price lies
+    beyond its entry. HTX's adjustment factors are below 1."""
+    if not math.isnan(lad.adjust_factor) and not 0 <= lad.adjust_factor < 1:
+        raise TableError(f"{where}: ladder {lad.ladder} adjust_factor = {lad.adjust_factor:g}; "
+                         "HTX's factors are from 0 to below 1 (MMR = factor / leverage must "
+                         "stay below the initial margin rate 1 / leverage)")
+    if not math.isnan(lad.mmr):
+        cap = 1 / lad.max_leverage if lad.max_leverage != INF else 1.0
+        if lad.lever:
+            cap = min(cap, 1 / lad.lever)
+        if not 0 <= lad.mmr < cap:
+            raise TableError(f"{where}: ladder {lad.ladder} mmr = {lad.mmr:g}; it must be "
+                             f"from 0 to below {cap:g} (the initial margin rate 1 / leverage)")
 
 
 def _with_inferred(contracts: dict[str, Contract], ladders: list[Ladder]) -> dict[str, Contract]:
@@ -232,22 +254,42 @@ def _compile(table: TierTable) -> TierArrays:
 def parse_adjustfactor(payload: Any, default_mode: str = "isolated") -> list[Ladder]:
     """HTX ``swap_adjustfactor`` / ``swap_cross_adjustfactor`` JSON -> ladders."""
     out = []
-    for item in api_data(payload, "adjust factors"):
+    for n, item in enumerate(api_data(payload, "adjust factors"), start=1):
+        item = _obj(item, f"adjust factors: entry {n}")
         code = str(item.get("contract_code", "")).strip().upper()
         if not code:
-            raise TableError("adjust factors: an entry has no contract_code")
+            raise TableError(f"adjust factors: entry {n} has no contract_code")
         mode = mode_name(item.get("margin_mode") or default_mode, f"adjust factors {code}")
-        for lev in item.get("list") or []:
+        for lev in _list(item.get("list"), f"adjust factors {code}: 'list'"):
+            lev = _obj(lev, f"adjust factors {code}: an entry of 'list'")
             lever = number(dict(lev, _row=code), "lever_rate", "adjust factors", minimum=0)
+            if not lever > 0:
+                raise TableError(f"adjust factors {code}: lever_rate = {lever:g}; a leverage "
+                                 "is a number > 0")
             where = f"adjust factors {code} {lever:g}x"
-            for j, lad in enumerate(lev.get("ladders") or []):
-                rec = dict(lad, _row=f"{code} {lever:g}x ladder {j}")
+            for j, lad in enumerate(_list(lev.get("ladders"), f"{where}: 'ladders'")):
+                rec = dict(_obj(lad, f"{where}: ladder {j}"), _row=f"{code} {lever:g}x ladder {j}")
                 out.append(Ladder(
                     code, mode, lever, int(number(rec, "ladder", where, blank=j)),
                     number(rec, "min_size", where, minimum=0),
                     number(rec, "max_size", where, blank=INF),
                     number(rec, "adjust_factor", where, minimum=0)))
     return out
+
+
+def _obj(v: Any, where: str) -> dict:
+    if not isinstance(v, dict):
+        raise TableError(f"{where}: expected an object with named fields, got "
+                         f"{type(v).__name__}")
+    return v
+
+
+def _list(v: Any, where: str) -> list:
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise TableError(f"{where}: expected a list, got {type(v).__name__}")
+    return v
 
 
 TIER_COLUMNS = ("contract_code", "margin_mode", "lever_rate", "ladder", "min_size",

@@ -337,8 +337,7 @@ def _account_scalar(value: Any, name: str, what: str, *, default: float | None =
 
 
 def accounts(account, modes, balances, contract, side, contracts, cost, mark_price,
-             leverage, adjust_factor=None, frozen_margin=None, tiers=None,
-             batch: Batch | None = None) -> dict[str, Result]:
+             leverage, adjust_factor=None, frozen_margin=None, tiers=None) -> dict[str, Result]:
     """Margin accounts (docs/maths.md "Margin accounts"): per leg the liquidation price of
     its contract (legs of one contract move together, tiered on the net position), and
     the account's margin ratio, risk rate and equity (keys ``liq_price``,
@@ -348,11 +347,14 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
     and ``balances`` (static balance, before unrealized PnL) are per account.
     """
     t = resolve_tiers(tiers)
-    b = batch or _position_batch(
+    # each row's margin mode is its account's (messages name it)
+    row_mode = np.array(["isolated", "cross"])[np.asarray(modes, dtype=np.int64) % 2][
+        np.asarray(account, dtype=np.int64)]
+    b = _position_batch(
         ("contract", "side", "contracts", "entry_price", "mark_price", "leverage"),
         contract=contract, side=side, contracts=contracts, entry_price=cost,
         mark_price=mark_price, leverage=leverage, adjust_factor=adjust_factor,
-        frozen_margin=frozen_margin)
+        frozen_margin=frozen_margin, mode=row_mode.tolist())
     cid = b.contracts(t).copy()
     liq, ratio, risk, eq, s = _out(b, 4)
     acc_s = np.empty(b.n, dtype=np.int8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -196,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xlhtx: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:   # a defect of ours: still one line; XLHTX_DEBUG=1 shows where
+        if os.environ.get("XLHTX_DEBUG"):
+            raise
+        print(f"xlhtx: unexpected error ({type(e).__name__}: {printable(e, 300)}); please "
+              "report it (XLHTX_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xlhtx import api, book
+from xlhtx.errors import XlhtxError
 from xlhtx.samples import sample_csv, sample_positions
 
 
@@ -88,6 +89,8 @@ def workbook(out_dir: Path, say: Callable[[str], None]) -> None:
 
 
 def run(say: Callable[[str], None] = print, out_dir: Path = Path("xlhtx-demo")) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise XlhtxError(f"{out_dir}: is a file; --out takes a folder for the demo's files")
     worked_examples(say)
     say("")
     sample_book(say)

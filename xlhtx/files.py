@@ -65,7 +65,11 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
-    if not os.access(target, os.W_OK):
+    except NotADirectoryError:
+        raise FileWriteError(f"{target}: a folder on the way is a file") from None
+    # the write bits, not os.access: root may write anything, but a file its owner made
+    # read-only is one the user asked to keep
+    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
         raise FileWriteError(f"{target}: is write-protected; remove the protection or "
                              "choose another output")
     return stat.S_IMODE(st.st_mode)

@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL_XML
+
 from xlhtx.coerce import Categorical
 from xlhtx.files import atomic_write
 from xlhtx.errors import XlhtxError
@@ -67,8 +69,10 @@ def _read_xlsx(path: Path) -> pa.Table:
         data = [list(r) for r in rows if any(v is not None for v in r)]
     finally:
         wb.close()
-    cols = {h: [r[j] if j < len(r) else None for r in data] for j, h in enumerate(header) if h}
-    return pa.table({h: _arrow_column(h, v) for h, v in cols.items()})
+    keep = [(j, h) for j, h in enumerate(header) if h]
+    names = [h for _, h in keep]
+    return pa.table([_arrow_column(column_key(h), [r[j] if j < len(r) else None for r in data])
+                     for j, h in keep], names=names)
 
 
 def _arrow_column(name: str, values: list) -> pa.Array:
@@ -82,12 +86,28 @@ def _arrow_column(name: str, values: list) -> pa.Array:
                      for v in values], from_pandas=True) if values else pa.array([])
 
 
+def column_key(name: str) -> str:
+    """A header as a column key: case, spaces and dashes forgiven (``Entry price`` ->
+    ``entry_price``)."""
+    return str(name).strip().lower().replace(" ", "_").replace("-", "_")
+
+
 def columns(table: pa.Table) -> dict[str, Any]:
-    """Arrow table -> the columns ``book.compute`` takes (lower-cased names)."""
+    """Arrow table -> the columns ``book.compute`` takes (keys from ``column_key``).
+
+    Two headers that name the same column (``leverage`` and ``Leverage``) are refused:
+    which one a row was computed with would be a guess."""
     out: dict[str, Any] = {}
-    for name in table.column_names:
-        key = name.strip().lower()
-        col = table.column(name).combine_chunks()
+    seen: dict[str, str] = {}
+    for j, name in enumerate(table.column_names):
+        key = column_key(name)
+        if key in seen:
+            raise TableFileError(f"columns {seen[key]!r} and {name!r} both name {key}; "
+                                 "keep one of them")
+        seen[key] = name
+        col = table.column(j).combine_chunks()
+        if pa.types.is_nested(col.type) or pa.types.is_binary(col.type):
+            raise TableFileError(f"column {name!r} holds {col.type}, not numbers or text")
         if pa.types.is_dictionary(col.type) or pa.types.is_string(col.type) or \
                 pa.types.is_large_string(col.type):
             enc = col.dictionary_encode() if not pa.types.is_dictionary(col.type) else col
@@ -123,28 +143,60 @@ def write_table(table: pa.Table, path: str | Path) -> None:
 
 def _write(table: pa.Table, tmp: str, fmt: str) -> None:
     if fmt == ".csv":
-        pacsv.write_csv(table, tmp)
+        pacsv.write_csv(inert_csv(table), tmp)
     elif fmt == ".parquet":
         pq.write_table(table, tmp)
     else:
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("results")
-        ws.append(table.column_names)
+
+        def cell(v: Any) -> Any:
+            if isinstance(v, float) and not np.isfinite(v):
+                return None
+            if not isinstance(v, str):
+                return v
+            # text stays text: never a formula, never an illegal XML character
+            c = WriteOnlyCell(ws, value=ILLEGAL_XML.sub(_escape_char, v))
+            c.data_type = "s"
+            return c
+        ws.append([cell(h) for h in table.column_names])
         for batch in table.to_batches(50_000):
             for row in zip(*(c.to_pylist() for c in batch.columns)):
-                ws.append([_cell(v) for v in row])
+                ws.append([cell(v) for v in row])
         wb.save(tmp)
 
 
-def _cell(v: Any) -> Any:
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v
+# OWASP "CSV injection": a cell a spreadsheet would read as a formula gets a leading
+# apostrophe, which spreadsheets show as text (and which survives a round trip as text)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_csv(table: pa.Table) -> pa.Table:
+    """``table`` ready for CSV: text that starts like a formula prefixed with ``'``, NaN
+    written as an empty cell (no value), not as the text ``nan``."""
+    cols = []
+    for col in table.columns:
+        col = col.combine_chunks()
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.starts_with(col, "=")
+            for ch in FORMULA_START[1:]:
+                risky = pc.or_(risky, pc.starts_with(col, ch))
+            col = pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise(
+                "'", col, ""), col)
+        elif pa.types.is_floating(col.type):
+            col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _escape_char(m: Any) -> str:
+    return f"\\x{ord(m.group()):02x}"
 
 
 def csv_text(table: pa.Table) -> str:
     """A table as CSV text (for printing to stdout)."""
     buf = pa.BufferOutputStream()
-    pacsv.write_csv(table, buf)
+    pacsv.write_csv(inert_csv(table), buf)
     return buf.getvalue().to_pybytes().decode()

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from xlhtx import __version__
 from xlhtx.reference.contracts import infer_kind
+from xlhtx.console import printable
 from xlhtx.errors import XlhtxError
 
 DEFAULT_BASE = "https://api.hbdm.com"
@@ -37,10 +38,37 @@ class FetchError(XlhtxError):
     """The tables could not be fetched; the message says why."""
 
 
+MAX_BYTES = 64 << 20   # an answer larger than this is not one of HTX's tables
+
+
 def urllib_get(url: str, timeout: float) -> bytes:
+    """GET ``url``: the whole request (connect, headers, body) within ``timeout`` seconds
+    and at most ``MAX_BYTES``; a server that trickles or never ends is cut off."""
+    deadline = time.monotonic() + timeout
     req = urllib.request.Request(url, headers={"User-Agent": f"xlhtx/{__version__}"})
     with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.read()
+        declared = r.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > MAX_BYTES:
+            raise ResponseTooLarge(f"the answer declares {int(declared) >> 20} MiB")
+        chunks, size = [], 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no complete answer within {timeout:g} s")
+            sock = getattr(getattr(getattr(r, "fp", None), "raw", None), "_sock", None)
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = r.read1(65536)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise ResponseTooLarge(f"the answer exceeds {MAX_BYTES >> 20} MiB")
+            chunks.append(chunk)
+
+
+class ResponseTooLarge(OSError):
+    """An answer over the byte cap: not retried."""
 
 
 def get_json(url: str, *, get: Transport | None = None, timeout: float = 10.0,
@@ -56,17 +84,22 @@ def get_json(url: str, *, get: Transport | None = None, timeout: float = 10.0,
             last = f"HTTP {e.code} {e.reason}"
             if e.code < 500 and e.code != 429:
                 break  # a client error does not get better by asking again
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
-                OSError) as e:
+        except ResponseTooLarge as e:
+            last = f"refused: {e}"
+            break
+        except (socket.timeout, TimeoutError):
+            last = f"no complete answer within {timeout:g} s"
+        except (urllib.error.URLError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             last = f"no connection ({reason})"
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             last = "the answer was not JSON"
             break
         else:
             if isinstance(payload, dict) and payload.get("status") == "error":
                 raise FetchError(f"HTX answered with an error for {_short(url)}: "
-                                 f"{payload.get('err_code')} {payload.get('err_msg')}")
+                                 f"{printable(payload.get('err_code'), 40)} "
+                                 f"{printable(payload.get('err_msg'), 300)}")
             return payload
         if attempt < retries:
             sleep(backoff * 2 ** attempt)

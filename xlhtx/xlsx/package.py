@@ -202,6 +202,37 @@ def sheet_parts(parts: list[tuple[str, bytes]]) -> dict[str, str]:
     return out
 
 
+def check_layout(parts: list[tuple[str, bytes]]) -> None:
+    """Refuse, before any work, a package whose layout the value writer would not place
+    values into: the workbook part elsewhere than ``xl/workbook.xml``, sheet XML in UTF-16
+    or with a namespace prefix (``<x:sheetData>``), and links to other workbooks (their
+    cells would be read from files outside this one)."""
+    names = dict(parts)
+    rels = names.get("_rels/.rels", b"").decode("utf-8", "replace")
+    main = re.search(r'Type="[^"]*/officeDocument"[^>]*Target="/?([^"]+)"', rels) or \
+        re.search(r'Target="/?([^"]+)"[^>]*Type="[^"]*/officeDocument"', rels)
+    if main and main.group(1) != "xl/workbook.xml":
+        raise LayoutError(f"the workbook part is {main.group(1)}, not xl/workbook.xml; "
+                          "open and save the file in Excel first")
+    if "xl/workbook.xml" not in names:
+        raise LayoutError("no xl/workbook.xml in the package; open and save the file in "
+                          "Excel first")
+    links = [n for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml")]
+    if links:
+        raise LayoutError(f"it links to {len(links)} other workbook(s) (external links); "
+                          "xlhtx reads nothing outside the workbook: break the links in "
+                          "Excel (Data > Edit Links > Break Link) first")
+    for name in sheet_parts(parts).values():
+        data = names.get(name, b"")
+        head = data[:200]
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or re.search(
+                rb'encoding="utf-16', head, re.I):
+            raise LayoutError(f"{name} is UTF-16 XML; open and save the file in Excel first")
+        if re.search(rb"<[A-Za-z_][\w.-]*:(worksheet|sheetData)\b", data[:4096]):
+            raise LayoutError(f"{name} writes its XML with a namespace prefix; open and save "
+                              "the file in Excel first")
+
+
 def unescape_attr(s: str) -> str:
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
         "&apos;", "'").replace("&amp;", "&")

@@ -35,8 +35,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter, range_bo
 from openpyxl.worksheet.formula import ArrayFormula
 
 from xlhtx.xlsx.structured import StructuredRefError, tables_of, translate
-from xlhtx.xlsx.workbook_io import WorkbookError, open_workbook
-from xlhtx.xlsx.package import LayoutError, inject_values
+from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file, open_workbook
+from xlhtx.xlsx.package import LayoutError, check_layout, inject_values, read_parts
 from xlhtx.errors import CellError, XlhtxError
 
 Cell = tuple[str, int, int]   # (sheet, row, column)
@@ -47,6 +47,8 @@ A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.$])(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]
                            r"\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?(?![A-Za-z0-9_(])")
 STRING = re.compile(r'"(?:[^"]|"")*"')
 # functions that read whole columns or spill tables: never batched cell by cell
+MAX_FORMULAS = 2_000_000   # formula cells a headless recalculation takes on
+EXTERNAL = re.compile(r"\[\d+\]")   # [1]Sheet1!A1: a cell of another workbook
 NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION",
                "HTX_ACCOUNT", "HTX_RISKRATE", "HTX_LIQMAP"}
 Functions = dict[str, Callable[..., Any]]   # Excel name -> the Python function behind it
@@ -109,6 +111,15 @@ class WorkbookModel:
                         self.arrays[key] = range_boundaries(v.ref)
                         v = v.text
                     if isinstance(v, str) and v.startswith("="):
+                        if len(self.formulas) >= MAX_FORMULAS:
+                            raise RecalcError(
+                                f"more than {MAX_FORMULAS:,} formulas: over the limit of "
+                                "headless recalculation; use `xlhtx calc` on the positions "
+                                "table, or Excel")
+                        if EXTERNAL.search(STRING.sub('""', v)):
+                            raise RecalcError(
+                                f"{ws.title}!{c.coordinate} refers to another workbook "
+                                f"({v[:60]}); xlhtx reads nothing outside the workbook")
                         try:
                             self.formulas[key] = translate(v, self.tables, ws.title, c.row,
                                                            c.column)
@@ -482,9 +493,11 @@ def recalc(book: str | Path, out: str | Path | None = None, *, functions: Functi
         raise RecalcError(f"{target}: {book.name} has no macros; name the copy .xlsx")
     progress(f"reading {book}")
     try:
+        check_workbook_file(book)
+        check_layout(read_parts(book))
         model = WorkbookModel(book, functions, batch=batch, progress=progress)
-    except WorkbookError as e:
-        raise RecalcError(str(e)) from None
+    except (WorkbookError, LayoutError) as e:
+        raise RecalcError(f"{book}: {e}" if str(book) not in str(e) else str(e)) from None
     progress("calculating")
     values = model.calculate()
     by_sheet: dict[str, dict[tuple[int, int], Any]] = defaultdict(dict)

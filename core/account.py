@@ -59,8 +59,8 @@ def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust
 def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark, lever,
                adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status):
     """Per-contract liquidation price, margin ratio and risk rate of margin accounts."""
-    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     n = q.shape[0]
     n_c = c_kind.shape[0]
     out_liq[:] = np.nan
@@ -77,7 +77,7 @@ def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark
         a1 = a0
         while a1 < n and account[order[a1]] == a:
             a1 += 1
-        account_rows_nb(c_kind, c_size, g_start, g_lut, g_any, g_mins, lad, order[a0:a1],
+        account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, order[a0:a1],
                         acc_mode[a], acc_balance[a], contract, side, q, cost, mark, lever,
                         adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
                         status, acc_status)
@@ -85,7 +85,7 @@ def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark
 
 
 @njit(error_model="numpy")
-def account_rows_nb(c_kind, c_size, g_start, g_lut, g_any, g_mins, lad, rows, mode, balance,
+def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, rows, mode, balance,
                     contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
                     out_ratio, out_risk, out_equity, status, acc_status):
     """One account: ``rows`` are its legs, sorted by contract."""
@@ -127,7 +127,7 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, g_any, g_mins, lad, rows, mo
         for t in range(j, k):
             i = rows[t]
             if np.isnan(adjust[i]):
-                _, mmr[i], s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode,
+                _, mmr[i], s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode,
                                               lever[i], np.abs(net))
                 if s != st.OK:
                     status[i] = s

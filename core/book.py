@@ -29,8 +29,8 @@ MetricStatus = namedtuple("MetricStatus", ["base", "liq", "bankruptcy", "mark", 
 @njit(cache=True, error_model="numpy")
 def metrics_nb(tt, contract, mode, side, q, entry, mark, lever, margin, out, status):
     """All metrics per row (see the module docstring)."""
-    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         for a in out:
             a[i] = np.nan
@@ -38,7 +38,7 @@ def metrics_nb(tt, contract, mode, side, q, entry, mark, lever, margin, out, sta
         s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
         k, mmr = 0, np.nan
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
                                        lever[i], q[i])
         has_mark = not np.isnan(mark[i])
         if s == st.OK and has_mark and not positive_nb(mark[i]):

@@ -23,7 +23,7 @@ from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, group_rows_nb, lookup_t
 
 
 @njit(error_model="numpy")
-def next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder, kind, size, contract, mode,
+def next_step_nb(g_lut, l_col, g_any, g_mins, g_start, lad, l_ladder, kind, size, contract, mode,
                  side, q, entry, lever, margin):
     """The next liquidation step of a valid position holding ``q`` contracts.
 
@@ -31,14 +31,14 @@ def next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder, kind, size, contr
     ``q_after = 0`` is a full liquidation (``ladder_after = -1``, margin 0). Status
     ``NO_LIQUIDATION`` when no price liquidates what is left.
     """
-    k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, contract, mode, lever, q)
+    k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, contract, mode, lever, q)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     p, s = solve_leg_nb(kind, size, side, q, entry, mmr, margin)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     equity = equity_nb(kind, size, side, q, entry, p, margin)
-    start, stop = group_rows_nb(g_lut, g_any, g_start, contract, mode, lever)
+    start, stop = group_rows_nb(g_lut, l_col, g_any, g_start, contract, mode, lever)
     for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
         q_j = lad[j, LAD_MAX]
         if q_j < q and lad[j, LAD_MMR] * value_nb(kind, size, q_j, p) < equity:
@@ -52,11 +52,11 @@ def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
     """Walk the ladder of one position while the trigger is reached by ``stop_price``
     (NaN: down to the full liquidation). Returns ``(contracts left, margin balance,
     status)``; a position no price liquidates stops with status OK."""
-    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
     kind, size = c_kind[contract], c_size[contract]
     while q > 0.0:
-        p, qa, kb, ka, ma, s = next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder,
+        p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_any, g_mins, g_start, lad, l_ladder,
                                             kind, size, contract, mode, side, q, entry,
                                             lever, margin)
         if s == st.NO_LIQUIDATION:
@@ -84,8 +84,8 @@ def ladder_start_nb(c_kind, c_size, contract, mode, side, q, entry, lever, margi
 def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_before,
                   q_after, tier_before, tier_after, margin_after, n_steps, status):
     """Full liquidation ladder per row (at most ``trigger.shape[1]`` steps)."""
-    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
     for i in prange(q.shape[0]):
         trigger[i, :] = np.nan
         q_before[i, :] = np.nan
@@ -102,7 +102,7 @@ def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_
             continue
         qq = q[i]
         for step in range(trigger.shape[1]):
-            p, qa, kb, ka, ma, s = next_step_nb(g_lut, g_any, g_mins, g_start, lad, l_ladder,
+            p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_any, g_mins, g_start, lad, l_ladder,
                                                 c_kind[c], c_size[c], c, mode[i], side[i], qq,
                                                 entry[i], lever[i], m)
             if s != st.OK:
@@ -130,8 +130,8 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
     (a trigger fires when the mark reaches it: ``<=`` for a long, ``>=`` for a short).
     A fully liquidated position keeps nothing: 0 contracts, equity 0, no ratio.
     """
-    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         out_q[i] = np.nan
         out_ratio[i] = np.nan
@@ -150,7 +150,7 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
         if qq == 0.0:
             out_equity[i] = 0.0
             continue
-        k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i], lever[i],
+        k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i], lever[i],
                                    qq)
         eq = equity_nb(c_kind[c], c_size[c], side[i], qq, entry[i], price[i], m)
         out_equity[i] = eq
@@ -171,8 +171,8 @@ def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
 @njit(cache=True, error_model="numpy")
 def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out, status):
     """Margin to add (negative: removable) so the liquidation price becomes ``target``."""
-    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         out[i] = np.nan
         c = contract[i]
@@ -182,7 +182,7 @@ def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out
             s = st.ERR_TARGET_PRICE
         mmr = np.nan
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
                                        lever[i], q[i])
         if s == st.OK:
             need = margin_for_price_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], mmr,
@@ -199,8 +199,8 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
                              out_margin, status):
     """Highest published leverage whose default margin keeps the liquidation price at
     least ``distance`` (a fraction of entry) away, and that margin (initial margin)."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_key, tt.g_lever, tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_key, g_lever, g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_key, tt.g_lever, tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(q.shape[0]):
         out_lever[i] = np.nan
         out_margin[i] = np.nan
@@ -219,7 +219,7 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
             if g_key[g] != key or g_lever[g] == 0.0:
                 continue
             lev = g_lever[g]
-            k, mmr, ts = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i], lev,
+            k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i], lev,
                                         q[i])
             if ts != st.OK:
                 continue

@@ -96,7 +96,7 @@ def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_availab
             s = st.ERR_LIMIT
         elif mode[i] != 0 and mode[i] != 1:
             s = st.ERR_MODE
-        elif group_of_nb(tt.g_lut, tt.g_any, c * 2 + mode[i], lever[i]) < 0:
+        elif group_of_nb(tt.g_lut, tt.l_col, tt.g_any, c * 2 + mode[i], lever[i]) < 0:
             s = st.ERR_NO_TIER   # a leverage HTX does not offer for this contract
         status[i] = s
         if s != st.OK:

@@ -245,8 +245,8 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 
     For a Multi-Assets row (MMR given) the adjustment factor reported is MMR * L.
     """
-    g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind)
+    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind)
     for i in range(status.shape[0]):
         out_ladder[i] = np.nan
         out_af[i] = np.nan
@@ -256,7 +256,7 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
         if s == st.OK and not nonneg_nb(net[i]):
             s = st.ERR_NET
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
                                        lever[i], net[i])
             if s == st.OK:
                 out_ladder[i] = l_ladder[k]
@@ -268,8 +268,8 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 @njit(cache=True, error_model="numpy")
 def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
     """Maintenance margin MMR * V(P) per row, the tier taken at ``q`` contracts."""
-    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(out.shape[0]):
         out[i] = np.nan
         c = contract[i]
@@ -277,7 +277,7 @@ def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
                                        lever[i], q[i])
             if s == st.OK:
                 out[i] = mmr * value_nb(c_kind[c], c_size[c], q[i], price[i])
@@ -319,15 +319,15 @@ def roe_nb(tt, contract, side, q, entry, price, lever, out, status):
 def margin_ratio_nb(tt, contract, mode, side, q, entry, mark, lever, margin,
                     out_ratio, out_equity, status):
     """Margin ratio (1 = liquidation) and equity at the mark per row."""
-    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in range(out_ratio.shape[0]):
         out_ratio[i] = np.nan
         out_equity[i] = np.nan
         c = contract[i]
         s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
                                        lever[i], q[i])
         if s == st.OK:
             out_ratio[i], out_equity[i], s = margin_ratio_at_nb(
@@ -344,14 +344,14 @@ def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status)
     row is invalid) and the first failing status wins, so random books do not pay for
     mispredicted branches.
     """
-    g_start, g_lut, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
+        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
     for i in prange(out.shape[0]):
         c = contract[i]
         s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
         cs = safe_index_nb(c, c_kind.shape[0])
         lev = lever[i] if s == st.OK else 1.0
-        k, mmr, ts = lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, cs, mode[i] & 1,
+        k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, cs, mode[i] & 1,
                                     lev, q[i])
         p, ps = isolated_price_nb(c_kind[cs], c_size[cs], side[i], q[i], entry[i], lev,
                                   margin[i], mmr)

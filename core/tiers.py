@@ -16,9 +16,12 @@ name       dtype    shape    meaning
 g_key      int64    G        ``contract * 2 + mode`` (mode 0 isolated, 1 cross)
 g_lever    float64  G        leverage of the group (whole numbers); 0 = any leverage
 g_start    int64    G + 1    ladder rows of group g are ``g_start[g]:g_start[g+1]``
-g_lut      int32    2C, W    group of ``(key, leverage)`` for leverages below W;
-                             the key's any-leverage group where there is no exact
-                             one; -1 = none
+l_col      int32    W        column of ``g_lut`` for each whole leverage below W (the
+                             table's highest + 1); leverages without a group share
+                             the last column
+g_lut      int32    2C, K+1  group of ``(key, leverage column)`` over the K distinct
+                             leverages; the key's any-leverage group where there is
+                             no exact one (and in the last column); -1 = none
 g_any      int32    2C       the key's any-leverage group (Multi-Assets), -1 = none
 g_mins     float64  G, 5     the group's ladder minimums, ascending, padded with inf
 lad        float64  K, 4     per ladder row: min_size, max_size (``inf`` =
@@ -30,7 +33,8 @@ c_size     float64  C        contract size in coin (linear) / face value in USD
 =========  =======  =======  =========================================================
 
 Groups are sorted by ``(g_key, g_lever)``. HTX publishes whole leverages, so the group
-is one load from the dense ``g_lut``; the ladder is a branch-free count of the group's
+is two loads (``l_col`` then ``g_lut``, sized by the distinct leverages, not the
+highest); the ladder is a branch-free count of the group's
 minimums passed (a fixed four comparisons: five ladders at most). On random books both beat binary searches, whose mispredicted
 branches cost more than the rest of a liquidation price (``benchmarks/kernels.py``).
 Row-level helpers that take arrays are straight-line code (no branches, preconditions
@@ -52,17 +56,18 @@ KIND_INVERSE = 1
 # columns of ``lad``
 LAD_MIN, LAD_MAX, LAD_MMR, LAD_MAXLEV = 0, 1, 2, 3
 # the compiled tier table: one named record, its fields read by name in every kernel
-TierArrays = namedtuple("TierArrays", ["g_key", "g_lever", "g_start", "g_lut", "g_any",
-                                       "g_mins", "lad", "l_ladder", "c_kind", "c_size"])
+TierArrays = namedtuple("TierArrays", ["g_key", "g_lever", "g_start", "g_lut", "l_col",
+                                       "g_any", "g_mins", "lad", "l_ladder", "c_kind",
+                                       "c_size"])
 MAX_LADDERS = 5   # width of g_mins: HTX publishes up to five ladders (HTX API swap_adjustfactor)
 
 
 @njit(error_model="numpy")
-def group_of_nb(g_lut, g_any, key, lever):
+def group_of_nb(g_lut, l_col, g_any, key, lever):
     """Group of ``(key, lever)``, or -1. Needs a valid key and a finite leverage > 0."""
-    li = int(min(lever, g_lut.shape[1] - 1))
+    li = int(min(lever, l_col.shape[0] - 1))
     whole = li == lever
-    return g_lut[key, li] * whole + g_any[key] * (1 - whole)
+    return g_lut[key, l_col[li]] * whole + g_any[key] * (1 - whole)
 
 
 @njit(error_model="numpy")
@@ -91,13 +96,13 @@ def tier_status_nb(g, net, max_size, lever, max_lever, mmr):
 
 
 @njit(error_model="numpy")
-def lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, contract, mode, lever, net):
+def lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, contract, mode, lever, net):
     """``(ladder row, MMR, status)`` of ``(contract, mode, leverage, net contracts)``.
 
     Preconditions (checked by the kernels): a known contract, mode 0 or 1, a finite
     leverage > 0. The ladder row and MMR mean something only when the status is OK.
     """
-    g = group_of_nb(g_lut, g_any, contract * 2 + mode, lever)
+    g = group_of_nb(g_lut, l_col, g_any, contract * 2 + mode, lever)
     k = find_ladder_nb(g_mins, g_start, max(g, 0), net)
     mmr = lad[k, LAD_MMR]
     s = tier_status_nb(g, net, lad[k, LAD_MAX], lever, lad[k, LAD_MAXLEV], mmr)
@@ -105,8 +110,8 @@ def lookup_tier_nb(g_lut, g_any, g_mins, g_start, lad, contract, mode, lever, ne
 
 
 @njit(error_model="numpy")
-def group_rows_nb(g_lut, g_any, g_start, contract, mode, lever):
+def group_rows_nb(g_lut, l_col, g_any, g_start, contract, mode, lever):
     """``(start, stop)`` of the ladder rows of a position's group, ``(0, 0)`` if none."""
-    g = group_of_nb(g_lut, g_any, contract * 2 + mode, lever)
+    g = group_of_nb(g_lut, l_col, g_any, contract * 2 + mode, lever)
     valid = g >= 0
     return g_start[max(g, 0)] * valid, g_start[max(g, 0) + 1] * valid

@@ -354,8 +354,9 @@ def test_recalc_with_too_many_formulas_fails_early_naming_the_limit(tmp_path, mo
     wb = Workbook()
     wb.active["A1"], wb.active["A2"] = "=1+1", "=2+2"
     wb.save(tmp_path / "b.xlsx")
-    with pytest.raises(RecalcError, match="more than 1 formulas"):
+    with pytest.raises(RecalcError, match="2 formulas, more than the 1 headless"):
         recalc(tmp_path / "b.xlsx", tmp_path / "o.xlsx")
+    assert rc.count_formulas(ROOT / "workbook" / "xlhtx.xlsm") > 156
 
 
 def test_a_million_rows_with_an_unknown_contract_stay_small_and_fast():
@@ -418,3 +419,18 @@ def test_kernels_under_boundscheck_read_no_index_out_of_range(tmp_path):
                        timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "fuzzed 4000" in r.stdout
+
+
+def test_a_large_tier_table_at_high_leverage_compiles_small():
+    from xlhtx.reference.contracts import Contract
+    from xlhtx.reference.tiers import Ladder
+    n = 20_000
+    contracts = {f"C{i}-USDT": Contract(f"C{i}-USDT", "linear", 1.0) for i in range(n)}
+    ladders = [Ladder(f"C{i}-USDT", "isolated", 10_000.0 if i == 0 else 20.0, 0, 0, 1e9, 0.5)
+               for i in range(n)]
+    tt = TierTable(contracts, ladders).validated().compile()
+    assert sum(a.nbytes for a in tt) < 50 << 20
+    r = api.liq_price(["C0-USDT", "C1-USDT", "C1-USDT"], "long", 10, 100, [10_000, 20, 10_000],
+                      tiers=TierTable(contracts, ladders).validated())
+    assert r.ok.tolist() == [True, True, False]
+    assert r.values[1] == pytest.approx((100 - 100 / 20 / 1) / (1 - 0.5 / 20), rel=1e-12)

@@ -226,10 +226,15 @@ def _compile(table: TierTable) -> TierArrays:
     for g, (key, lever) in enumerate(zip(g_key, g_lever)):
         if lever == 0:
             g_any[key] = g
-    g_lut = np.repeat(g_any[:, None], int(max(g_lever, default=0)) + 1, axis=1)
+    # leverage -> column among the distinct leverages; one spare column for the rest, so
+    # a 20,000-contract table at 10,000x stays small
+    levers = sorted({int(x) for x in g_lever if x})
+    l_col = np.full(int(max(g_lever, default=0)) + 1, len(levers), dtype=np.int32)
+    l_col[levers] = np.arange(len(levers), dtype=np.int32)
+    g_lut = np.repeat(g_any[:, None], len(levers) + 1, axis=1)
     for g, (key, lever) in enumerate(zip(g_key, g_lever)):
         if lever:
-            g_lut[key, int(lever)] = g
+            g_lut[key, l_col[int(lever)]] = g
     g_mins = np.full((len(g_key), MAX_LADDERS), np.inf)
     for g in range(len(g_key)):
         rows = lads[g_start[g]:g_start[g + 1]]
@@ -241,7 +246,8 @@ def _compile(table: TierTable) -> TierArrays:
     f64 = lambda xs: np.ascontiguousarray(xs, dtype=np.float64)  # noqa: E731
     return TierArrays(
         g_key=np.asarray(g_key, dtype=np.int64), g_lever=f64(g_lever),
-        g_start=np.asarray(g_start, dtype=np.int64), g_lut=g_lut, g_any=g_any, g_mins=g_mins,
+        g_start=np.asarray(g_start, dtype=np.int64), g_lut=g_lut, l_col=l_col, g_any=g_any,
+        g_mins=g_mins,
         lad=lad, l_ladder=np.asarray([x.ladder for x in lads], dtype=np.int64),
         c_kind=np.asarray([KINDS[table.contracts[c].kind] for c in table.codes], dtype=np.int8),
         c_size=f64([table.contracts[c].size for c in table.codes]),

@@ -47,7 +47,7 @@ A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.$])(?:'(?:[^']|'')+'!|[A-Za-z0-9_.]
                            r"\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?(?![A-Za-z0-9_(])")
 STRING = re.compile(r'"(?:[^"]|"")*"')
 # functions that read whole columns or spill tables: never batched cell by cell
-MAX_FORMULAS = 2_000_000   # formula cells a headless recalculation takes on
+MAX_FORMULAS = 500_000   # formula cells a headless recalculation takes on
 EXTERNAL = re.compile(r"\[\d+\]")   # [1]Sheet1!A1: a cell of another workbook
 NOT_BATCHED = {"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION",
                "HTX_ACCOUNT", "HTX_RISKRATE", "HTX_LIQMAP"}
@@ -470,6 +470,25 @@ def _engine_function(f: Callable) -> Callable:
 
 # --------------------------------------------------------------------- command
 
+def count_formulas(book: str | Path) -> int:
+    """Formula cells in the sheets, counted by streaming their XML (before anything is
+    parsed, so a huge workbook is refused in a second)."""
+    import zipfile
+    n = 0
+    with zipfile.ZipFile(book) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                tail = b""
+                with z.open(name) as f:
+                    while chunk := f.read(1 << 20):
+                        data = tail + chunk
+                        n += data.count(b"<f>") + data.count(b"<f ")
+                        tail = data[-3:]
+                        n -= tail.count(b"<f>") + tail.count(b"<f ")
+                n += tail.count(b"<f>") + tail.count(b"<f ")
+    return n
+
+
 def recalc(book: str | Path, out: str | Path | None = None, *, functions: Functions,
            in_place: bool = False,
            values_only: bool = False, batch: bool = True,
@@ -495,6 +514,11 @@ def recalc(book: str | Path, out: str | Path | None = None, *, functions: Functi
     try:
         check_workbook_file(book)
         check_layout(read_parts(book))
+        n = count_formulas(book)
+        if n > MAX_FORMULAS:
+            raise RecalcError(f"{book}: {n:,} formulas, more than the {MAX_FORMULAS:,} headless "
+                              "recalculation takes on; use `xlhtx calc` on the positions "
+                              "table, or Excel")
         model = WorkbookModel(book, functions, batch=batch, progress=progress)
     except (WorkbookError, LayoutError) as e:
         raise RecalcError(f"{book}: {e}" if str(book) not in str(e) else str(e)) from None

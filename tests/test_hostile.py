@@ -434,3 +434,31 @@ def test_a_large_tier_table_at_high_leverage_compiles_small():
                       tiers=TierTable(contracts, ladders).validated())
     assert r.ok.tolist() == [True, True, False]
     assert r.values[1] == pytest.approx((100 - 100 / 20 / 1) / (1 - 0.5 / 20), rel=1e-12)
+
+
+def test_recalc_names_a_circular_reference(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"], ws["A3"], ws["A4"] = 1, "=A4+1", "=A3+A1"
+    wb.save(tmp_path / "c.xlsx")
+    with pytest.raises(RecalcError, match=r"circular reference: S!A3 -> S!A4 -> S!A3"):
+        recalc(tmp_path / "c.xlsx", tmp_path / "o.xlsx")
+
+
+def test_recalc_does_not_read_a_bare_nan_as_a_number(tmp_path):
+    from openpyxl import Workbook, load_workbook
+    wb = Workbook()
+    wb.active["A1"] = '=HTX_ROE("BTC-USDT","long",5000,30000,31000,nan)'
+    wb.save(tmp_path / "n.xlsx")
+    out = recalc(tmp_path / "n.xlsx", tmp_path / "o.xlsx")
+    v = load_workbook(out, data_only=True).active["A1"].value
+    assert isinstance(v, str) and v.startswith("#VALUE! leverage")
+
+
+def test_no_third_party_progress_bars_leak(tmp_path, capsys):
+    assert run_cli("recalc", ROOT / "workbook" / "xlhtx.xlsm", "-o", tmp_path / "v.xlsx",
+                   "--values-only") == 0
+    err = capsys.readouterr().err
+    assert "it/s" not in err and "\r" not in err and "wrote" in err

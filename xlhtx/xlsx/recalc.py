@@ -28,7 +28,8 @@ import re
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
@@ -127,6 +128,7 @@ class WorkbookModel:
                             raise RecalcError(f"{ws.title}!{c.coordinate}: {e}") from None
                     else:
                         self.values[key] = v
+        self._refuse_cycles()
         self.groups = self._batch_groups() if self.batch else {}
         self.batched = {cell for cells in self.groups.values() for cell, _ in cells}
         self.rows = self._row_groups() if self.batch else []
@@ -183,6 +185,45 @@ class WorkbookModel:
             if ok:
                 groups[tuple(key)].append((cell, args))
         return groups
+
+    def _refuse_cycles(self) -> None:
+        """A circular reference has no value (Excel shows 0 and a warning): refuse it with
+        the cells of the cycle, rather than leave them empty without a word."""
+        deps: dict[Cell, list[Cell]] = {}
+        for cell, f in self.formulas.items():
+            out = []
+            for _, p in self.refs_of(f, cell[0]):
+                if p is None:
+                    continue
+                sh, r0, c0, r1, c1 = p
+                if (r1 - r0 + 1) * (c1 - c0 + 1) > 100_000:
+                    continue   # a whole-column range: its formula cells are checked alone
+                out += [(sh, r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
+                        if (sh, r, c) in self.formulas]
+            deps[cell] = out
+        state: dict[Cell, int] = {}
+        for start in deps:
+            if start in state:
+                continue
+            stack = [(start, iter(deps[start]))]
+            path = [start]
+            state[start] = 1
+            while stack:
+                cell, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    state[cell] = 2
+                    stack.pop()
+                    path.pop()
+                elif state.get(nxt) == 1:
+                    loop = path[path.index(nxt):] + [nxt]
+                    raise RecalcError("circular reference: " + " -> ".join(
+                        f"{sh}!{get_column_letter(c)}{r}" for sh, r, c in loop[:8]) +
+                        "; Excel cannot compute it either: break the loop first")
+                elif nxt not in state:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(deps[nxt])))
+                    path.append(nxt)
 
     def refs_of(self, formula: str, sheet: str) -> list[tuple[re.Match, tuple | None]]:
         """A1 references of a formula outside its string literals, parsed."""
@@ -271,7 +312,8 @@ class WorkbookModel:
                         ws.cell(row=r, column=c).value = f
             wb.vba_archive = None
             wb.save(tmp)
-            self.engine = formulas.ExcelModel().loads(tmp).finish()
+            with quiet_engine():
+                self.engine = formulas.ExcelModel().loads(tmp).finish()
             self.book = Path(tmp).name
         except RecalcError:
             raise
@@ -330,7 +372,8 @@ class WorkbookModel:
                     v = "#VALUE!"
                 out[cell] = known[cell] = v
         inputs = {self.key(*cell): _engine_value(v) for cell, v in {**changes, **out}.items()}
-        sol = self.engine.calculate(inputs=inputs)
+        with quiet_engine():
+            sol = self.engine.calculate(inputs=inputs)
         for cell, f in self.formulas.items():
             if cell in out:
                 continue
@@ -374,6 +417,7 @@ class WorkbookModel:
 # ------------------------------------------------------------------- helpers
 
 _NOT_CONSTANT = object()
+NUMBER_LITERAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _constant(arg: str) -> Any:
@@ -384,10 +428,9 @@ def _constant(arg: str) -> Any:
         return a[1:-1].replace('""', '"')
     if a.upper() in ("TRUE", "FALSE"):
         return a.upper() == "TRUE"
-    try:
-        return float(a)
-    except ValueError:
-        return _NOT_CONSTANT
+    if not NUMBER_LITERAL.match(a):
+        return _NOT_CONSTANT   # nan, inf, names: not numbers in Excel (it shows #NAME?)
+    return float(a)
 
 
 def _engine_value(v: Any) -> Any:
@@ -469,6 +512,22 @@ def _engine_function(f: Callable) -> Callable:
 
 
 # --------------------------------------------------------------------- command
+
+@contextmanager
+def quiet_engine() -> Iterator[None]:
+    """The formula engine draws its own progress bars on stderr: off while it runs
+    (xlhtx reports progress itself), and only for it."""
+    import functools
+    import types
+
+    import formulas.excel as engine
+    real = engine.tqdm
+    engine.tqdm = types.SimpleNamespace(tqdm=functools.partial(real.tqdm, disable=True))
+    try:
+        yield
+    finally:
+        engine.tqdm = real
+
 
 def count_formulas(book: str | Path) -> int:
     """Formula cells in the sheets, counted by streaming their XML (before anything is

@@ -20,10 +20,12 @@ EXPECTED = json.loads((DATA / "expected.json").read_text())
 T = snapshot()
 
 
-def imported(tmp_path, name, *extra):
-    out = tmp_path / f"{name}.csv"
-    assert cli.main(["positions", "import", str(DATA / name), "-o", str(out), *extra]) == 0
+def imported(tmp_path, source, *extra):
+    """``xlhtx positions import`` of a file (a name in DATA, or a path) as rows."""
     import pyarrow.csv as pacsv
+    path = source if isinstance(source, Path) else DATA / source
+    out = tmp_path / f"{path.stem}.csv"
+    assert cli.main(["positions", "import", str(path), "-o", str(out), *map(str, extra)]) == 0
     return pacsv.read_csv(out).to_pylist()
 
 
@@ -67,16 +69,9 @@ def test_cost_hold_not_cost_open_is_the_basis():
 
 
 def test_positions_only_response_says_it_is_approximate(tmp_path):
-    rows = imported_path(tmp_path, Path(__file__).parent / "data" / "htx" / "swap_position_info.json")
+    rows = imported(tmp_path, Path(__file__).parent / "data" / "htx" / "swap_position_info.json")
     assert rows and all("approximate" in (r["status"] or "") for r in rows
                         if r["margin_mode"] == "isolated")
-
-
-def imported_path(tmp_path, path):
-    out = tmp_path / "p.csv"
-    assert cli.main(["positions", "import", str(path), "-o", str(out)]) == 0
-    import pyarrow.csv as pacsv
-    return pacsv.read_csv(out).to_pylist()
 
 
 def account_payload(code, legs, *, static=1000.0, mode="cross", af=None, lever=20):
@@ -115,16 +110,9 @@ def test_contracts_option_supplies_a_size(tmp_path):
                                               static=300.0, af=0.3, lever=10)))
     sizes = tmp_path / "contracts.csv"
     sizes.write_text("contract_code,contract_size\nNEWCOIN-USDT,10\n")
-    rows = imported_path_with(tmp_path, src, "--contracts", str(sizes))
+    rows = imported(tmp_path, src, "--contracts", sizes)
     # long 100 x 10 coins at 2.0, balance 300, MMR 0.03: P = (2 - 300/1000)/(1 - 0.03)
     assert rows[0]["liq_price"] == pytest.approx((2 - 300 / 1000) / 0.97, rel=1e-12)
-
-
-def imported_path_with(tmp_path, path, *extra):
-    out = tmp_path / "q.csv"
-    assert cli.main(["positions", "import", str(path), "-o", str(out), *extra]) == 0
-    import pyarrow.csv as pacsv
-    return pacsv.read_csv(out).to_pylist()
 
 
 def test_no_positive_solution_is_null_with_a_reason():
@@ -225,3 +213,32 @@ def test_one_leg_account_is_the_isolated_formula(s, q, e, lever, m, code):
         tier = oracle.tier(T, code, "isolated", lever, q)
         assert acc.values[0] == pytest.approx(oracle.liq_price(c, s, q, e, tier[1], margin),
                                               rel=1e-12)
+
+
+def test_cross_risk_rate_counts_frozen_margin_of_a_contract_without_a_position():
+    payload = account_payload("BTC-USDT", [("buy", 100, 30000, 30000)], static=500.0, af=0.3,
+                              lever=20)
+    payload["data"]["contract_detail"].append({
+        "contract_code": "ETH-USDT", "lever_rate": 10, "margin_frozen": 40,
+        "adjust_factor": 0.5, "liquidation_price": None})
+    cols = positions.compare(positions.parse_accounts(payload), T)
+    assert cols["contract"] == ["BTC-USDT"]          # orders only: no row of its own
+    im = 100 * 0.001 * 30000 / 20                     # 150 USDT
+    assert cols["risk_rate"][0] == pytest.approx(500 / (0.3 * im + 0.5 * 40) - 1, rel=1e-12)
+
+
+def test_a_delivery_account_with_several_contracts_is_one_margin_account():
+    payload = {"status": "ok", "data": [{
+        "symbol": "BTC", "margin_static": 2.0, "margin_balance": 2.0, "adjust_factor": 0.1,
+        "lever_rate": 10, "risk_rate": None, "liquidation_price": None, "positions": [
+            {"contract_code": "BTC200710", "direction": "buy", "volume": 10, "cost_hold": 9000,
+             "last_price": 9000, "lever_rate": 10},
+            {"contract_code": "BTC200925", "direction": "sell", "volume": 5, "cost_hold": 9100,
+             "last_price": 9100, "lever_rate": 10}]}]}
+    (acc,) = positions.parse_accounts(payload)
+    assert acc.mode == "cross"
+    cols = positions.compare([acc], T)
+    # one coin, one account: no "other margin asset" error; the long has a price, the
+    # short (500 USD against 2 BTC of margin) can never be liquidated
+    assert cols["liq_price"][0] > 0 and cols["status"][0] == ""
+    assert cols["liq_price"][1] is None and cols["status"][1].startswith("no liquidation")

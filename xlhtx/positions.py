@@ -28,7 +28,7 @@ from typing import Any
 
 from xlhtx import api
 from xlhtx.errors import XlhtxError
-from xlhtx.reference.contracts import Contract, infer_kind
+from xlhtx.reference.contracts import Contract, default_size, infer_kind
 from xlhtx.reference.tables import TableError, api_data
 from xlhtx.reference.tiers import TierTable
 
@@ -108,6 +108,10 @@ def _account(item: dict, n: int) -> Account:
             p.get("liquidation_price", item.get("liquidation_price")))
         acc.legs.append(leg)
     _frozen(acc, item, per_contract)
+    if not item.get("margin_mode") and len({leg.contract for leg in acc.legs}) > 1:
+        # a delivery account holds a coin's weekly, bi-weekly and quarterly contracts in
+        # one margin account: each contract moves alone, the others held, as in cross
+        acc.mode = "cross"
     acc.balance = _static_balance(item, acc)
     return acc
 
@@ -212,8 +216,7 @@ def with_contracts_of(accounts: list[Account], table: TierTable) -> TierTable:
             if kind == "linear" and swap is not None:
                 extra[code] = Contract(code, "linear", swap.size)
             elif kind == "inverse":
-                coin = code.split("-")[0].split("_")[0].rstrip("0123456789")
-                extra[code] = Contract(code, "inverse", 100.0 if coin == "BTC" else 10.0)
+                extra[code] = Contract(code, "inverse", default_size(code, "inverse"))
             else:
                 raise XlhtxError(f"contract {code}: no contract size known; give it with "
                                  "--contracts FILE (columns contract_code, contract_size)")

@@ -24,9 +24,14 @@ class Contract:
 
     @property
     def margin_asset(self) -> str:
-        """USDT for linear contracts, the coin for inverse ones (docs/maths.md "Contract kinds")."""
-        base, _, quote = self.code.partition("-")
-        return quote.split("-")[0] if self.kind == "linear" else base
+        """USDT (or USDC) for linear contracts, the coin for inverse ones."""
+        return self.code.upper().split("-")[1] if self.kind == "linear" else coin_of(self.code)
+
+
+def coin_of(code: str) -> str:
+    """The coin of a contract code: ``BTC-USDT``, ``BTC-USD``, ``BTC-USDT-211210``,
+    ``BTC200710`` (delivery), ``BTC_CQ`` -> ``BTC``."""
+    return code.upper().split("-")[0].split("_")[0].rstrip("0123456789")
 
 
 def infer_kind(code: str) -> str:
@@ -38,7 +43,7 @@ def infer_kind(code: str) -> str:
 def default_size(code: str, kind: str) -> float | None:
     """Face value of coin-margined contracts: 100 USD for BTC, 10 USD otherwise."""
     if kind == "inverse":
-        return 100.0 if code.upper().startswith("BTC") else 10.0
+        return 100.0 if coin_of(code) == "BTC" else 10.0
     return None
 
 

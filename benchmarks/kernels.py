@@ -46,7 +46,7 @@ def make_book(n: int, seed: int = 7):
         q=np.floor(rng.uniform(1, 150_000, n)),
         entry=rng.uniform(0.1, 70_000, n), lever=lever,
         margin=np.where(rng.random(n) < 0.5, np.nan, 0.0))
-    c_kind, c_size = tt[8], tt[9]
+    c_kind, c_size = tt.c_kind, tt.c_size
     im = np.where(c_kind[contract] == 0, book["q"] * c_size[contract] * book["entry"],
                   book["q"] * c_size[contract] / book["entry"]) / lever
     book["margin"] = np.where(np.isnan(book["margin"]), np.nan, im * rng.uniform(0.5, 3, n))
@@ -63,7 +63,8 @@ def run_numba(tt, b):
 
 def run_numpy(tt, b):
     """The best vectorized NumPy version: composite-key searchsorted for group and ladder."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = tt
+    g_key, g_lever, g_start, lad, c_kind, c_size = (tt.g_key, tt.g_lever, tt.g_start, tt.lad,
+                                                     tt.c_kind, tt.c_size)
     l_min, l_max, l_mmr = lad[:, 0], lad[:, 1], lad[:, 2]
     gk = g_key * 4096.0 + g_lever                    # group composite key, sorted
     key = (b["contract"] * 2 + b["mode"]) * 4096.0 + b["lever"]
@@ -91,8 +92,8 @@ def run_numpy(tt, b):
 
 def run_python(tt, b, rows):
     """Plain Python: bisect over the same flat tables, one row at a time."""
-    g_key, g_lever, g_start, g_lut, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        x.tolist() for x in tt)
+    g_key, g_lever, g_start, lad, c_kind, c_size = (
+        x.tolist() for x in (tt.g_key, tt.g_lever, tt.g_start, tt.lad, tt.c_kind, tt.c_size))
     l_min, l_max, l_mmr = [r[0] for r in lad], [r[1] for r in lad], [r[2] for r in lad]
     groups = list(zip(g_key, g_lever))
     cols = [b[k][:rows].tolist() for k in ("contract", "mode", "side", "q", "entry", "lever",

@@ -23,6 +23,7 @@ from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_
                               liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
                               pnl_nb, roe_nb, target_price_nb, tier_nb)
 from xlhtx.coerce import ArgError, Batch
+from xlhtx.errors import XlhtxError
 from xlhtx.messages import Wording, status_message
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.ladder_margin import MarginLadders
@@ -65,6 +66,24 @@ class Result:
         """Another output column of the same rows: ``values`` where this one is OK, the
         same status and messages elsewhere."""
         return Result(np.where(self.ok, values, NAN), self.status, self.messages)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """``np.asarray(result)``: the values, NaN where a row has no number."""
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __float__(self) -> float:
+        """A one-row result as a number; a row without one raises its message."""
+        if len(self) != 1:
+            raise XlhtxError(f"float() takes a one-row result; this one has {len(self)} rows")
+        if self.status[0] != st.OK:
+            raise XlhtxError(self.messages.get(0, "the row is empty"))
+        return float(self.values[0])
+
+    def to_series(self, name: str | None = None, index: Any = None):
+        """A pandas Series of the values (NaN where a row has no number); the messages of
+        the other rows are in ``.messages``."""
+        import pandas as pd
+        return pd.Series(self.values, index=index, name=name)
 
     def to_list(self) -> list:
         if not self.messages and not (self.status == EMPTY).any():

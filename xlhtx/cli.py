@@ -11,11 +11,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from xlhtx import __version__
+from xlhtx.version import __version__
 from xlhtx.console import printable, say
 from xlhtx.errors import XlhtxError
 from xlhtx.sources import load_tiers
 
+
+TIERS_HELP = ("tier source: a tier file (.json from `xlhtx tiers fetch`), a tier table "
+              "(.csv/.parquet with the Tiers sheet's columns) or a workbook with a Tiers "
+              "table (.xlsx/.xlsm); default: the bundled snapshot")
 
 # a failure to report as one line, exit status 1: every library error is one
 CliError = XlhtxError
@@ -49,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "entry_price, leverage; optional margin, mark_price, margin_mode")
     c.add_argument("-o", "--output", help="output table (by extension); default: "
                    "POSITIONS-results with the same extension")
-    c.add_argument("--tiers", help="tier file from `xlhtx tiers fetch` (default: bundled)")
+    c.add_argument("--sheet", help="sheet of an XLSX/XLSM input (default: Positions, else "
+                   "the first)")
+    c.add_argument("--tiers", help=TIERS_HELP)
     c.add_argument("--contracts", help="contracts table (contract_code, contract_size[, kind])")
 
     t = sub.add_parser("tiers", help="tier tables: fetch from HTX")
@@ -76,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "swap_cross_account_position_info, contract_account_position_info, "
                    "swap_position_info or swap_cross_position_info")
     i.add_argument("-o", "--output", help="table to write (default: print CSV)")
-    i.add_argument("--tiers", help="tier file (default: bundled); used only where the "
-                   "response carries no adjust_factor")
+    i.add_argument("--tiers", help=TIERS_HELP + "; used only where the response carries "
+                   "no adjust_factor")
     i.add_argument("--contracts", help="contracts table (contract_code, contract_size[, "
                    "kind]) for contracts whose size is not bundled")
 
@@ -114,14 +120,14 @@ def cmd_calc(args: argparse.Namespace) -> int:
     tableio.file_format(out)
     t0 = time.perf_counter()
     say(f"reading {src} ...")
-    table = tableio.read_table(src)
+    table = tableio.read_table(src, args.sheet)
     say(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
     results = book.compute(tableio.columns(table), tiers)
     bad = sum(1 for s in results["status"] if s)
     say(f"  computed in {time.perf_counter() - t1:.1f} s ({bad:,} rows without a "
         f"number); writing {out} ...")
-    tableio.write_table(tableio.result_table(table, results), out)
+    tableio.write_table(tableio.result_table(table, results, tiers), out)
     say(f"done in {time.perf_counter() - t0:.1f} s: {out}")
     return 0
 

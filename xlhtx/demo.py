@@ -66,7 +66,7 @@ def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:
     table = tableio.read_table(src)
     results = book.compute(tableio.columns(table))
     dst = out_dir / "positions-results.csv"
-    tableio.write_table(tableio.result_table(table, results), dst)
+    tableio.write_table(tableio.result_table(table, results, api.resolve_tiers(None)), dst)
     say(f"Bulk calc: {src} -> {dst} ({table.num_rows} rows, "
         f"{sum(1 for s in results['status'] if s)} without a liquidation price)")
     return dst

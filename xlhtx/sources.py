@@ -1,38 +1,100 @@
 """Where tier and contract tables come from: the bundled snapshot, a tier file written by
-``xlhtx tiers fetch``, and a contracts table (CSV, XLSX or Parquet)."""
+``xlhtx tiers fetch`` (JSON), a tier table (CSV, XLSX or Parquet with the Tiers sheet's
+columns, or Multi-Assets rows), or a workbook with Tiers / Contracts / MarginLadders
+tables (the template's own). Column names forgive case, spaces and dashes.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from xlhtx.errors import XlhtxError
-from xlhtx.reference.contracts import parse_contract_rows
+from xlhtx.reference.contracts import Contract, parse_contract_rows
+from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.snapshot import load_snapshot_json, snapshot
 from xlhtx.reference.tiers import TierTable
 
+TABLE_FORMATS = (".csv", ".parquet")
+WORKBOOK_FORMATS = (".xlsx", ".xlsm")
 
-def load_tiers(path: str | None = None, contracts: str | None = None) -> TierTable:
-    """The tier table of a tier file (default: the bundled snapshot), with the contracts
-    of a contracts table added (``contract_code, contract_size[, kind]``)."""
+
+def load_tiers(path: Any = None, contracts: Any = None) -> TierTable:
+    """The tier table of ``path`` (default: the bundled snapshot), with the contracts of
+    a contracts table added (``contract_code, contract_size[, kind]``)."""
     table = snapshot()
     if path:
-        try:
-            doc = json.loads(Path(path).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise XlhtxError(f"{path}: cannot read the tier file: {e}") from None
-        if not isinstance(doc, dict):
-            raise XlhtxError(f"{path}: a tier file is a JSON object with an 'adjustfactor' "
-                             "entry (what `xlhtx tiers fetch` writes)")
-        table = load_snapshot_json(doc)
+        ext = Path(path).suffix.lower()
+        if ext == ".json":
+            table = _tier_file(Path(path))
+        elif ext in TABLE_FORMATS:
+            table = TierTable.from_rows(table_rows(path), snapshot().contracts,
+                                        source=str(path))
+        elif ext in WORKBOOK_FORMATS:
+            table = workbook_tiers(Path(path))
+        else:
+            raise XlhtxError(f"{path}: unknown tier source {ext or '(no extension)'}; use a "
+                             "tier file (.json from `xlhtx tiers fetch`), a tier table "
+                             "(.csv, .parquet) or a workbook (.xlsx, .xlsm)")
     if contracts:
         table = table.with_contracts(load_contracts(contracts))
     return table
 
 
-def load_contracts(path: str) -> dict:
-    """A contracts table file -> contracts by code."""
+def _tier_file(path: Path) -> TierTable:
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise XlhtxError(f"{path}: cannot read the tier file: {e}") from None
+    if not isinstance(doc, dict):
+        raise XlhtxError(f"{path}: a tier file is a JSON object with an 'adjustfactor' "
+                         "entry (what `xlhtx tiers fetch` writes)")
+    return load_snapshot_json(doc)
+
+
+def table_rows(path: Any) -> list[list]:
+    """A CSV/Parquet/XLSX table as a header row plus rows."""
     from xlhtx.tableio import read_table
-    rows = read_table(path)
-    return parse_contract_rows([rows.column_names, *zip(*(
-        rows.column(c).to_pylist() for c in rows.column_names))])
+    t = read_table(path)
+    return [t.column_names, *map(list, zip(*(t.column(c).to_pylist() for c in t.column_names)))]
+
+
+def load_contracts(path: Any) -> dict[str, Contract]:
+    """A contracts table file -> contracts by code."""
+    return parse_contract_rows(table_rows(path))
+
+
+def workbook_tiers(path: Path) -> TierTable:
+    """The Tiers table of a workbook (an Excel Table or a sheet named Tiers; else the
+    first sheet), with its Contracts and MarginLadders tables when it has them."""
+    from xlhtx.xlsx.workbook_io import open_workbook
+    wb = open_workbook(path, data_only=True)
+    try:
+        tiers = _named_rows(wb, "Tiers")
+        if tiers is None:
+            tiers = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+        contracts = _named_rows(wb, "Contracts")
+        ladders = _named_rows(wb, "MarginLadders")
+    finally:
+        wb.close()
+    known = dict(snapshot().contracts)
+    if contracts is not None:
+        known.update(parse_contract_rows(contracts))
+    table = TierTable.from_rows(tiers, known, source=f"{path.name}: Tiers")
+    if ladders is not None:
+        table.ladder_margin = MarginLadders.from_rows(ladders)
+    return table
+
+
+def _named_rows(wb: Any, name: str) -> list[list] | None:
+    """The rows of the Excel Table ``name`` (or of the sheet ``name``), or None."""
+    for ws in wb.worksheets:
+        for tname, ref in getattr(ws, "tables", {}).items():
+            if tname.lower() == name.lower():
+                ref = ref if isinstance(ref, str) else ref.ref
+                return [[c.value for c in row] for row in ws[ref]]
+    for ws in wb.worksheets:
+        if ws.title.lower() == name.lower():
+            return [list(r) for r in ws.iter_rows(values_only=True)]
+    return None

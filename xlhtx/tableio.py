@@ -27,7 +27,7 @@ from xlhtx.errors import XlhtxError
 
 TEXT_COLUMNS = ("contract", "side", "margin_mode")
 NUMBER_COLUMNS = ("contracts", "entry_price", "leverage", "margin", "mark_price")
-FORMATS = (".csv", ".parquet", ".xlsx")
+FORMATS = (".csv", ".parquet", ".xlsx", ".xlsm")
 
 
 class TableFileError(XlhtxError):
@@ -42,8 +42,9 @@ def file_format(path: str | Path) -> str:
     return ext
 
 
-def read_table(path: str | Path) -> pa.Table:
-    """A positions table from CSV, Parquet or XLSX (first sheet, header in row 1)."""
+def read_table(path: str | Path, sheet: str | None = None) -> pa.Table:
+    """A positions table from CSV, Parquet or XLSX/XLSM (header in row 1; the sheet
+    ``sheet``, else a sheet named Positions, else the first)."""
     path = Path(path)
     fmt = file_format(path)
     if not path.exists():
@@ -55,16 +56,21 @@ def read_table(path: str | Path) -> pa.Table:
                 column_types=text_types, strings_can_be_null=True))
         if fmt == ".parquet":
             return pq.read_table(path)
-        return _read_xlsx(path)
+        return _read_xlsx(path, sheet)
     except (pa.ArrowInvalid, OSError, KeyError, ValueError) as e:
         raise TableFileError(f"{path}: cannot read it as {fmt[1:].upper()}: {e}") from None
 
 
-def _read_xlsx(path: Path) -> pa.Table:
+def _read_xlsx(path: Path, sheet: str | None = None) -> pa.Table:
     from xlhtx.xlsx.workbook_io import open_workbook
     wb = open_workbook(path, read_only=True, data_only=True)
     try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
+        names = {ws.title.lower(): ws for ws in wb.worksheets}
+        if sheet is not None and sheet.lower() not in names:
+            raise TableFileError(f"{path}: no sheet {sheet!r}; it has "
+                                 f"{', '.join(ws.title for ws in wb.worksheets)}")
+        ws = names.get((sheet or "positions").lower(), wb.worksheets[0])
+        rows = ws.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
         data = [list(r) for r in rows if any(v is not None for v in r)]
     finally:
@@ -82,8 +88,14 @@ def _arrow_column(name: str, values: list) -> pa.Array:
                             type=pa.float64())
         except (TypeError, ValueError):
             pass  # text in a number column: keep it, the row's message will say so
-    return pa.array([None if v is None else str(v) if not isinstance(v, (int, float)) else v
-                     for v in values], from_pandas=True) if values else pa.array([])
+    if not values:
+        return pa.array([])
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {int, float} or kinds <= {bool}:
+        return pa.array(values, from_pandas=True)
+    # text, or numbers mixed with text (a formula column that shows a message in some
+    # rows): a text column, each cell as it reads
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
 def column_key(name: str) -> str:
@@ -123,14 +135,33 @@ def columns(table: pa.Table) -> dict[str, Any]:
     return out
 
 
-def result_table(table: pa.Table, results: dict[str, Any]) -> pa.Table:
-    """The input columns followed by the result columns."""
+def result_table(table: pa.Table, results: dict[str, Any], tiers: Any = None) -> pa.Table:
+    """The input columns followed by the result columns, with ``margin_asset`` (USDT or
+    the coin: the unit of the money columns) before ``status``."""
     arrays = {name: table.column(name) for name in table.column_names}
+    results = dict(results)
+    status = results.pop("status")
+    if tiers is not None and "contract" in {column_key(n) for n in table.column_names}:
+        results["margin_asset"] = margin_assets(table, tiers)
+    results["status"] = status
     for name, values in results.items():
         if name in arrays:
             name = f"{name}_result"
-        arrays[name] = pa.array(values, type=pa.string() if name == "status" else None)
+        text = name in ("status", "margin_asset")
+        # NaN is "no number": a null in every format (an empty cell, polars' null)
+        arrays[name] = pa.array(values, type=pa.string() if text else None, from_pandas=True)
     return pa.table(arrays)
+
+
+def margin_assets(table: pa.Table, tiers: Any) -> list:
+    """Per row the margin asset of its contract (None for an unknown contract), mapped
+    once per distinct code."""
+    name = next(n for n in table.column_names if column_key(n) == "contract")
+    enc = table.column(name).combine_chunks().cast(pa.string()).dictionary_encode()
+    assets = [None if v is None or tiers.contract(v) is None else tiers.contract(v).margin_asset
+              for v in enc.dictionary.to_pylist()]
+    codes = enc.indices.to_pylist()
+    return [None if c is None else assets[c] for c in codes]
 
 
 def write_table(table: pa.Table, path: str | Path) -> None:
@@ -138,6 +169,8 @@ def write_table(table: pa.Table, path: str | Path) -> None:
     so a failed write never leaves half a file where the old one was."""
     path = Path(path)
     fmt = file_format(path)
+    if fmt == ".xlsm":
+        raise TableFileError(f"{path}: results carry no macros; name the output .xlsx")
     atomic_write(path, lambda tmp: _write(table, tmp, fmt))
 
 

@@ -21,7 +21,8 @@ from typing import Any, Callable
 import numpy as np
 import xlwings as xw
 
-from xlhtx import __version__, api
+from xlhtx import api
+from xlhtx.version import __version__
 from xlhtx.errors import CellError, XlhtxError
 
 CATEGORY = "xlhtx (HTX futures)"

@@ -25,7 +25,10 @@ class Contract:
     @property
     def margin_asset(self) -> str:
         """USDT (or USDC) for linear contracts, the coin for inverse ones."""
-        return self.code.upper().split("-")[1] if self.kind == "linear" else coin_of(self.code)
+        if self.kind != "linear":
+            return coin_of(self.code)
+        parts = self.code.upper().split("-")
+        return parts[1] if len(parts) > 1 and parts[1] else "USDT"
 
 
 def coin_of(code: str) -> str:

@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable
 
-from xlhtx import __version__
+from xlhtx.version import __version__
 from xlhtx.reference.contracts import infer_kind
 from xlhtx.console import printable
 from xlhtx.errors import XlhtxError

@@ -30,6 +30,10 @@ def records(rows: Iterable[Sequence[Any]], table: str, required: Sequence[str],
         raise TableError(f"{table}: the range is empty; expected a header row with "
                          f"{', '.join(required)}")
     header = [norm_header(h) for h in rows[0]]
+    for j, h in enumerate(header):
+        if h and h in header[:j]:
+            raise TableError(f"{table}: columns {rows[0][header.index(h)]!r} and "
+                             f"{rows[0][j]!r} both name {h}; keep one of them")
     missing = [c for c in required if c not in header]
     if missing:
         raise TableError(f"{table}: header row lacks column(s) {', '.join(missing)}; "

@@ -24,7 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from xlhtx import __version__
+from xlhtx.version import __version__
 from xlhtx.samples import sample_positions
 from xlhtx.files import atomic_write
 from xlhtx.reference.tiers import TierTable

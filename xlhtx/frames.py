@@ -1,0 +1,55 @@
+"""DataFrames in and out: ``calc(df)`` for pandas and polars, through Arrow.
+
+The frame becomes an Arrow table (pandas: ``pa.Table.from_pandas``; polars:
+``DataFrame.to_arrow``, zero-copy for numeric columns), goes through the same one-pass
+table computation as ``xlhtx calc`` (``xlhtx.book``), and comes back as the kind of frame
+that came in. Column names forgive case, spaces and the workbook's headers
+(``Entry price`` is ``entry_price``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from xlhtx import book, tableio
+from xlhtx.errors import XlhtxError
+from xlhtx.sources import load_tiers
+
+
+def frame_kind(df: Any) -> str:
+    """``"pandas"`` or ``"polars"`` (or an error naming what came instead)."""
+    mod = type(df).__module__.split(".")[0]
+    if mod in ("pandas", "polars") and type(df).__name__ == "DataFrame":
+        return mod
+    raise XlhtxError(f"calc takes a pandas or polars DataFrame, not {type(df).__name__}")
+
+
+def to_arrow(df: Any) -> pa.Table:
+    if frame_kind(df) == "pandas":
+        return pa.Table.from_pandas(df, preserve_index=False)
+    return df.to_arrow()
+
+
+def from_arrow(table: pa.Table, kind: str) -> Any:
+    if kind == "pandas":
+        return table.to_pandas()
+    import polars as pl
+    return pl.from_arrow(table)
+
+
+def calc(df: Any, tiers: Any = None, contracts: Any = None) -> Any:
+    """Every metric of the positions in ``df``, as a frame of the same kind: the input
+    columns followed by the results and ``status`` (empty, or why a row has no number).
+
+    ``tiers``: ``None`` (the bundled snapshot), a ``TierTable``, or a tier source path
+    (tier file JSON, a CSV/XLSX/Parquet tier table, or a workbook with a Tiers table);
+    ``contracts``: a contracts table path.
+    """
+    kind = frame_kind(df)
+    table = to_arrow(df)
+    if tiers is None or isinstance(tiers, (str, bytes)) or hasattr(tiers, "__fspath__"):
+        tiers = load_tiers(tiers, contracts)
+    results = book.compute(tableio.columns(table), tiers)
+    return from_arrow(tableio.result_table(table, results, tiers), kind)

@@ -2,7 +2,6 @@
 hedge-mode properties of the account kernel."""
 
 import json
-import math
 from pathlib import Path
 
 import pytest

@@ -88,3 +88,87 @@ def test_calc_reads_the_workbooks_positions_sheet_with_its_headers(tmp_path, cap
     assert cli.main(["calc", str(ROOT / "workbook" / "xlhtx-values.xlsx"), "--sheet", "Nope",
                      "-o", str(out)]) == 1
     assert "no sheet 'Nope'; it has Guide, Positions" in capsys.readouterr().err
+
+
+ONE = ["--contract", "BTC-USDT", "--side", "long", "--contracts", "100000", "--entry", "30000",
+       "--leverage", "125"]
+
+
+def run_csv(tmp_path, *args):
+    out = tmp_path / "o.csv"
+    assert cli.main([*map(str, args), "-o", str(out)]) == 0
+    return pacsv.read_csv(out).to_pylist()
+
+
+def test_addmargin_to_a_target_or_a_distance(tmp_path):
+    rows = run_csv(tmp_path, "addmargin", *ONE, "--target-price", 29000)
+    assert rows[0]["margin_to_add"] == pytest.approx(
+        api.add_margin("BTC-USDT", "long", 100000, 30000, 125, 29000).values[0], rel=1e-12)
+    rows = run_csv(tmp_path, "addmargin", *ONE, "--distance", "2%")
+    assert rows[0]["target_liq_price"] == pytest.approx(30000 * 0.98)
+    # the top-up moves the liquidation price where it was asked to go
+    m = 100000 * 0.001 * 30000 / 125 + rows[0]["margin_to_add"]
+    assert float(api.liq_price("BTC-USDT", "long", 100000, 30000, 125, m)) == pytest.approx(
+        29400, rel=1e-12)
+
+
+def test_ladder_command_matches_the_worked_example(tmp_path):
+    rows = run_csv(tmp_path, "ladder", *ONE)
+    assert [r["contracts_after"] for r in rows] == [89999, 8999, 0]
+    assert [round(r["trigger_price"], 2) for r in rows] == [29963.75, 29928.90, 28159.69]
+    assert rows[-1]["tier_after"] is None and rows[-1]["status"] == "fully liquidated"
+
+
+def test_scenario_is_centred_on_the_liquidation_price_and_consistent(tmp_path):
+    rows = run_csv(tmp_path, "scenario", *ONE, "--points", 25, "--span", 3)
+    liq = rows[0]["liq_price"]
+    prices = [r["price"] for r in rows]
+    assert len(rows) == 25 and prices[12] == pytest.approx(liq, rel=1e-12)
+    assert prices[0] == pytest.approx(liq - 3 * (30000 - liq), rel=1e-9)
+    for r in rows:
+        assert r["pnl"] >= -24000 - 1e-6                  # an isolated loss stops at the margin
+        if r["contracts_left"] == 0:
+            assert r["equity"] == 0 and r["margin_ratio"] is None
+        else:                                             # margin ratio of what is left
+            assert r["margin_ratio"] < 1 or r["price"] == pytest.approx(liq)
+
+
+def test_whatifs_over_a_table(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
+                   "BTC-USDT,long,100000,30000,125,29990\nETH-USDT,short,100,3000,7,3000\n")
+    rows = run_csv(tmp_path, "ladder", src)
+    assert {r["position"] for r in rows} == {1, 2}
+    assert rows[-1]["status"].startswith("#N/A no tier ladder for ETH-USDT isolated at 7x")
+    assert "nearest: 5x and 10x" in rows[-1]["status"]
+    rows = run_csv(tmp_path, "scenario", src, "--points", 5)
+    assert len(rows) == 10
+
+
+def test_whatif_asks_for_what_is_missing(capsys):
+    assert cli.main(["ladder", "--contract", "BTC-USDT", "--side", "long"]) == 1
+    assert "--contracts, --entry, --leverage" in capsys.readouterr().err
+
+
+def test_xlsx_results_are_a_table_with_formats(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
+                   "BTC-USDT,long,5000,30000,125,29950\n")
+    assert cli.main(["calc", str(src), "-o", str(tmp_path / "o.xlsx")]) == 0
+    from openpyxl import load_workbook
+    ws = load_workbook(tmp_path / "o.xlsx")["results"]
+    head = [c.value for c in ws[1]]
+    fmt = {h: ws.cell(row=2, column=j + 1).number_format for j, h in enumerate(head)}
+    assert list(ws.tables) == ["Results"] and ws.freeze_panes == "A2"
+    assert fmt["liq_price"] == "#,##0.00######" and fmt["margin_ratio"] == "0.00%"
+    assert "margin_asset" in head
+
+
+def test_workbook_build_takes_my_positions(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("contract,side,contracts,entry_price,leverage\nETH-USDT,short,100,3000,20\n")
+    out = tmp_path / "b.xlsm"
+    assert cli.main(["workbook", "build", "-o", str(out), "--positions", str(src)]) == 0
+    from openpyxl import load_workbook
+    ws = load_workbook(out)["Positions"]
+    assert [c.value for c in ws[2]][:6] == ["ETH-USDT", "short", "isolated", 20, 100, 3000]

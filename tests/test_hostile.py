@@ -25,7 +25,7 @@ from xlhtx.headless import RecalcError, recalc
 from xlhtx.reference import fetch
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.tiers import TierTable
-from xlhtx.reference.snapshot import load_snapshot_json, snapshot
+from xlhtx.reference.snapshot import snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "htx"

@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="HTX futures margin, tier and liquidation maths: Excel add-in and "
                     "headless bulk tools.",
         epilog="examples:\n  xlhtx demo\n  xlhtx calc positions.csv -o results.parquet\n"
+               "  xlhtx scenario --contract BTC-USDT --side long --contracts 5000 --entry 30000 "
+               "--leverage 125\n"
                "  xlhtx tiers fetch -o tiers.json\n  xlhtx workbook build -o xlhtx.xlsm\n"
                "  xlhtx recalc book.xlsm -o book-values.xlsx")
     p.add_argument("--version", action="version", version=f"xlhtx {__version__}")
@@ -87,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--contracts", help="contracts table (contract_code, contract_size[, "
                    "kind]) for contracts whose size is not bundled")
 
+    whatif_commands(sub)
+
     from xlhtx import workbook_cli
     workbook_cli.add_commands(sub, _parser)
 
@@ -96,6 +100,107 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------- commands
+
+
+def position_source(p: argparse.ArgumentParser) -> None:
+    """A positions table, or one position given with options."""
+    p.add_argument("positions", nargs="?", help="positions table (CSV, XLSX or Parquet); "
+                   "or give one position with --contract ... below")
+    p.add_argument("--sheet", help="sheet of an XLSX/XLSM input (default: Positions)")
+    one = p.add_argument_group("one position (instead of a table)")
+    one.add_argument("--contract", help="e.g. BTC-USDT")
+    one.add_argument("--side", help="long or short")
+    one.add_argument("--contracts", type=float, help="contracts held")
+    one.add_argument("--entry", type=float, help="entry price")
+    one.add_argument("--leverage", type=float, help="leverage, e.g. 20")
+    one.add_argument("--margin", type=float, help="isolated margin balance (default: the "
+                     "initial margin)")
+    one.add_argument("--mark", type=float, help="mark price (default: the entry)")
+    p.add_argument("--tiers", help=TIERS_HELP)
+    p.add_argument("-o", "--output", help="table to write (CSV, XLSX or Parquet); default: "
+                   "print CSV")
+
+
+def positions_of(args: argparse.Namespace):
+    """The positions a what-if command was given, as an Arrow table."""
+    import pyarrow as pa
+    from xlhtx import tableio
+    single = {"contract": args.contract, "side": args.side, "contracts": args.contracts,
+              "entry_price": args.entry, "leverage": args.leverage}
+    if args.positions:
+        if any(v is not None for v in single.values()):
+            raise XlhtxError("give a positions table or one position's options, not both")
+        return tableio.read_table(args.positions, args.sheet)
+    missing = [f"--{'entry' if k == 'entry_price' else k}" for k, v in single.items()
+               if v is None]
+    if missing:
+        raise XlhtxError(f"give a positions table, or one position with {', '.join(missing)}")
+    row = {k: [v] for k, v in single.items()}
+    row["margin"] = [args.margin]
+    row["mark_price"] = [args.mark]
+    return pa.table(row)
+
+
+def emit(table, output: str | None) -> None:
+    from xlhtx import tableio
+    if output:
+        tableio.write_table(table, output)
+        say(f"wrote {output}: {table.num_rows} rows")
+    else:
+        sys.stdout.write(tableio.csv_text(table))
+
+
+def whatif_commands(sub) -> None:
+    a = _parser(sub, "addmargin", "margin to add (negative: removable) so the liquidation "
+                "price becomes a target, or sits a distance from the mark",
+                "xlhtx addmargin --contract BTC-USDT --side long --contracts 5000 --entry "
+                "30000 --leverage 125 --distance 2%", cmd_addmargin)
+    position_source(a)
+    target = a.add_mutually_exclusive_group()
+    target.add_argument("--target-price", type=float, help="the liquidation price wanted")
+    target.add_argument("--distance", help="distance from the mark to the liquidation price "
+                        "wanted: 0.05 or 5%%")
+    ld = _parser(sub, "ladder", "HTX's tiered (partial) liquidation ladder of each position",
+                 "xlhtx ladder --contract BTC-USDT --side long --contracts 100000 --entry "
+                 "30000 --leverage 125", cmd_ladder)
+    position_source(ld)
+    sc = _parser(sub, "scenario", "each position over a price grid centred on its "
+                 "liquidation price: contracts left, margin ratio, equity, PnL",
+                 "xlhtx scenario positions.csv -o scenario.csv --points 25", cmd_scenario)
+    position_source(sc)
+    sc.add_argument("--points", type=int, default=25, help="prices in the grid (default 25)")
+    sc.add_argument("--span", type=float, default=3.0, help="the grid reaches this many "
+                    "times the distance to liquidation either side (default 3)")
+
+
+def _fraction(text: str) -> float:
+    t = text.strip()
+    try:
+        return float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise XlhtxError(f"--distance {text!r}: a fraction (0.05) or a percentage (5%)") \
+            from None
+
+
+def cmd_addmargin(args: argparse.Namespace) -> int:
+    from xlhtx import whatif
+    distance = _fraction(args.distance) if args.distance is not None else None
+    emit(whatif.add_margin(positions_of(args), load_tiers(args.tiers), args.target_price,
+                           distance), args.output)
+    return 0
+
+
+def cmd_ladder(args: argparse.Namespace) -> int:
+    from xlhtx import whatif
+    emit(whatif.ladder(positions_of(args), load_tiers(args.tiers)), args.output)
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from xlhtx import whatif
+    emit(whatif.scenario(positions_of(args), load_tiers(args.tiers), args.points, args.span),
+         args.output)
+    return 0
 
 
 def note_if_bundled(tiers) -> None:
@@ -124,9 +229,12 @@ def cmd_calc(args: argparse.Namespace) -> int:
     say(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
     results = book.compute(tableio.columns(table), tiers)
-    bad = sum(1 for s in results["status"] if s)
-    say(f"  computed in {time.perf_counter() - t1:.1f} s ({bad:,} rows without a "
-        f"number); writing {out} ...")
+    errors = sum(1 for s in results["status"] if s.startswith("#"))
+    other = sum(1 for s in results["status"] if s and not s.startswith("#"))
+    say(f"  computed in {time.perf_counter() - t1:.1f} s: {table.num_rows - errors:,} "
+        f"positions, {errors:,} with an error{'' if errors == 1 else 's'} (see status), "
+        f"{other:,} without a liquidation price (no liquidation, or liquidated); "
+        f"writing {out} ...")
     tableio.write_table(tableio.result_table(table, results, tiers), out)
     say(f"done in {time.perf_counter() - t0:.1f} s: {out}")
     return 0

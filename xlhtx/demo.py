@@ -3,9 +3,6 @@ with no network."""
 
 from __future__ import annotations
 
-import csv
-import io
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 

@@ -129,9 +129,18 @@ def _where(batch: Batch, i: int) -> tuple[str, str, Any]:
 
 def _no_tier(code: int, batch: Batch, i: int, table: Any) -> str:
     contract, mode, lev = _where(batch, i)
-    levs = ", ".join(f"{x:g}" for x in table.leverages(contract, mode) if x)
+    published = [x for x in table.leverages(contract, mode) if x]
+    levs = ", ".join(f"{x:g}" for x in published)
     have = (f"; leverages with ladders: {levs}" if levs
             else f"; the table has no {mode} ladders for it")
+    try:
+        lev_f = float(lev)
+    except (TypeError, ValueError):
+        lev_f = float("nan")
+    below = [x for x in published if x < lev_f]
+    above = [x for x in published if x > lev_f]
+    if below and above:
+        have += f" (nearest: {below[-1]:g}x and {above[0]:g}x)"
     return f"#N/A no tier ladder for {contract} {mode} at {describe(lev)}x{have}"
 
 

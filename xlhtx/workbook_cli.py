@@ -18,8 +18,10 @@ def add_commands(sub, parser_factory) -> None:
                        "for xlwings)", "xlhtx workbook build -o xlhtx.xlsm", cmd_build)
     b.add_argument("-o", "--output", default="xlhtx.xlsm", help="where (default: %(default)s)")
     b.add_argument("--tiers", help="tier file to put in the Tiers sheet (default: bundled)")
+    b.add_argument("--positions", help="positions table (CSV, XLSX or Parquet) for the "
+                   "Positions sheet (default: the sample book)")
     b.add_argument("--rows", type=int, default=None,
-                   help="repeat the sample positions to this many rows")
+                   help="repeat the positions to this many rows")
     r = parser_factory(sub, "recalc", "recalculate a workbook without Excel and write a "
                        "copy whose cells hold the values", "xlhtx recalc xlhtx.xlsm -o "
                        "xlhtx-values.xlsx --values-only", cmd_recalc)
@@ -33,9 +35,31 @@ def add_commands(sub, parser_factory) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from xlhtx.xlsx import template
     table = load_tiers(args.tiers) if args.tiers else None
-    out = template.build(args.output, table=table, n_rows=args.rows)
+    positions = template_positions(args.positions) if args.positions else None
+    out = template.build(args.output, table=table, positions=positions, n_rows=args.rows)
     say(f"built {out}")
     return 0
+
+
+def template_positions(path: str) -> dict[str, list]:
+    """A positions table as the Positions sheet's input columns."""
+    from xlhtx import tableio
+    from xlhtx.xlsx.template import SAMPLE_KEYS
+    table = tableio.read_table(path)
+    keys = {tableio.column_key(n): n for n in table.column_names}
+    need = ("contract", "side", "contracts", "entry_price", "leverage")
+    missing = [k for k in need if k not in keys]
+    if missing:
+        raise XlhtxError(f"{path}: missing column(s) {', '.join(missing)}; required: "
+                         f"{', '.join(need)}")
+    if table.num_rows == 0:
+        raise XlhtxError(f"{path}: no positions")
+    n = table.num_rows
+    out = {}
+    for key in SAMPLE_KEYS.values():
+        col = table.column(keys[key]).to_pylist() if key in keys else [None] * n
+        out[key] = ["isolated" if key == "margin_mode" and v is None else v for v in col]
+    return out
 
 
 def cmd_recalc(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from xlhtx.version import __version__
-from xlhtx.console import printable, say
+from xlhtx.console import printable, progress, say
 from xlhtx.errors import XlhtxError
 from xlhtx.sources import load_tiers
 
@@ -224,9 +224,9 @@ def cmd_calc(args: argparse.Namespace) -> int:
     note_if_bundled(tiers)
     tableio.file_format(out)
     t0 = time.perf_counter()
-    say(f"reading {src} ...")
+    progress(f"reading {src} ...")
     table = tableio.read_table(src, args.sheet)
-    say(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
+    progress(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
     results = book.compute(tableio.columns(table), tiers)
     errors = sum(1 for s in results["status"] if s.startswith("#"))
@@ -244,7 +244,7 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
     from xlhtx.reference import fetch
     from xlhtx.reference.snapshot import load_snapshot_json
     doc = fetch.fetch_tables(args.contract, base=args.base_url or fetch.DEFAULT_BASE,
-                             timeout=args.timeout, retries=args.retries, progress=say)
+                             timeout=args.timeout, retries=args.retries, progress=progress)
     table = load_snapshot_json(doc)  # refuse tables we could not use before writing
     if args.output:
         from xlhtx.files import atomic_write

@@ -20,3 +20,10 @@ def printable(text: object, limit: int = 500) -> str:
 def say(msg: str) -> None:
     """A note or progress line on stderr."""
     print(printable(msg, limit=10_000), file=sys.stderr, flush=True)
+
+
+def progress(msg: str) -> None:
+    """A step of long work ("reading ...", "computing ..."): shown on a terminal only, so
+    logs and pipes get the notes and results, not the chatter."""
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        say(msg)

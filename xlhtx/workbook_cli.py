@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xlhtx.console import say
+from xlhtx.console import progress, say
 from xlhtx.errors import XlhtxError
 from xlhtx.sources import load_tiers
 
@@ -64,8 +64,9 @@ def template_positions(path: str) -> dict[str, list]:
 
 def cmd_recalc(args: argparse.Namespace) -> int:
     from xlhtx.headless import recalc
-    recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
-           progress=say)
+    out = recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
+                 progress=progress)
+    say(f"wrote {out}")
     return 0
 
 

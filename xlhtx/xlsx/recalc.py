@@ -592,5 +592,4 @@ def recalc(book: str | Path, out: str | Path | None = None, *, functions: Functi
             drop_vba=values_only or target.suffix.lower() == ".xlsx"))
     except LayoutError as e:
         raise RecalcError(f"{book}: {e}") from None
-    progress(f"wrote {target}")
     return target

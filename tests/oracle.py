@@ -175,3 +175,20 @@ def account_risk_rate(legs, balance, marks, levers, cross_linear, frozen=0.0):
     if cross_linear:
         return eq / sum(a * u for a, u in zip(factors, used)) - 1
     return eq / sum(used) - factors[0]
+
+
+def liq_map(table, positions, price_from, step, n_buckets):
+    """Plain-Python liquidation map: positions (code, s, q, e, lev, m) walk ``ladder``;
+    each step's closed contracts land in its trigger's bucket. Returns
+    {(side, bucket): (contracts, notional)}."""
+    out = {}
+    for code, s, q, e, lev, m in positions:
+        c = table.contract(code)
+        for p, qb, qa, *_ in ladder(table, code, "isolated", s, q, e, lev, m):
+            k = math.floor((p - price_from) / step)
+            if 0 <= k < n_buckets:
+                closed = qb - qa
+                v = closed * c.size * (p if c.kind == "linear" else 1.0)
+                a, b = out.get((s, k), (0.0, 0.0))
+                out[(s, k)] = (a + closed, b + v)
+    return out

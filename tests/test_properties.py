@@ -69,8 +69,10 @@ def test_liquidation_price_is_continuous_within_a_tier(code, side, q, e, lev, mf
     t = api.tier(code, lev, qs)["ladder"]
     assume((r.status == st.OK).all() and len(set(t.values)) == 1)
     scale = abs(r.values[0]) + e
-    assert abs(r.values[1] - r.values[0]) <= 1e-6 * scale   # small step, small change
-    assert abs(r.values[2] - r.values[0]) <= 1e-3 * scale
+    small, large = abs(r.values[1] - r.values[0]), abs(r.values[2] - r.values[0])
+    # continuous, and smooth within a tier: a 1,000x smaller step gives a ~1,000x smaller
+    # change (a fixed bound would fail near the pole of a coin-margined short at 1x)
+    assert small <= 2e-3 * large + 1e-12 * scale
 
 
 @SET

@@ -69,7 +69,7 @@ def test_wired_for_xlwings(book):
 
 def test_sheets_tables_validation_formatting_and_charts(book):
     wb = load_workbook(book)
-    assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Tiers",
+    assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map", "Tiers",
                              "Contracts", "MarginLadders", "xlwings.conf"]
     pos = wb["Positions"]
     assert pos.tables["Positions"].ref == "A1:U13"

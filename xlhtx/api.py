@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 
 from htxcore import status as st
@@ -18,6 +19,8 @@ from htxcore.account import account_nb
 from htxcore.insurance import adl_rank_nb, insurance_nb
 from htxcore.liquidation import (add_margin_nb, after_liq_nb, leverage_for_distance_nb,
                                  liq_ladder_nb)
+from htxcore.liqmap import (HIST_ROWS, LONG_E, LONG_Q, LONG_V, SHORT_E, SHORT_Q, SHORT_V,
+                            liq_map_nb)
 from htxcore.maxopen import max_open_nb
 from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_nb,
                               liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
@@ -645,3 +648,100 @@ def adl_rank(pnl, margin, notional) -> Result:
     out[:], s[:] = NAN, st.OK
     out[live], s[live] = o, ss
     return finish(b, out, s, snapshot())
+
+
+# ------------------------------------------------------------------ liquidation map
+
+LIQMAP_COLUMNS = ("bucket_low", "bucket_high", "long_contracts", "short_contracts",
+                  "long_notional", "short_notional", "cumulative_notional")
+MAX_BUCKETS = 100_000
+
+
+@dataclass
+class LiqMap:
+    """A liquidation map: per bucket ``[low, high)`` the contracts and notional
+    force-closed, longs and shorts apart (``hist`` rows as ``htxcore.liqmap``); ``mark``
+    the price the cumulative column counts from; ``result`` the per-position statuses."""
+
+    price_from: float
+    step: float
+    hist: np.ndarray
+    mark: float
+    result: Result
+
+    @property
+    def lows(self) -> np.ndarray:
+        return self.price_from + self.step * np.arange(self.hist.shape[1])
+
+    def cumulative(self) -> np.ndarray:
+        """Notional force-closed if the price moves from the mark to the bucket: longs
+        summed from the mark down, shorts from the mark up."""
+        lows = self.lows
+        below = lows + self.step <= self.mark
+        above = lows >= self.mark
+        long_v, short_v = self.notional("long"), self.notional("short")
+        out = np.zeros_like(long_v)
+        out[below] = np.cumsum(long_v[below][::-1])[::-1]
+        out[above] = np.cumsum(short_v[above])
+        inside = ~below & ~above          # the bucket holding the mark: both sides
+        out[inside] = long_v[inside] + short_v[inside]
+        return out
+
+    def notional(self, side: str) -> np.ndarray:
+        """The notional per bucket: the sum plus its rounding error, rounded once."""
+        if side == "long":
+            return self.hist[LONG_V] + self.hist[LONG_E]
+        return self.hist[SHORT_V] + self.hist[SHORT_E]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        lows = self.lows
+        return {"bucket_low": lows, "bucket_high": lows + self.step,
+                "long_contracts": self.hist[LONG_Q], "short_contracts": self.hist[SHORT_Q],
+                "long_notional": self.notional("long"),
+                "short_notional": self.notional("short"),
+                "cumulative_notional": self.cumulative()}
+
+    def table(self) -> list[list]:
+        """Header plus one row per bucket (what Excel spills)."""
+        cols = self.columns()
+        return [list(LIQMAP_COLUMNS)] + [[float(cols[c][k]) for c in LIQMAP_COLUMNS]
+                                         for k in range(self.hist.shape[1])]
+
+
+def map_buckets(price_from: float, price_to: float, step: float) -> int:
+    """Number of buckets of a range, or an error naming the argument."""
+    for name, v in (("price_from", price_from), ("price_to", price_to), ("step", step)):
+        if not (isinstance(v, float) and 0 < v < 1e15):
+            raise ArgError(f"{name} = {v!r}: must be a price > 0")
+    if price_to <= price_from:
+        raise ArgError(f"price_to = {price_to:g} must be above price_from = {price_from:g}")
+    n = int(np.ceil((price_to - price_from) / step - 1e-9))
+    if n > MAX_BUCKETS:
+        raise ArgError(f"step = {step:g} makes {n:,} buckets; at most {MAX_BUCKETS:,}: take a "
+                       "larger step")
+    return n
+
+
+def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from, price_to,
+            step, tiers=None, mark_price=None, mode=None) -> LiqMap:
+    """The liquidation map of a book of isolated positions (docs/maths.md)."""
+    t = resolve_tiers(tiers)
+    lo = _account_scalar(price_from, "price_from", "the lowest price of the map")
+    hi = _account_scalar(price_to, "price_to", "the highest price of the map")
+    st_ = _account_scalar(step, "step", "the width of a price bucket")
+    n = map_buckets(lo, hi, st_)
+    mark = (_account_scalar(mark_price, "mark_price", "the price the cumulative column "
+                            "counts from") if mark_price is not None and not
+            _blank_cell(mark_price) else (lo + hi) / 2)
+    b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
+                        contract=contract, side=side, contracts=contracts,
+                        entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
+    cid = b.contracts(t).copy()
+    cid[list(b.errors)] = -1   # an unreadable row is no position: it adds nothing
+    hist = np.zeros((HIST_ROWS, n))
+    s = np.empty(b.n, dtype=np.int8)
+    liq_map_nb(t.compile(), cid, b.modes(), b.sides(), b.floats("contracts"),
+               b.floats("entry_price"), b.floats("leverage"), b.floats("margin", default=NAN),
+               lo, st_, hist, s, numba.get_num_threads() * 4)
+    res = finish(b, np.zeros(b.n), s, t)
+    return LiqMap(lo, st_, hist, mark, res)

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from xlhtx.version import __version__
 from xlhtx.console import printable, progress, say
 from xlhtx.errors import XlhtxError
@@ -59,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the first)")
     c.add_argument("--tiers", help=TIERS_HELP)
     c.add_argument("--contracts", help="contracts table (contract_code, contract_size[, kind])")
+    engine_options(c)
 
     t = sub.add_parser("tiers", help="tier tables: fetch from HTX")
     tsub = t.add_subparsers(dest="tiers_command", metavar="ACTION")
@@ -91,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     whatif_commands(sub)
 
+    lm = _parser(sub, "liqmap", "liquidation map of a book: contracts and notional "
+                 "force-closed per price bucket, longs and shorts apart, following HTX's "
+                 "tiered liquidation", "xlhtx liqmap positions.parquet --from 25000 --to 35000 "
+                 "--step 100 -o map.csv --png map.png", cmd_liqmap)
+    lm.add_argument("positions", help="positions table (CSV, XLSX, Parquet) or a partitioned "
+                    "Parquet dataset (a folder or a glob)")
+    lm.add_argument("--from", dest="price_from", type=float, required=True,
+                    help="lowest price of the map")
+    lm.add_argument("--to", dest="price_to", type=float, required=True,
+                    help="highest price of the map")
+    lm.add_argument("--step", type=float, required=True, help="width of a price bucket")
+    lm.add_argument("--mark", type=float, help="the price the cumulative column counts from "
+                    "(default: the middle of the range)")
+    lm.add_argument("--sheet", help="sheet of an XLSX input")
+    lm.add_argument("--tiers", help=TIERS_HELP)
+    lm.add_argument("-o", "--output", help="map table (CSV or Parquet); default: print CSV")
+    lm.add_argument("--png", help="chart of the map (PNG)")
+    engine_options(lm)
+
     from xlhtx import workbook_cli
     workbook_cli.add_commands(sub, _parser)
 
@@ -100,6 +122,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------- commands
+
+
+def engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local: this process; dask: partitions on a Dask cluster")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler "
+                   "(tcp://host:8786); default: a local cluster of two workers")
+
+
+def cmd_liqmap(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+    from xlhtx import api, cluster, tableio
+    tiers = load_tiers(args.tiers)
+    note_if_bundled(tiers)
+    lo, hi, step = args.price_from, args.price_to, args.step
+    n = api.map_buckets(lo, hi, step)
+    mark = args.mark if args.mark is not None else (lo + hi) / 2
+    progress(f"mapping {args.positions} into {n:,} buckets ...")
+    if args.engine == "dask":
+        hist = cluster.liq_map_hist(args.positions, tiers, lo, hi, step, args.scheduler)
+        m = api.LiqMap(lo, step, hist, mark, api.Result(np.zeros(0), np.zeros(0, np.int16)))
+    else:
+        table = (cluster.read_dataset(args.positions) if cluster.is_dataset(args.positions)
+                 else tableio.read_table(args.positions, args.sheet))
+        cols = positions_columns(table)
+        m = api.liq_map(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
+                        cols["leverage"], cols.get("margin"), lo, hi, step, tiers, mark,
+                        cols.get("margin_mode"))
+        bad = int(np.count_nonzero((m.result.status != 0) & (m.result.status != api.EMPTY)))
+        if bad:
+            first = next(iter(m.result.messages.values()), "")
+            say(f"note: {bad:,} position(s) left out of the map, e.g. {first}")
+    cols = m.columns()
+    emit(pa.table({k: cols[k] for k in api.LIQMAP_COLUMNS}), args.output)
+    if args.png:
+        from xlhtx.charts import liq_map_png
+        liq_map_png(m, args.png, title=f"Liquidation map of {Path(args.positions).name}")
+        say(f"wrote {args.png}")
+    return 0
+
+
+def positions_columns(table) -> dict:
+    from xlhtx.whatif import position_columns
+    return position_columns(table)
 
 
 def position_source(p: argparse.ArgumentParser) -> None:
@@ -214,16 +280,35 @@ BUNDLED_NOTE = ("tiers from the bundled illustrative snapshot, not HTX's live ta
                 "`xlhtx tiers fetch -o tiers.json` and --tiers tiers.json for those")
 
 
+def calc_dataset(args: argparse.Namespace, tiers, t0: float) -> int:
+    """calc over a partitioned Parquet dataset: a folder of result files out."""
+    from xlhtx import book, cluster, tableio
+    if not args.output or Path(args.output).suffix:
+        raise XlhtxError("a dataset's results are a dataset: give -o a folder name")
+    if args.engine == "dask":
+        rows = cluster.calc(args.positions, args.output, tiers, args.scheduler)
+    else:
+        table = cluster.read_dataset(args.positions)
+        results = book.compute(tableio.columns(table), tiers)
+        tableio.write_table(tableio.result_table(table, results, tiers),
+                            Path(args.output) / "part-00000.parquet")
+        rows = table.num_rows
+    say(f"done in {time.perf_counter() - t0:.1f} s: {rows:,} positions into {args.output}/")
+    return 0
+
+
 def cmd_calc(args: argparse.Namespace) -> int:
-    from xlhtx import book, tableio
+    from xlhtx import book, cluster, tableio
     src = Path(args.positions)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-results{src.suffix}")
     if out.resolve() == src.resolve():
         raise CliError(f"{out}: the output would overwrite the input; choose another -o")
     tiers = load_tiers(args.tiers, args.contracts)
     note_if_bundled(tiers)
-    tableio.file_format(out)
     t0 = time.perf_counter()
+    if args.engine == "dask" or cluster.is_dataset(args.positions):
+        return calc_dataset(args, tiers, t0)
+    tableio.file_format(out)
     progress(f"reading {src} ...")
     table = tableio.read_table(src, args.sheet)
     progress(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")

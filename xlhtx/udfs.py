@@ -57,10 +57,14 @@ ARG_DOCS = {
                "margin_static).",
     "frozen_margin": "Optional order margin frozen in the account: one cell (the total) or "
                      "one per row; empty = 0.",
+    "price_from": "Lowest price of the map.",
+    "price_to": "Highest price of the map.",
+    "step": "Width of a price bucket, e.g. 100.",
     "exec_price": "Price at which the liquidated position is executed in the market.",
     "fee_rate": "Optional liquidation fee rate, e.g. 0.0005; empty = 0.",
     "pnl_col": "Column of unrealized PnL.",
-    "margin_col": "Column of position margins.",
+    "margin_col": "Column of position (isolated) margin balances; in HTX_LIQMAP an empty "
+                  "cell is the initial margin.",
     "notional_col": "Column of position values.",
 }
 
@@ -337,6 +341,17 @@ def HTX_ACCOUNT(contract_col, side_col, contracts_col, entry_col, mark_col, leve
 
 
 ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
+
+
+@excel_function
+def HTX_LIQMAP(contract_col, side_col, contracts_col, entry_col, leverage_col, margin_col,
+               price_from, price_to, step, tiers=None, mark_price=None):
+    """Liquidation map of a book: per price bucket the contracts and notional HTX's tiered
+    liquidation force-closes, longs and shorts apart, and the cumulative notional from the
+    mark (a spilled table with a header)."""
+    m = run(lambda: api.liq_map(contract_col, side_col, contracts_col, entry_col, leverage_col,
+                                margin_col, price_from, price_to, step, tiers, mark_price))
+    return m.table()
 
 
 @excel_function

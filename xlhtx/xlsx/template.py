@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from openpyxl import load_workbook
-from openpyxl.chart import LineChart, Reference, ScatterChart, Series
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -112,6 +112,7 @@ def build(out: str | Path, table: TierTable | None = None,
     ladder_sheet(wb.create_sheet("Ladder"), n)
     scenario_sheet(wb.create_sheet("Scenario"), n)
     accounts_sheet(wb.create_sheet("Accounts"))
+    liqmap_sheet(wb.create_sheet("Liquidation map"), n)
     reference_sheet(wb.create_sheet("Tiers"), "Tiers", table.to_rows(), table)
     reference_sheet(wb.create_sheet("Contracts"), "Contracts", contract_rows(table), table)
     ladders = table.ladder_margin or snapshot().ladder_margin
@@ -159,6 +160,9 @@ def guide(ws, table: TierTable) -> None:
          "+30% of the entry.", None),
         ("Accounts: a margin account (a hedge pair included): per contract its liquidation "
          "price, the account's margin ratio and HTX's risk rate (HTX_ACCOUNT).", None),
+        ("Liquidation map: for the Positions book, the contracts and notional HTX's tiered "
+         "liquidation force-closes per price bucket, longs and shorts apart (HTX_LIQMAP).",
+         None),
         ("Tiers, Contracts, MarginLadders: HTX's reference tables. Every formula reads the "
          "Tiers table, so an edit there recalculates everything.", None),
         ("", None),
@@ -385,6 +389,49 @@ def accounts_sheet(ws) -> None:
         ws.cell(row=k, column=1, value=text).font = Font(italic=True)
     widths(ws, {"A": 30, "B": 12, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15, "H": 13,
                 "I": 12, "J": 15})
+
+
+MAP_RANGE = (25000, 70000, 1000)   # from, to, step of the sample map (BTC prices)
+
+
+def liqmap_sheet(ws, n: int) -> None:
+    """HTX_LIQMAP over the Positions table: per price bucket the contracts and notional
+    force-closed, longs and shorts apart, and a bar chart."""
+    ws["A1"] = "Liquidation map of the Positions book"
+    ws["A1"].font = Font(bold=True, size=14, color="1F3864")
+    lo, hi, step = MAP_RANGE
+    inputs = [("Price from", lo), ("Price to", hi), ("Bucket width", step),
+              ("Mark (cumulative counts from here)", 30000)]
+    for r, (label, value) in enumerate(inputs, start=3):
+        ws.cell(row=r, column=1, value=label)
+        c = ws.cell(row=r, column=2, value=value)
+        c.fill = INPUT_FILL
+        c.number_format = PRICE
+    ws.cell(row=7, column=1, value="The range picks the underlying: positions whose triggers "
+            "fall outside it (other coins) are not shown.").font = Font(italic=True)
+    top, buckets = 9, (hi - lo) // step
+    cols = ",".join(f"Positions[{c}]" for c in ("Contract", "Side", "Contracts", "Entry price",
+                                                 "Leverage", "Margin"))
+    ws[f"A{top}"] = ArrayFormula(f"A{top}:G{top + buckets}",
+                                 f"=HTX_LIQMAP({cols},B3,B4,B5,{TIERS},B6)")
+    for r in range(top + 1, top + buckets + 1):
+        for c, fmt in zip("ABCDEFG", (PRICE, PRICE, "#,##0", "#,##0", MONEY, MONEY, MONEY)):
+            ws[f"{c}{r}"].number_format = fmt
+    chart = BarChart()
+    chart.type = "col"
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.title = "Notional force-closed per price bucket (longs red, shorts green)"
+    chart.y_axis.title = "notional (USDT / USD)"
+    chart.x_axis.title = "bucket (low price)"
+    chart.add_data(Reference(ws, min_col=5, max_col=6, min_row=top, max_row=top + buckets),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + buckets))
+    for series, colour in zip(chart.series, ("D9534F", "2E7D32")):
+        series.graphicalProperties.solidFill = colour
+    chart.width, chart.height = 24, 11
+    ws.add_chart(chart, "I3")
+    widths(ws, {"A": 34, "B": 14, "C": 16, "D": 16, "E": 16, "F": 16, "G": 20})
 
 
 def contract_rows(table: TierTable) -> list[list[Any]]:

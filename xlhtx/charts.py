@@ -1,0 +1,48 @@
+"""Report charts (matplotlib, drawn off-screen): the liquidation map of a book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xlhtx.errors import XlhtxError
+from xlhtx.files import atomic_write
+
+
+def liq_map_png(m: Any, path: str | Path, title: str = "Liquidation map") -> Path:
+    """Bars of notional force-closed per price bucket (longs below the mark, shorts above,
+    as HTX's tiered liquidation closes them), the cumulative notional from the mark on a
+    second axis, and the mark drawn."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
+    except ImportError:
+        raise XlhtxError("--png needs matplotlib: pip install 'xlhtx[plot]'") from None
+    cols = m.columns()
+    mid = cols["bucket_low"] + m.step / 2
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
+    ax.bar(mid, cols["long_notional"], width=m.step * 0.9, color="#d9534f",
+           label="longs force-closed")
+    ax.bar(mid, cols["short_notional"], width=m.step * 0.9, color="#2e7d32",
+           bottom=cols["long_notional"], label="shorts force-closed")
+    ax.axvline(m.mark, color="#1f3864", linestyle="--", linewidth=1.5)
+    ax.annotate(f"mark {m.mark:,.6g}", (m.mark, 1), xycoords=("data", "axes fraction"),
+                xytext=(4, -14), textcoords="offset points", color="#1f3864")
+    ax.set_xlabel("price")
+    ax.set_ylabel("notional force-closed per bucket (quote currency)")
+    ax.set_title(title)
+    ax2 = ax.twinx()
+    ax2.plot(mid, cols["cumulative_notional"], color="#555555", linewidth=1.2,
+             label="cumulative from the mark")
+    ax2.set_ylabel("cumulative notional from the mark")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper left", frameon=False)
+    thousands = FuncFormatter(lambda x, _: f"{x:,.0f}")
+    for axis in (ax.yaxis, ax2.yaxis, ax.xaxis):
+        axis.set_major_formatter(thousands)
+    fig.tight_layout()
+    out = atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+    return out

@@ -67,7 +67,12 @@ def dask_client(scheduler: str | None = None) -> Iterator[Any]:
         yield client
 
 
-def _partitions(source: str):
+def _partitions(source: str) -> list:
+    """One delayed partition per file: read as Arrow by the worker for a local dataset
+    (no pandas on the way), through ``dask.dataframe`` for a remote one."""
+    import dask
+    if "://" not in source:
+        return [dask.delayed(pq.read_table)(f) for f in dataset_files(source)]
     import dask.dataframe as dd
     try:
         return dd.read_parquet(source).to_delayed()
@@ -76,9 +81,9 @@ def _partitions(source: str):
 
 
 def arrow_partition(df: Any) -> pa.Table:
-    """A Dask partition (pandas) as the Arrow table one process would have read: text as
-    ``string`` (pandas hands Arrow's ``large_string``), no index."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    """A partition (Arrow, or pandas from a remote dataset) as the Arrow table one process
+    would have read: text as ``string`` (pandas hands Arrow's ``large_string``)."""
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     schema = pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
                         for f in table.schema])
     return table.cast(schema)
@@ -98,8 +103,9 @@ def calc(source: str, out: str, tiers: Any, scheduler: str | None = None) -> int
     import dask
     Path(out).mkdir(parents=True, exist_ok=True)
     parts = _partitions(source)
-    with dask_client(scheduler):
-        counts = dask.compute(*[dask.delayed(_calc_part)(p, tiers, out, k)
+    with dask_client(scheduler) as client:
+        shared = client.scatter(tiers, broadcast=True)   # the tier table sent once
+        counts = dask.compute(*[dask.delayed(_calc_part)(p, shared, out, k)
                                 for k, p in enumerate(parts)])
     return int(sum(counts))
 
@@ -119,8 +125,9 @@ def liq_map_hist(source: str, tiers: Any, lo: float, hi: float, step: float,
     import dask
     parts = _partitions(source)
     from htxcore.liqmap import merge_nb
-    with dask_client(scheduler):
-        hists = dask.compute(*[dask.delayed(_map_part)(p, tiers, lo, hi, step)
+    with dask_client(scheduler) as client:
+        shared = client.scatter(tiers, broadcast=True)
+        hists = dask.compute(*[dask.delayed(_map_part)(p, shared, lo, hi, step)
                                for p in parts])
     total = np.zeros_like(hists[0])
     for h in hists:   # contracts plainly, notional with its rounding error (TwoSum)

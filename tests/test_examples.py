@@ -49,7 +49,7 @@ def test_liquidation_ladder_example():
     assert rows[0] == list(api.LADDER_COLUMNS)
     assert [r[1] for r in rows[1:]] == pytest.approx([29963.75, 29928.90, 28159.69], abs=0.01)
     assert [r[2:6] for r in rows[1:]] == [[100000, 89999, 2, 1], [89999, 8999, 1, 0],
-                                         [8999, 0, 0, -1]]
+                                         [8999, 0, 0, "closed"]]
     # 1e-9 against values derived by hand from the SPEC's rule (equity kept, PnL realized)
     p1 = (30000 - 24000 / 100) / (1 - 0.85 / 125)
     m1 = 24000 + 10.001 * (p1 - 30000)

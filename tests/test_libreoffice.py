@@ -58,24 +58,57 @@ def test_recalculated_copies_show_the_numbers(soffice, tmp_path):
     values = tmp_path / "v"
     values.mkdir()
     s = sheets_as_csv(soffice, ROOT / "workbook" / "xlhtx-values.xlsx", values)
-    assert s["Ladder"][11][:4] == ["step", "trigger_price", "contracts_before",
-                                   "contracts_after"]
-    assert float(s["Ladder"][12][1]) == pytest.approx(29963.7535239629, rel=1e-9)
+    assert s["Ladder"][11][:4] == ["Step", "Trigger price", "Contracts before",
+                                   "Contracts after"]
+    assert float(s["Ladder"][13][1]) == pytest.approx(29963.7535239629, rel=1e-9)
+    assert s["Ladder"][15][5] == "closed"
     assert float(s["Accounts"][7][6]) > 0 and s["Accounts"][7][6] == s["Accounts"][8][6]
-    assert float(s["Scenario"][12][2]) == pytest.approx(-900000)
+    assert float(s["Scenario"][24][1]) == pytest.approx(29963.7535239629, rel=1e-9)
 
 
-def test_positions_sheet_renders_to_png(soffice, tmp_path):
+RENDERED = ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map"]
+
+
+def test_every_sheet_renders_to_png(soffice, tmp_path):
+    """One page per sheet (the template fits each to a page): artifacts/<sheet>.png,
+    cropped to what is drawn (the README shows the copies in docs/)."""
+    from PIL import Image, ImageChops
     book = recalc(ROOT / "workbook" / "xlhtx.xlsm", tmp_path / "render.xlsx", values_only=True)
-    convert(soffice, book, tmp_path,
-            'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}')
+    convert(soffice, book, tmp_path, "pdf")
     pdf = tmp_path / "render.pdf"
     assert pdf.stat().st_size > 10_000
     ARTIFACTS.mkdir(exist_ok=True)
-    subprocess.run(["pdftoppm", "-f", "2", "-l", "2", "-png", "-r", "80", "-singlefile",
-                    str(pdf), str(ARTIFACTS / "positions")], check=True, timeout=120)
-    png = ARTIFACTS / "positions.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+    for page, name in enumerate(RENDERED, start=1):
+        stem = ARTIFACTS / name.lower().replace(" ", "-")
+        subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-png", "-r", "110",
+                        "-singlefile", str(pdf), str(stem)], check=True, timeout=120)
+        png = stem.with_suffix(".png")
+        img = Image.open(png).convert("RGB")
+        box = ImageChops.difference(img, Image.new("RGB", img.size, "white")).getbbox()
+        assert box, f"{name}: the page is blank"
+        img.crop((max(box[0] - 10, 0), max(box[1] - 10, 0), box[2] + 10, box[3] + 10)).save(png)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+
+
+def test_the_values_copy_shows_no_raw_codes_and_no_cut_text():
+    """What a person reads: no -1 tier, no #NAME?, and no text running under a filled
+    neighbour cell (text in the sheets a trader reads fits, wraps or shrinks)."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+    wb = load_workbook(ROOT / "workbook" / "xlhtx-values.xlsx")
+    for name in ("Positions", "Ladder", "Scenario"):
+        ws = wb[name]
+        for row in ws.iter_rows():
+            for c in row:
+                v = c.value
+                assert v != "#NAME?" and not (isinstance(v, str) and "#NAME?" in v), c
+                if name == "Ladder" and c.column == 6 and c.row > 13:
+                    assert v != -1, c            # tier after a full liquidation: "closed"
+                if not isinstance(v, str) or c.alignment.shrink_to_fit or c.alignment.wrap_text:
+                    continue
+                width = ws.column_dimensions[get_column_letter(c.column)].width or 8.43
+                right = ws.cell(row=c.row, column=c.column + 1).value
+                assert len(v) <= width * 1.15 or right in (None, ""), (name, c.coordinate, v)
 
 
 def test_a_workbook_saved_by_libreoffice_recalculates(soffice, tmp_path):

@@ -72,7 +72,7 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map", "Tiers",
                              "Contracts", "MarginLadders", "xlwings.conf"]
     pos = wb["Positions"]
-    assert pos.tables["Positions"].ref == "A1:U13"
+    assert pos.tables["Positions"].ref == "A1:V13"
     assert [c.value for c in pos[1]][:8] == ["Contract", "Side", "Margin mode", "Leverage",
                                              "Contracts", "Entry price", "Mark price", "Margin"]
     assert pos["S2"].value.startswith("=HTX_LIQPRICE(Positions[[#This Row],[Contract]]")
@@ -80,8 +80,9 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     lists = {dv.formula1 for dv in pos.data_validations.dataValidation}
     assert '"long,short"' in lists and '"isolated,cross"' in lists
     assert any("Contracts[contract_code]" in f for f in lists)
-    rules = [r for rng in pos.conditional_formatting for r in rng.rules]
-    assert sorted(r.formula[0] for r in rules) == ["0.8", "1"]
+    rules = {r.formula[0] for rng in pos.conditional_formatting for r in rng.rules}
+    assert {"AND(ISNUMBER(R2),R2>=1)", "AND(ISNUMBER(R2),R2>=0.8)"} <= rules
+    assert "AND(ISNUMBER(S2),ABS(S2)>=1000)" in rules   # prices by magnitude
     assert pos.freeze_panes == "B2"
     assert pos["S2"].number_format == "#,##0.00####" and pos["R2"].number_format == "0.00%"
     assert len(wb["Ladder"]._charts) == 1 and len(wb["Scenario"]._charts) == 1
@@ -96,7 +97,7 @@ def test_spills_are_dynamic_arrays(book):
     p = parts(book)
     assert b'fDynamic="1"' in p["xl/metadata.xml"]
     ladder = p["xl/worksheets/sheet3.xml"].decode()
-    assert '<c r="A12" cm="1"><f t="array" ref="A12:G20">HTX_LIQLADDER(' in ladder
+    assert '<c r="A13" cm="1"><f t="array" ref="A13:G21">HTX_LIQLADDER(' in ladder
 
 
 def test_recalc_values_equal_the_core(model):
@@ -114,16 +115,25 @@ def test_recalc_values_equal_the_core(model):
         assert v[("Positions", r, 17)] == pytest.approx((m if m is not None else im) + pnl,
                                                        rel=1e-12)
     ladder = api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125).table(0)
-    got = [[v[("Ladder", 12 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
+    got = [[v[("Ladder", 13 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
     assert got == ladder
-    assert v[("Ladder", 12 + len(ladder), 1)] is None   # past the spill: empty
+    assert v[("Ladder", 13 + len(ladder), 1)] is None   # past the spill: empty
+    assert v[("Ladder", 13 + len(ladder) - 1, 6)] == "closed"   # no tier -1 shown
     legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
     acc = api.account(*legs, 25000, "cross", 0)
     for j, key in enumerate(("liq_price", "margin_ratio", "risk_rate", "equity")):
         assert [v[("Accounts", 8 + i, 7 + j)] for i in range(4)] == acc[key].to_list()
     assert v[("Accounts", 8, 7)] == v[("Accounts", 9, 7)]   # the hedge pair: one price
-    # Scenario row for -30%: PnL of the picked position (row 3: long 100,000 at 30,000)
-    assert v[("Scenario", 13, 3)] == pytest.approx(-0.3 * 3_000_000)
+    # Scenario: the grid is centred on the picked position's liquidation price (row 3:
+    # long 100,000 at 30,000, mark 29,990); its columns agree with the functions
+    liq = api.liq_price("BTC-USDT", "long", 100000, 30000, 125).values[0]
+    assert v[("Scenario", 13 + 12, 2)] == pytest.approx(liq, rel=1e-12)
+    for r in range(13, 38):
+        p = v[("Scenario", r, 2)]
+        after = api.after_liq("BTC-USDT", "long", 100000, 30000, 125, p)
+        assert v[("Scenario", r, 3)] == after["contracts"].values[0]
+        assert v[("Scenario", r, 5)] == pytest.approx(after["equity"].values[0], rel=1e-12)
+        assert v[("Scenario", r, 6)] >= -24000 - 1e-6   # an isolated loss stops at the margin
 
 
 def test_recalculates_as_cells_change(model):
@@ -251,8 +261,8 @@ def test_batched_and_per_row_paths_agree_with_the_plain_engine(book, model):
             assert plain[k] == pytest.approx(v, rel=1e-12), k
         else:
             assert plain[k] == v, k
-    # every Positions formula column is an HTX_* function: 13 columns x 12 rows batched
-    assert len(model.batched) == 13 * 12
+    # every Positions formula column is an HTX_* function: 14 columns x 12 rows batched
+    assert len(model.batched) == 14 * 12
 
 
 def test_per_row_formulas_are_compiled_once_and_agree_with_the_engine(tmp_path):
@@ -292,3 +302,37 @@ def test_sheets_without_cell_references_are_refused_not_mangled():
     assert rewrite_sheet(ok, {(1, 1): 2.0, (2, 2): "x"}, True) == (
         '<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f><v>2.0</v></c></row>'
         '<row r="2"><c r="B2" t="str"><v>x</v></c></row></sheetData></worksheet>')
+
+
+def test_the_template_follows_excels_own_conventions(book):
+    """What Excel itself writes, checked on the XML of the built file."""
+    import re
+    import xlwings
+    import vba
+    p = parts(book)
+    sheets = {n: d.decode() for n, d in p.items() if n.startswith("xl/worksheets/sheet")}
+    # validations: formulas without a leading "=", prompt and error messages shown
+    for xml in sheets.values():
+        for dv in re.findall(r"<dataValidation\b[^>]*>.*?</dataValidation>", xml, re.S):
+            assert "<formula1>=" not in dv and 'showErrorMessage="1"' in dv \
+                and 'showInputMessage="1"' in dv, dv
+    # every sheet has a VBA code name
+    names = [re.search(r'codeName="([^"]+)"', xml) for xml in sheets.values()]
+    assert all(names) and len({m.group(1) for m in names}) == len(sheets)
+    # the Positions Table's formula columns carry their formula for rows a user adds
+    table = next(d.decode() for n, d in p.items() if n.startswith("xl/tables/") and
+                 b'name="Positions"' in d)
+    assert table.count("<calculatedColumnFormula>") == 14
+    assert "<calculatedColumnFormula>HTX_LIQPRICE(Positions[[#This Row],[Contract]]" in table
+    # chart axes are drawn
+    for n, d in p.items():
+        if n.startswith("xl/charts/chart"):
+            assert b'<delete val="1"' not in d and b'<delete val="0"' in d, n
+    # conditional formats on the margin ratio fire on numbers only
+    positions = sheets["xl/worksheets/sheet2.xml"]
+    assert "AND(ISNUMBER(" in positions and 'operator="greaterThanOrEqual"' not in positions
+    # xlwings wiring that cannot drift: no empty config rows, the VBA's DLL is ours
+    conf = sheets[f"xl/worksheets/sheet{len(sheets)}.xml"]
+    assert "Interpreter" not in conf and "xlhtx.udfs" in conf
+    dlls = set(re.findall(r"xlwings(?:32|64)-([\d.]+)\.dll", vba.modules(book)["xlwings"]))
+    assert dlls == {xlwings.__version__}

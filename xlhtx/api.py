@@ -197,6 +197,33 @@ def notional(contract, contracts, price, tiers=None) -> Result:
     return finish(b, out, s, t)
 
 
+def margin_asset(contract, tiers=None) -> "TextResult":
+    """The margin asset of each contract (USDT, or the coin of a coin-margined one)."""
+    t = resolve_tiers(tiers)
+    b = _position_batch(("contract",), contract=contract)
+    cid = b.contracts(t)
+    status = np.where(cid >= 0, st.OK, st.ERR_CONTRACT).astype(np.int8)
+    res = finish(b, np.zeros(b.n), status, t)
+    texts = [t.contracts[t.codes[c]].margin_asset if ok else None
+             for c, ok in zip(cid.tolist(), res.ok.tolist())]
+    return TextResult(texts, res.status, res.messages)
+
+
+@dataclass
+class TextResult(Result):
+    """A column of text results (``values`` holds the texts)."""
+
+    def __init__(self, texts: list, status: np.ndarray, messages: dict[int, str]):
+        super().__init__(np.zeros(len(texts)), status, messages)
+        self.texts = texts
+
+    def cell(self, i: int) -> Any:
+        return self.texts[i] if self.status[i] == st.OK else super().cell(i)
+
+    def to_list(self) -> list:
+        return [self.cell(i) for i in range(len(self.texts))]
+
+
 def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     """Initial margin: position value / leverage."""
     t = resolve_tiers(tiers)
@@ -512,6 +539,8 @@ class Ladder:
             row = [k + 1] + [float(self.columns[c][i, k]) for c in LADDER_COLUMNS[1:]]
             for j in (2, 3, 4, 5):
                 row[j] = int(row[j])
+            if row[3] == 0:
+                row[5] = "closed"   # fully liquidated: no tier after it
             out.append(row)
         return out
 
@@ -567,6 +596,33 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
             "margin_ratio": Result(np.where(ratio_status == st.OK, ratio, NAN), ratio_status,
                                    msgs),
             "equity": first.alike(eq)}
+
+
+AFTERLIQ_OUTPUTS = {"contracts": "contracts", "margin_ratio": "margin_ratio",
+                    "margin ratio": "margin_ratio", "equity": "equity"}
+
+
+def after_liq_output(contract, side, contracts, entry_price, leverage, price, margin=None,
+                     tiers=None, output=None, mode=None) -> Result:
+    """``after_liq`` with the column chosen per row by ``output`` (contracts, the
+    default; margin_ratio; equity): one cell or a column, as a sheet may mix them."""
+    res = after_liq(contract, side, contracts, entry_price, leverage, price, margin, tiers,
+                    mode)
+    n = len(res["contracts"])
+    b = Batch(output=output)
+    if b.n not in (1, n):
+        raise ArgError(f"output: give one cell or {n} rows")
+    picks = [AFTERLIQ_OUTPUTS.get(str(b.value("output", i if b.n > 1 else 0) or
+                                      "contracts").strip().lower()) for i in range(b.n)]
+    if None in picks:
+        bad = b.value("output", picks.index(None))
+        raise ArgError(f"output = {bad!r}: use contracts, margin_ratio or equity")
+    if b.n == 1:
+        return res[picks[0]]
+    values = np.array([res[k].values[i] for i, k in enumerate(picks)])
+    status = np.array([res[k].status[i] for i, k in enumerate(picks)], dtype=np.int16)
+    messages = {i: res[k].messages[i] for i, k in enumerate(picks) if i in res[k].messages}
+    return Result(values, status, messages)
 
 
 def add_margin(contract, side, contracts, entry_price, leverage, target_liq_price,

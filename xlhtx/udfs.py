@@ -55,6 +55,7 @@ ARG_DOCS = {
     "leverage_col": "Column of leverages.",
     "balance": "Account balance in the margin asset before unrealized PnL (HTX's "
                "margin_static).",
+    "output": "Optional: contracts (default), margin_ratio or equity.",
     "frozen_margin": "Optional order margin frozen in the account: one cell (the total) or "
                      "one per row; empty = 0.",
     "price_from": "Lowest price of the map.",
@@ -134,6 +135,8 @@ def cells(compute: Callable[[], api.Result], arguments: dict[str, Any]) -> Any:
         return single(result)
     if any(_is_row(v) for v in inputs):
         return [result.to_list()]
+    if isinstance(result, api.TextResult):
+        return [[result.cell(i)] for i in range(len(result))]
     with no_gc():  # 100,000 one-cell lists would otherwise set off the cyclic GC again and again
         out = result.values.reshape(-1, 1).tolist()
     for i in np.flatnonzero(~result.ok).tolist():
@@ -270,10 +273,20 @@ def HTX_LIQLADDER(contract, side, contracts, entry_price, leverage, margin=None,
 
 @excel_function
 def HTX_AFTERLIQ(contract, side, contracts, entry_price, leverage, price, margin=None,
-                 tiers=None):
-    """Contracts left after HTX's tiered liquidation if the mark reaches the price."""
-    return cells(_pick("contracts", lambda: api.after_liq(
-        contract, side, contracts, entry_price, leverage, price, margin, tiers)), locals())
+                 tiers=None, output=None):
+    """What is left after HTX's tiered liquidation if the mark reaches the price: the
+    contracts (default), or with output "margin_ratio" / "equity" their margin ratio or
+    equity (0 once fully liquidated)."""
+    return cells(lambda: api.after_liq_output(contract, side, contracts, entry_price,
+                                              leverage, price, margin, tiers, output),
+                 locals())
+
+
+@excel_function
+def HTX_MARGINASSET(contract, tiers=None):
+    """The margin asset of a contract: USDT for USDT-margined, the coin for coin-margined
+    (the unit of its margin, PnL and equity)."""
+    return cells(lambda: api.margin_asset(contract, tiers), locals())
 
 
 @excel_function

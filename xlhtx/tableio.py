@@ -146,21 +146,24 @@ def result_table(table: pa.Table, results: dict[str, Any], tiers: Any = None) ->
     for name, values in results.items():
         if name in arrays:
             name = f"{name}_result"
+        if isinstance(values, pa.Array):
+            arrays[name] = values
+            continue
         text = name in ("status", "margin_asset")
         # NaN is "no number": a null in every format (an empty cell, polars' null)
         arrays[name] = pa.array(values, type=pa.string() if text else None, from_pandas=True)
     return pa.table(arrays)
 
 
-def margin_assets(table: pa.Table, tiers: Any) -> list:
-    """Per row the margin asset of its contract (None for an unknown contract), mapped
+def margin_assets(table: pa.Table, tiers: Any) -> pa.Array:
+    """Per row the margin asset of its contract (null for an unknown contract), mapped
     once per distinct code."""
     name = next(n for n in table.column_names if column_key(n) == "contract")
     enc = table.column(name).combine_chunks().cast(pa.string()).dictionary_encode()
-    assets = [None if v is None or tiers.contract(v) is None else tiers.contract(v).margin_asset
-              for v in enc.dictionary.to_pylist()]
-    codes = enc.indices.to_pylist()
-    return [None if c is None else assets[c] for c in codes]
+    assets = pa.array([None if v is None or tiers.contract(v) is None
+                       else tiers.contract(v).margin_asset
+                       for v in enc.dictionary.to_pylist()], type=pa.string())
+    return pc.take(assets, enc.indices)
 
 
 def write_table(table: pa.Table, path: str | Path) -> None:

@@ -114,22 +114,18 @@ def test_contracts_option_supplies_a_size(tmp_path):
     assert rows[0]["liq_price"] == pytest.approx((2 - 300 / 1000) / 0.97, rel=1e-12)
 
 
-def test_no_positive_solution_is_null_with_a_reason():
+@pytest.mark.parametrize("legs, static, af, lever, reason", [
     # a 1x long whose margin covers its whole value: no price liquidates it
-    accs = positions.parse_accounts(account_payload("BTC-USDT", [("buy", 1000, 30000, 30000)],
-                                                    static=30000.0, af=0.1, lever=1))
+    ([("buy", 1000, 30000, 30000)], 30000.0, 0.1, 1, "no liquidation"),
+    # long 1000 at 30,000 with 1 USDT left, the mark 10% lower: equity < MM already
+    ([("buy", 1000, 30000, 27000)], 1.0, 0.5, 20, "liquidated"),
+])
+def test_an_account_without_a_price_says_why(legs, static, af, lever, reason):
+    accs = positions.parse_accounts(account_payload("BTC-USDT", legs, static=static, af=af,
+                                                    lever=lever))
     cols = positions.compare(accs, T)
-    assert cols["liq_price"] == [None]
-    assert cols["status"][0].startswith("no liquidation")
-
-
-def test_an_account_past_its_liquidation_price_is_liquidated_not_priced():
-    # long 1000 at 30,000 with 1 USDT left; the mark has fallen 10%: equity < MM now
-    accs = positions.parse_accounts(account_payload("BTC-USDT", [("buy", 1000, 30000, 27000)],
-                                                    static=1.0, af=0.5, lever=20))
-    cols = positions.compare(accs, T)
-    assert cols["liq_price"] == [None]
-    assert cols["status"][0].startswith("liquidated")
+    assert cols["liq_price"] == [None]      # HTX's null; never a price past the mark
+    assert cols["status"][0].startswith(reason)
 
 
 def test_cross_liq_price_moves_hedge_legs_together():

@@ -462,3 +462,10 @@ def test_no_third_party_progress_bars_leak(tmp_path, capsys):
                    "--values-only") == 0
     err = capsys.readouterr().err
     assert "it/s" not in err and "\r" not in err and "wrote" in err
+
+
+def test_recalc_refuses_a_workbook_part_elsewhere(tmp_path):
+    book = workbook_with(tmp_path, "=A1*2")
+    rewrite_part(book, "_rels/.rels", lambda d: d.replace(b"xl/workbook.xml", b"xl/book.xml"))
+    with pytest.raises(RecalcError, match="not xl/workbook.xml"):
+        recalc(book, tmp_path / "out.xlsx")

@@ -324,10 +324,10 @@ def test_the_template_follows_excels_own_conventions(book):
                  b'name="Positions"' in d)
     assert table.count("<calculatedColumnFormula>") == 14
     assert "<calculatedColumnFormula>HTX_LIQPRICE(Positions[[#This Row],[Contract]]" in table
-    # chart axes are drawn
+    # chart axes are drawn (a helper axis of the map's mark bar is the one hidden)
     for n, d in p.items():
         if n.startswith("xl/charts/chart"):
-            assert b'<delete val="1"' not in d and b'<delete val="0"' in d, n
+            assert d.count(b'<delete val="0"') >= 2 and d.count(b'<delete val="1"') <= 1, n
     # conditional formats on the margin ratio fire on numbers only
     positions = sheets["xl/worksheets/sheet2.xml"]
     assert "AND(ISNUMBER(" in positions and 'operator="greaterThanOrEqual"' not in positions

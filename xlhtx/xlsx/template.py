@@ -575,6 +575,19 @@ def liqmap_sheet(ws, n: int) -> None:
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + buckets))
     for series, colour in zip(chart.series, ("D9534F", "2E7D32")):
         series.graphicalProperties.solidFill = colour
+    # the mark: a bar in its bucket on a second axis, from the inputs alone
+    ws[f"H{top}"] = "Mark"
+    for k in range(buckets):
+        ws[f"H{top + 1 + k}"] = (f"=IF(AND($B$6>=$B$3+{k}*$B$5,$B$6<$B$3+{k + 1}*$B$5),1,0)")
+    marker = BarChart()
+    marker.add_data(Reference(ws, min_col=8, min_row=top, max_row=top + buckets),
+                    titles_from_data=True)
+    marker.series[0].graphicalProperties.solidFill = "1F3864"
+    marker.y_axis.axId = 300
+    marker.y_axis.scaling.max = 1
+    marker.y_axis.delete = True   # a 0/1 helper axis: the bar, not its scale
+    marker.y_axis.crosses = "max"
+    chart += marker
     show_axes(chart)
     chart.width, chart.height = 24, 11
     ws.add_chart(chart, "I3")

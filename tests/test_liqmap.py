@@ -13,7 +13,6 @@ from hypothesis import strategies as hs
 import oracle
 from htxcore.liqmap import HIST_ROWS, merge_nb
 from xlhtx import api, cli, udfs
-from xlhtx.errors import XlhtxError
 from xlhtx.reference.snapshot import snapshot
 
 T = snapshot()

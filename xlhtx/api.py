@@ -25,7 +25,7 @@ from htxcore.maxopen import max_open_nb
 from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_nb,
                               liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
                               pnl_nb, roe_nb, target_price_nb, tier_nb)
-from xlhtx.coerce import ArgError, Batch
+from xlhtx.coerce import ArgError, Batch, is_blank
 from xlhtx.errors import XlhtxError
 from xlhtx.messages import Wording, status_message
 from xlhtx.reference.tables import TableError
@@ -209,7 +209,6 @@ def margin_asset(contract, tiers=None) -> "TextResult":
     return TextResult(texts, res.status, res.messages)
 
 
-@dataclass
 class TextResult(Result):
     """A column of text results (``values`` holds the texts)."""
 
@@ -337,22 +336,17 @@ def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, m
     """How far the mark may move against the position before its liquidation price, as a
     fraction of the mark (negative: already past it)."""
     t = resolve_tiers(tiers)
-    liq = liq_price(contract, side, contracts, entry_price, leverage, margin, t, mode)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
                          "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage,
                         margin=margin, mode=mode)
-    out, s = _out(b)
-    liq_status = np.where(liq.status == st.OK, st.OK, st.ERR_CONTRACT).astype(np.int8)
-    liq_distance_nb(b.sides(), b.floats("mark_price"), np.ascontiguousarray(liq.values),
-                    liq_status, out, s)
-    res = finish(b, out, s, t)
-    # a row without a liquidation price says why, in the liquidation price's words
-    for i in np.flatnonzero(liq.status != st.OK):
-        res.status[i], res.values[i] = liq.status[i], NAN
-        if i in liq.messages:
-            res.messages[int(i)] = liq.messages[int(i)]
-    return res
+    liq, liq_s = _out(b)
+    liq_price_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
+                 b.floats("entry_price"), b.floats("leverage"), b.floats("margin", default=NAN),
+                 liq, liq_s)
+    out, s = _out(b)   # a row without a liquidation price keeps its status and its words
+    liq_distance_nb(b.sides(), b.floats("mark_price"), liq, liq_s, out, s)
+    return finish(b, out, s, t)
 
 
 def bankruptcy_price(contract, side, contracts, entry_price, leverage, margin=None,
@@ -446,17 +440,11 @@ def account(contract, side, contracts, entry_price, mark_price, leverage, balanc
     m = Batch(mode=mode)
     if m.n != 1:
         raise ArgError("mode: expects a single cell (isolated or cross for the account)")
-    code = int(m.modes()[0]) if mode is not None and not _blank_cell(mode) else 1
+    code = 1 if is_blank(m.value("mode", 0)) else int(m.modes()[0])   # cross by default
     if code not in (0, 1):
         raise ArgError(f"mode = {m.value('mode', 0)!r}: use isolated or cross")
     return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
                     leverage, adjust_factor, frozen_margin, tiers)
-
-
-def _blank_cell(v: Any) -> bool:
-    while isinstance(v, (list, tuple)) and len(v) == 1:
-        v = v[0]
-    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage, balance,
@@ -786,9 +774,9 @@ def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from
     hi = _account_scalar(price_to, "price_to", "the highest price of the map")
     st_ = _account_scalar(step, "step", "the width of a price bucket")
     n = map_buckets(lo, hi, st_)
-    mark = (_account_scalar(mark_price, "mark_price", "the price the cumulative column "
-                            "counts from") if mark_price is not None and not
-            _blank_cell(mark_price) else (lo + hi) / 2)
+    mark = _account_scalar(mark_price, "mark_price", "the price the cumulative column "
+                           "counts from", default=NAN)
+    mark = (lo + hi) / 2 if np.isnan(mark) else mark
     b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)

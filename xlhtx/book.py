@@ -33,10 +33,7 @@ def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
     Without ``mark_price`` the value and maintenance margin are taken at entry and the
     mark-dependent columns are left out.
     """
-    missing = [c for c in REQUIRED if c not in cols]
-    if missing:
-        raise api.ArgError(f"positions: missing column(s) {', '.join(missing)}; required: "
-                           f"{', '.join(REQUIRED)}")
+    require_columns(cols)
     t = api.resolve_tiers(tiers)
     has_mark = cols.get("mark_price") is not None
     b = api.Batch(contract=cols["contract"], side=cols["side"], contracts=cols["contracts"],
@@ -64,6 +61,14 @@ def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
         [status.mark, status.ratio] if has_mark else [])
     result["status"] = row_status(b, checked, unread, t)
     return result
+
+
+def require_columns(keys: Any, where: str = "positions") -> None:
+    """Refuse a positions table without the columns every computation needs."""
+    missing = [c for c in REQUIRED if c not in keys]
+    if missing:
+        raise api.ArgError(f"{where}: missing column(s) {', '.join(missing)}; required: "
+                           f"{', '.join(REQUIRED)}")
 
 
 def row_status(b: api.Batch, statuses: list[np.ndarray], unread: np.ndarray,

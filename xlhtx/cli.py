@@ -133,7 +133,7 @@ def engine_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_liqmap(args: argparse.Namespace) -> int:
     import pyarrow as pa
-    from xlhtx import api, cluster, tableio
+    from xlhtx import api, cluster, tableio, whatif
     tiers = load_tiers(args.tiers)
     note_if_bundled(tiers)
     lo, hi, step = args.price_from, args.price_to, args.step
@@ -146,10 +146,7 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
     else:
         table = (cluster.read_dataset(args.positions) if cluster.is_dataset(args.positions)
                  else tableio.read_table(args.positions, args.sheet))
-        cols = positions_columns(table)
-        m = api.liq_map(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-                        cols["leverage"], cols.get("margin"), lo, hi, step, tiers, mark,
-                        cols.get("margin_mode"))
+        m = whatif.liq_map(table, tiers, lo, hi, step, mark)
         bad = int(np.count_nonzero((m.result.status != 0) & (m.result.status != api.EMPTY)))
         if bad:
             first = next(iter(m.result.messages.values()), "")
@@ -161,11 +158,6 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
         liq_map_png(m, args.png, title=f"Liquidation map of {Path(args.positions).name}")
         say(f"wrote {args.png}")
     return 0
-
-
-def positions_columns(table) -> dict:
-    from xlhtx.whatif import position_columns
-    return position_columns(table)
 
 
 def position_source(p: argparse.ArgumentParser) -> None:

@@ -111,12 +111,8 @@ def calc(source: str, out: str, tiers: Any, scheduler: str | None = None) -> int
 
 
 def _map_part(df: Any, tiers: Any, lo: float, hi: float, step: float) -> np.ndarray:
-    from xlhtx import api, tableio
-    cols = tableio.columns(arrow_partition(df))
-    m = api.liq_map(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-                    cols["leverage"], cols.get("margin"), lo, hi, step, tiers,
-                    mode=cols.get("margin_mode"))
-    return m.hist
+    from xlhtx import whatif
+    return whatif.liq_map(arrow_partition(df), tiers, lo, hi, step).hist
 
 
 def liq_map_hist(source: str, tiers: Any, lo: float, hi: float, step: float,

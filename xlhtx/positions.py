@@ -229,15 +229,13 @@ def with_contracts_of(accounts: list[Account], table: TierTable) -> TierTable:
 def compare(accounts: list[Account], tiers: TierTable) -> dict[str, list]:
     """One row per position: the position, our figures and HTX's, and a status."""
     table = with_contracts_of(accounts, tiers)
-    legs = [(a, i, leg) for i, acc in enumerate(accounts) if acc.balance is not None
-            for a in [acc] for leg in acc.legs]
-    figures = _compute(accounts, legs, table)
+    priced = [(i, leg) for i, acc in enumerate(accounts) if acc.balance is not None
+              for leg in acc.legs]
+    figures = iter(_compute(accounts, priced, table))
     out: dict[str, list] = {c: [] for c in COLUMNS}
-    k = 0
     for acc in accounts:
         for leg in acc.legs:
-            got = figures[k] if acc.balance is not None else {}
-            k += acc.balance is not None
+            got = next(figures) if acc.balance is not None else {}
             if not leg.output:
                 continue
             ours = got.get("liq_price")
@@ -263,25 +261,23 @@ def compare(accounts: list[Account], tiers: TierTable) -> dict[str, list]:
 def _compute(accounts: list[Account], legs: list, table: TierTable) -> list[dict]:
     if not legs:
         return []
-    ids = sorted({i for _, i, _ in legs})
+    ids = sorted({i for i, _ in legs})
     index = {i: j for j, i in enumerate(ids)}
     modes = [1 if accounts[i].mode == "cross" else 0 for i in ids]
     balances = [accounts[i].balance for i in ids]
-    col = lambda f: [f(leg) for _, _, leg in legs]  # noqa: E731
+    col = lambda f: [f(leg) for _, leg in legs]  # noqa: E731
+    basis = lambda g: g.cost_hold if g.cost_hold is not None else g.cost_open  # noqa: E731
     res = api.accounts(
-        [index[i] for _, i, _ in legs], modes, balances, col(lambda g: g.contract),
-        col(lambda g: g.side), col(lambda g: g.contracts),
-        col(lambda g: g.cost_hold if g.cost_hold is not None else g.cost_open),
-        col(lambda g: g.mark if g.mark is not None else
-            (g.cost_hold if g.cost_hold is not None else g.cost_open)),
+        [index[i] for i, _ in legs], modes, balances, col(lambda g: g.contract),
+        col(lambda g: g.side), col(lambda g: g.contracts), col(basis),
+        col(lambda g: g.mark if g.mark is not None else basis(g)),
         col(lambda g: g.leverage), col(lambda g: g.adjust_factor), col(lambda g: g.frozen),
         tiers=table)
+    liq = res["liq_price"]
     out = []
-    for r in range(len(legs)):
-        leg = legs[r][2]
-        liq = res["liq_price"]
-        got = {k: (v.cell(r) if isinstance(v.cell(r), float) else None)
-               for k, v in res.items()}
+    for r, (_, leg) in enumerate(legs):
+        got = {k: v.cell(r) for k, v in res.items()}
+        got = {k: c if isinstance(c, float) else None for k, c in got.items()}
         status = "" if liq.ok[r] else str(liq.cell(r) or "")
         if not status and leg.cost_hold is None:
             status = "approximate: no cost_hold, PnL measured from cost_open"

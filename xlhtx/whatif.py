@@ -12,21 +12,25 @@ import numpy as np
 import pyarrow as pa
 
 from xlhtx import api
+from xlhtx.book import require_columns
 from xlhtx.coerce import Batch
 from xlhtx.errors import XlhtxError
 from xlhtx.tableio import column_key, columns
 
-REQUIRED = ("contract", "side", "contracts", "entry_price", "leverage")
-
-
 def position_columns(table: pa.Table) -> dict[str, Any]:
     """The position columns of a table (``book``'s names), refusing a table without them."""
     cols = columns(table)
-    missing = [c for c in REQUIRED if c not in cols]
-    if missing:
-        raise XlhtxError(f"positions: missing column(s) {', '.join(missing)}; required: "
-                         f"{', '.join(REQUIRED)}")
+    require_columns(cols)
     return cols
+
+
+def liq_map(table: pa.Table, tiers: Any, price_from: float, price_to: float, step: float,
+            mark_price: float | None = None) -> api.LiqMap:
+    """The liquidation map of a positions table (``api.liq_map`` on its columns)."""
+    cols = position_columns(table)
+    return api.liq_map(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
+                       cols["leverage"], cols.get("margin"), price_from, price_to, step,
+                       tiers, mark_price, cols.get("margin_mode"))
 
 
 def _args(cols: dict[str, Any]) -> tuple:

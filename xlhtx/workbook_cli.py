@@ -44,14 +44,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 def template_positions(path: str) -> dict[str, list]:
     """A positions table as the Positions sheet's input columns."""
     from xlhtx import tableio
+    from xlhtx.book import require_columns
     from xlhtx.xlsx.template import SAMPLE_KEYS
     table = tableio.read_table(path)
     keys = {tableio.column_key(n): n for n in table.column_names}
-    need = ("contract", "side", "contracts", "entry_price", "leverage")
-    missing = [k for k in need if k not in keys]
-    if missing:
-        raise XlhtxError(f"{path}: missing column(s) {', '.join(missing)}; required: "
-                         f"{', '.join(need)}")
+    require_columns(keys, str(path))
     if table.num_rows == 0:
         raise XlhtxError(f"{path}: no positions")
     n = table.num_rows

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from openpyxl import load_workbook
-from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 from openpyxl.formatting.rule import FormulaRule, Rule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.differential import DifferentialStyle
@@ -332,7 +332,7 @@ def position_picker(ws, n: int, row0: int = 3) -> dict[str, str]:
             f = f'=IF(ISNUMBER(INDEX({column},$B${row0})),INDEX({column},$B${row0}),"")'
         else:
             f = f"=INDEX({column},$B${row0})"
-        c = ws.cell(row=r, column=2, value=f)
+        ws.cell(row=r, column=2, value=f)
         if name in PRICE_COLUMNS:
             price_formats(ws, f"B{r}")
         refs[name] = f"$B${r}"

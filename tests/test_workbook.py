@@ -22,6 +22,7 @@ from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workbook"))
 import build as workbook_build  # noqa: E402
+import engine_reference  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_recalc_values_equal_the_core(model):
     v = model.calculate()
     wb_rows = 12
     for r in range(2, 2 + wb_rows):
-        c, side, mode, lev, q, e, mark, m = (model.values.get(("Positions", r, j))
+        c, side, mode, lev, q, e, mark, m = (model.inputs.get("Positions", r, j)
                                              for j in range(1, 9))
         want = api.liq_price(c, side, q, e, lev, m).cell(0)
         assert v[("Positions", r, 19)] == want
@@ -139,15 +140,15 @@ def test_recalc_values_equal_the_core(model):
 def test_recalculates_as_cells_change(model):
     # mark price of row 2 (G2), leverage of row 4 (D4), and a tier's adjust factor
     tiers_row = next(r for r in range(2, 400) if
-                     [model.values.get(("Tiers", r, j)) for j in (1, 2, 3, 4)] ==
+                     [model.inputs.get("Tiers", r, j) for j in (1, 2, 3, 4)] ==
                      ["BTC-USDT", "isolated", 125, 0])
     v = model.calculate({("Positions", 2, 7): 29940.0, ("Positions", 5, 4): 20,
                          ("Tiers", tiers_row, 7): 0.5})
     mr = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 125)["margin_ratio"]
     rows = [["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
              "adjust_factor", "mmr", "contract_size"]]
-    rows += [[model.values.get(("Tiers", r, j)) for j in range(1, 10)] for r in range(2, 400)
-             if model.values.get(("Tiers", r, 1))]
+    rows += [[model.inputs.get("Tiers", r, j) for j in range(1, 10)] for r in range(2, 400)
+             if model.inputs.get("Tiers", r, 1)]
     rows[tiers_row - 1][6] = 0.5
     mr_new = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 125, tiers=rows)
     assert mr_new["margin_ratio"].values[0] != mr.values[0]
@@ -252,56 +253,92 @@ def test_workbook_commands_have_help(capsys):
         assert "example:\n  xlhtx " in capsys.readouterr().out
 
 
-def test_batched_and_per_row_paths_agree_with_the_plain_engine(book, model):
-    plain = WorkbookModel(book, batch=False).calculate()
+def test_column_by_column_agrees_with_the_engine_cell_by_cell(book, model):
+    plain = engine_reference.calculate(book)
     fast = model.calculate()
     assert set(fast) == set(plain)
     for k, v in fast.items():
-        if isinstance(v, float):
-            assert plain[k] == pytest.approx(v, rel=1e-12), k
-        else:
-            assert plain[k] == v, k
-    # every Positions formula column is an HTX_* function: 14 columns x 12 rows batched
-    assert len(model.batched) == 14 * 12
+        assert engine_reference.same(v, plain[k]), (k, v, plain[k])
+    # every Positions formula column is one call of its HTX function: 14 columns x 12 rows
+    assert model.last_run["htx column"] >= 14 * 12
 
 
-def test_per_row_formulas_are_compiled_once_and_agree_with_the_engine(tmp_path):
+def fill_down_book(path, n=10):
     from openpyxl import Workbook
     wb = Workbook()
     ws = wb.active
     ws.title = "Book"
-    ws.append(["contracts", "entry", "liq", "cushion", "double"])
-    for r in range(2, 12):
+    ws.append(["contracts", "entry", "liq", "cushion", "double", "running"])
+    for r in range(2, 2 + n):
         ws.append([1000 * r, 30000 + r, f'=HTX_LIQPRICE("BTC-USDT","long",A{r},B{r},20)',
-                   f"=B{r}-C{r}", f"=2*D{r}+A{r}"])
-    path = tmp_path / "rows.xlsx"
+                   f"=B{r}-C{r}", f"=2*D{r}+A{r}", f"=F{r - 1}+1" if r > 2 else 0])
     wb.save(path)
+    return path
+
+
+def test_fill_down_formulas_are_grouped_and_agree_with_the_engine(tmp_path):
+    path = fill_down_book(tmp_path / "rows.xlsx")
     fast = WorkbookModel(path)
-    assert len(fast.row_cells) == 2 * 10 and len(fast.batched) == 10
-    got, plain = fast.calculate(), WorkbookModel(path, batch=False).calculate()
+    got, plain = fast.calculate(), engine_reference.calculate(path)
+    # C: one HTX call over the column; D, E: one compiled formula over whole columns; F
+    # reads the row above (a running count): split and computed cell by cell, in order
+    assert fast.last_run == {"htx column": 10, "formula column": 20, "cell by cell": 9}
     assert set(got) == set(plain)
     for k, v in got.items():
-        assert plain[k] == pytest.approx(v, rel=1e-12), k
+        assert engine_reference.same(v, plain[k]), k
     liq = api.liq_price("BTC-USDT", "long", 5000, 30005, 20).values[0]
     assert got[("Book", 5, 4)] == pytest.approx(30005 - liq, rel=1e-12)
     assert got[("Book", 5, 5)] == pytest.approx(2 * (30005 - liq) + 5000, rel=1e-12)
+    assert got[("Book", 11, 6)] == 9
 
 
-def test_references_in_strings_and_function_names_are_not_cells(model):
-    refs = [m.group(0) for m, _ in model.refs_of('=LOG10(A1)&"B2"&Sheet1!C3+\'My Sheet\'!$D$4',
-                                                 "Positions")]
-    assert refs == ["A1", "Sheet1!C3", "'My Sheet'!$D$4"]
+def test_shared_formulas_as_excel_writes_them(tmp_path):
+    """Excel stores a filled-down formula once, with the other cells pointing at it."""
+    from xlhtx.xlsx.package import read_parts, write_parts
+    path = fill_down_book(tmp_path / "rows.xlsx")
+    parts = read_parts(path)
+    out = []
+    for name, data in parts:
+        if name == "xl/worksheets/sheet1.xml":
+            text = data.decode()
+            text = text.replace("<f>B2-C2</f>", '<f t="shared" ref="D2:D11" si="0">B2-C2</f>')
+            text = re.sub(r"<f>B(\d+)-C\1</f>", '<f t="shared" si="0"/>', text)
+            assert text.count('si="0"') == 10
+            data = text.encode()
+        out.append((name, data))
+    write_parts(path, out)
+    got = WorkbookModel(path).calculate()
+    liq = api.liq_price("BTC-USDT", "long", 9000, 30009, 20).values[0]
+    assert got[("Book", 9, 4)] == pytest.approx(30009 - liq, rel=1e-12)
+    assert got[("Book", 9, 5)] == pytest.approx(2 * (30009 - liq) + 9000, rel=1e-12)
+
+
+def test_references_in_strings_and_function_names_are_not_cells():
+    from xlhtx.xlsx.formula import template
+    from xlhtx.xlsx.refs import Context, Ref
+    ctx = Context({"POSITIONS": "Positions", "SHEET1": "Sheet1", "MY SHEET": "My Sheet"}, {}, {})
+    t = template('=LOG10(A1)&"B2"&Sheet1!C3+\'My Sheet\'!$D$4', "Positions", 5, 1, ctx,
+                 moving=True)
+    assert t.refs == [Ref("Positions", -4, 1, -4, 1, True, True), Ref("Sheet1", -2, 3, -2, 3, True, True),
+                      Ref("My Sheet", 4, 4, 4, 4)]
+    assert t.render(5) == "=LOG10('Positions'!$A$1)&\"B2\"&'Sheet1'!$C$3+'My Sheet'!$D$4"
 
 
 def test_sheets_without_cell_references_are_refused_not_mangled():
-    from xlhtx.xlsx.package import LayoutError, rewrite_sheet
-    xml = ('<worksheet><sheetData><row><c><f>1+1</f></c></row></sheetData></worksheet>')
-    with pytest.raises(LayoutError, match="without their references"):
-        rewrite_sheet(xml, {(1, 1): 2.0}, True)
-    ok = '<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f><v>0</v></c></row></sheetData></worksheet>'
-    assert rewrite_sheet(ok, {(1, 1): 2.0, (2, 2): "x"}, True) == (
-        '<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f><v>2.0</v></c></row>'
-        '<row r="2"><c r="B2" t="str"><v>x</v></c></row></sheetData></worksheet>')
+    from xlhtx.xlsx.package import MAIN, LayoutError, SheetValues, read_cells, rewrite_sheet
+    for xml in (f'<worksheet xmlns="{MAIN}"><sheetData><row><c><f>1+1</f></c></row></sheetData></worksheet>',
+                f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c><f>1+1</f></c></row></sheetData></worksheet>'):
+        with pytest.raises(LayoutError, match="without their"):
+            rewrite_sheet(xml.encode(), SheetValues(lambda r, c: 2.0, {}), True)
+        with pytest.raises(LayoutError, match="without their"):
+            list(read_cells(xml.encode(), []))
+    ok = (f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1"><f>1+1</f><v>0</v></c>'
+          '</row></sheetData></worksheet>').encode()
+    assert rewrite_sheet(ok, SheetValues(lambda r, c: 2.0, {2: {2: "x"}}), True) == (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        b'<worksheet xmlns="' + MAIN.encode() + b'"><sheetData><row r="1"><c r="A1"><f>1+1</f>'
+        b'<v>2.0</v></c></row><row r="2"><c r="B2" t="str"><v>x</v></c></row></sheetData>'
+        b'</worksheet>')
 
 
 def test_the_template_follows_excels_own_conventions(book):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlhtx.udfs import FUNCTIONS
+from xlhtx import udfs
 from xlhtx.xlsx import recalc as _recalc
 
 RecalcError = _recalc.RecalcError
+FUNCTIONS = _recalc.ExcelFunctions(udfs.FUNCTIONS, udfs.ROW_WISE, udfs.TABLE_ARGUMENTS)
 
 
 def recalc(book: str | Path, out: str | Path | None = None, **options: Any) -> Path:

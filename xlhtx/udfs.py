@@ -394,3 +394,8 @@ def HTX_VERSION():
 
 # every Excel function by its name: what headless recalculation evaluates
 FUNCTIONS = {name: f for name, f in list(globals().items()) if name.startswith("HTX_")}
+# functions whose rows depend on each other or that return a table: a column of their
+# calls is not one call over the column
+NOT_ROW_WISE = frozenset({"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION",
+                          "HTX_ACCOUNT", "HTX_RISKRATE", "HTX_LIQMAP"})
+ROW_WISE = frozenset(FUNCTIONS) - NOT_ROW_WISE

@@ -1,27 +1,640 @@
-"""Package-level edits of .xlsx/.xlsm files that openpyxl cannot make, done on the XML
-parts so everything else in the file (charts, styles, VBA) stays byte for byte:
+"""The parts of an .xlsx/.xlsm package, read and edited through an XML library (lxml),
+so a namespace prefix, attribute order or encoding is the parser's business, not ours.
 
-* ``finish_package``: mark spilling formulas as dynamic arrays (``cm="1"`` plus the
-  ``XLDAPR`` cell metadata Excel 365 writes) and store every part with a fixed
-  timestamp, so the same build gives the same bytes.
-* ``inject_values``: write cached values into formula cells (and the cells a formula
-  spills into), optionally dropping the formulas and the VBA project.
+* Reading: which part holds which sheet, the shared strings, the Tables and defined
+  names, and each sheet's cells, streamed row by row (a 100,000-row sheet is never
+  held as one tree).
+* Writing cached values (``inject_values``): one streaming pass per sheet that puts the
+  computed values into formula cells and the cells a formula spills into, optionally
+  dropping formulas and the VBA project; every other part is copied byte for byte.
+* ``finish_package`` (the template build) and ``replace_table`` (refreshing a reference
+  Table in place).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import io
+import posixpath
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
-from xml.sax.saxutils import escape
+from typing import Any, Callable, Iterator, NamedTuple
 
-from openpyxl.utils import column_index_from_string, get_column_letter
+from lxml import etree
+from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
+
 from xlhtx.errors import XlhtxError
 
-SHEET_PART = re.compile(r"^xl/worksheets/sheet\d+\.xml$")
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_TYPE = REL + "/"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+MAX_ROW, MAX_COL = 1_048_576, 16_384
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def q(tag: str) -> str:
+    return f"{{{MAIN}}}{tag}"
+
+
+ROW, C, F, V, IS, T, R = (q(t) for t in ("row", "c", "f", "v", "is", "t", "r"))
+SHEET_DATA = q("sheetData")
+ERRORS = ("#VALUE!", "#N/A", "#NAME?", "#REF!", "#DIV/0!", "#NUM!", "#NULL!", "#SPILL!",
+          "#CALC!", "#GETTING_DATA")
+
+
+class ExcelError(str):
+    """An error value of a cell (``#DIV/0!``), told apart from text that reads the same."""
+
+
+class LayoutError(XlhtxError):
+    """A package whose layout xlhtx does not read or write; nothing is written."""
+
+
+Parts = list[tuple[str, bytes]]
+
+
+def read_parts(path: str | Path) -> Parts:
+    with zipfile.ZipFile(path) as z:
+        return [(i.filename, z.read(i)) for i in z.infolist()]
+
+
+def write_parts(path: str | Path, parts: Parts, when: tuple = FIXED_TIME, level: int = 6) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            z.writestr(info, data)
+
+
+def parse(data: bytes) -> etree._Element:
+    try:
+        return etree.fromstring(data, PARSER)
+    except etree.XMLSyntaxError as e:
+        raise LayoutError(f"damaged XML: {e}") from None
+
+
+# ------------------------------------------------------------------ relationships
+
+def rels_part(part: str) -> str:
+    head, tail = posixpath.split(part)
+    return posixpath.join(head, "_rels", tail + ".rels")
+
+
+def relationships(parts: dict[str, bytes], part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target part) of ``part``, targets resolved to part names."""
+    data = parts.get(rels_part(part))
+    if data is None:
+        return {}
+    base = posixpath.dirname(part)
+    out = {}
+    for rel in parse(data).iter(f"{{{PKG_REL}}}Relationship"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External":
+            out[rel.get("Id")] = (rel.get("Type", ""), target)
+            continue
+        path = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(posixpath.join(base, target))
+        out[rel.get("Id")] = (rel.get("Type", ""), path)
+    return out
+
+
+def workbook_part(parts: dict[str, bytes]) -> str:
+    for kind, target in relationships(parts, "").values():
+        if kind.endswith("/officeDocument"):
+            return target
+    return "xl/workbook.xml"
+
+
+def sheet_parts(parts: Parts | dict[str, bytes]) -> dict[str, str]:
+    """Sheet name -> its part name (from the workbook part and its relationships)."""
+    d = dict(parts)
+    book = workbook_part(d)
+    rels = relationships(d, book)
+    out = {}
+    for sheet in parse(d[book]).iter(q("sheet")):
+        rid = sheet.get(f"{{{REL}}}id")
+        if rid in rels:
+            out[sheet.get("name")] = rels[rid][1]
+    return out
+
+
+def check_layout(parts: Parts) -> None:
+    """Refuse, before any work, a package xlhtx would misread: the workbook part elsewhere
+    than ``xl/workbook.xml``, Strict Open XML, and links to other workbooks (their cells
+    would be read from files outside this one)."""
+    names = dict(parts)
+    main = workbook_part(names)
+    if main != "xl/workbook.xml":
+        raise LayoutError(f"the workbook part is {main}, not xl/workbook.xml; "
+                          "open and save the file in Excel first")
+    if main not in names:
+        raise LayoutError("no xl/workbook.xml in the package; open and save the file in "
+                          "Excel first")
+    root = parse(names[main])
+    if etree.QName(root).namespace == STRICT:
+        raise LayoutError("a Strict Open XML workbook; save it as an Excel Workbook (.xlsx) "
+                          "first")
+    links = [n for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml")]
+    if links:
+        raise LayoutError(f"it links to {len(links)} other workbook(s) (external links); "
+                          "xlhtx reads nothing outside the workbook: break the links in "
+                          "Excel (Data > Edit Links > Break Link) first")
+    for name in sheet_parts(parts).values():
+        if name not in names:
+            raise LayoutError(f"the workbook names a sheet part {name} the package lacks")
+
+
+# ----------------------------------------------------------------- reading sheets
+
+def shared_strings(parts: dict[str, bytes]) -> list[str]:
+    book = workbook_part(parts)
+    path = next((t for k, t in relationships(parts, book).values()
+                 if k.endswith("/sharedStrings")), None)
+    if path is None or path not in parts:
+        return []
+    out = []
+    for si in parse(parts[path]).iter(q("si")):
+        t = si.find(T)
+        if t is not None:
+            out.append(t.text or "")
+        else:   # rich text: the runs' texts, without phonetic guides
+            out.append("".join(r.findtext(T) or "" for r in si.iter(R)))
+    return out
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """An Excel Table: where it is and its column names (for structured references)."""
+    name: str
+    sheet: str
+    min_col: int
+    min_row: int
+    max_col: int
+    max_row: int
+    columns: tuple[str, ...]
+    header_rows: int = 1
+    totals_rows: int = 0
+
+    def holds(self, sheet: str, row: int, col: int) -> bool:
+        return sheet == self.sheet and self.min_row <= row <= self.max_row and \
+            self.min_col <= col <= self.max_col
+
+
+def tables(parts: dict[str, bytes]) -> dict[str, TableInfo]:
+    """Upper-cased table name -> its place."""
+    out = {}
+    for sheet, part in sheet_parts(parts).items():
+        for kind, target in relationships(parts, part).values():
+            if not kind.endswith("/table") or target not in parts:
+                continue
+            t = parse(parts[target])
+            c0, r0, c1, r1 = range_boundaries(t.get("ref"))
+            name = t.get("displayName") or t.get("name")
+            cols = tuple(c.get("name", "") for c in t.iter(q("tableColumn")))
+            out[name.upper()] = TableInfo(name, sheet, c0, r0, c1, r1, cols,
+                                          int(t.get("headerRowCount", "1")),
+                                          int(t.get("totalsRowCount", "0")))
+    return out
+
+
+def defined_names(parts: dict[str, bytes]) -> dict[tuple[str | None, str], str]:
+    """(sheet or None for the workbook, upper-cased name) -> the name's formula text."""
+    book = workbook_part(parts)
+    root = parse(parts[book])
+    sheets = [s.get("name") for s in root.iter(q("sheet"))]
+    out = {}
+    for dn in root.iter(q("definedName")):
+        local = dn.get("localSheetId")
+        scope = sheets[int(local)] if local is not None and int(local) < len(sheets) else None
+        out[(scope, dn.get("name", "").upper())] = dn.text or ""
+    return out
+
+
+class Formula(NamedTuple):
+    text: str            # without the leading "="; "" for a shared formula's other cells
+    kind: str            # "normal", "shared", "array" or "dataTable"
+    ref: str | None      # the array's range, or the cells a shared formula covers
+    shared: str | None   # shared-formula group id
+
+
+_COLUMNS: dict[str, int] = {}
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """``"AB12"`` -> (row 12, column 28)."""
+    i = 0
+    while i < len(ref) and ref[i].isalpha():
+        i += 1
+    letters = ref[:i]
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = _COLUMNS[letters] = column_index_from_string(letters.upper())
+    return int(ref[i:]), col
+
+
+def _number(text: str) -> int | float:
+    # as Excel writes them: integers without a point or exponent, the rest as floats
+    if "." in text or "e" in text or "E" in text:
+        return float(text)
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def cell_value(c: etree._Element, strings: list[str]) -> Any:
+    t = c.get("t")
+    if t == "inlineStr":
+        el = c.find(IS)
+        if el is None:
+            return None
+        t_el = el.find(T)
+        return t_el.text or "" if t_el is not None else "".join(
+            r.findtext(T) or "" for r in el.iter(R))
+    text = c.findtext(V)
+    if not text:
+        return "" if text == "" and t in ("str", "s") else None
+    if t is None or t == "n":
+        try:
+            return _number(text)
+        except ValueError:
+            raise LayoutError(f"cell {c.get('r')} holds {text[:30]!r} as a number") from None
+    if t == "s":
+        i = int(text)
+        if not 0 <= i < len(strings):
+            raise LayoutError(f"cell {c.get('r')} points at shared string {i}, which the "
+                              "workbook does not have")
+        return strings[i]
+    if t == "b":
+        return text.strip() in ("1", "true")
+    if t == "e":
+        return ExcelError(text)
+    return text   # "str" and "d" (an ISO date) as written
+
+
+def iter_rows(data: bytes) -> Iterator[etree._Element]:
+    """The ``<row>`` elements of a sheet part, one at a time; each is cleared after use."""
+    stream = etree.iterparse(io.BytesIO(data), events=("end",), tag=ROW,
+                             resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        for _, row in stream:
+            yield row
+            row.clear(keep_tail=True)
+            parent = row.getparent()
+            while row.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as e:
+        raise LayoutError(f"damaged sheet XML: {e}") from None
+
+
+def row_number(row: etree._Element) -> int:
+    r = row.get("r")
+    if r is None:
+        raise LayoutError("a sheet writes rows without their numbers (r=\"...\"); open and "
+                          "save the file in Excel first")
+    return int(r)
+
+
+def cell_ref(c: etree._Element) -> tuple[int, int]:
+    ref = c.get("r")
+    if ref is None:
+        raise LayoutError("a sheet writes cells without their references (r=\"...\"); open "
+                          "and save the file in Excel first")
+    return split_ref(ref)
+
+
+def read_cells(data: bytes, strings: list[str]
+               ) -> Iterator[tuple[int, int, Any, Formula | None]]:
+    """(row, column, cached value, formula or None) of every cell of a sheet part."""
+    columns: dict[str, int] = {}
+    for row in iter_rows(data):
+        r = row_number(row)
+        digits = len(str(r))
+        for c in row.iterchildren(C):
+            ref = c.get("r")
+            if ref is None or not ref.endswith(str(r)):
+                r_cell, col = cell_ref(c)   # refused without a reference; elsewhere rare
+            else:
+                letters = ref[:-digits]
+                col = columns.get(letters)
+                if col is None:
+                    col = columns[letters] = split_ref(ref)[1]
+            f_el = v_el = None
+            for child in c:
+                if child.tag == V:
+                    v_el = child
+                elif child.tag == F:
+                    f_el = child
+            if f_el is not None:
+                formula = Formula(f_el.text or "", f_el.get("t", "normal"), f_el.get("ref"),
+                                  f_el.get("si"))
+                yield r, col, None, formula
+            elif v_el is None:
+                yield r, col, cell_value(c, strings), None   # empty, or an inline string
+            else:
+                t = c.get("t")
+                text = v_el.text
+                if t is None and text:
+                    yield r, col, _number(text), None
+                elif t == "s" and text and 0 <= int(text) < len(strings):
+                    yield r, col, strings[int(text)], None
+                else:
+                    yield r, col, cell_value(c, strings), None
+                yield r, col, cell_value(c, strings), None
+
+
+# ------------------------------------------------------------------ writing values
+
+def value_xml(v: Any) -> tuple[str | None, str | None]:
+    """(type attribute, text of <v>) of a cached value."""
+    if v is None or v == "":
+        return None, None
+    if isinstance(v, bool):
+        return "b", str(int(v))
+    if isinstance(v, (int, float)):
+        if v != v or v in (float("inf"), float("-inf")):
+            return "e", "#NUM!"
+        return None, repr(float(v)) if isinstance(v, float) else str(v)
+    s = str(v)
+    if s in ERRORS:
+        return "e", s
+    return "str", s
+
+
+def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
+    f = v_el = None
+    for child in list(c):
+        tag = child.tag
+        if tag == F:
+            f = child
+        elif tag == V and v_el is None:
+            v_el = child
+        elif tag == V or tag == IS:
+            c.remove(child)
+    if f is not None and not keep_formula:
+        c.remove(f)
+        f = None
+        c.attrib.pop("cm", None)
+    t, text = value_xml(v)
+    if t:
+        c.set("t", t)
+    elif "t" in c.attrib:
+        del c.attrib["t"]
+    if text is None:
+        if v_el is not None:
+            c.remove(v_el)
+        return
+    if v_el is None:
+        v_el = etree.Element(V)
+        if f is not None:
+            f.addnext(v_el)
+        else:
+            c.insert(0, v_el)
+    v_el.text = text if t != "str" else _xml_safe(text)
+
+
+def _xml_safe(text: str) -> str:
+    # characters XML 1.0 cannot hold (a formula's text result may carry them): dropped
+    if all(ch >= " " or ch in "\t\n\r" for ch in text):
+        return text
+    return "".join(ch for ch in text if ch >= " " or ch in "\t\n\r")
+
+
+class SheetValues(NamedTuple):
+    """What one sheet gets: the value of a formula cell, and the cells spills fill."""
+    formula_value: Callable[[int, int], Any]
+    spilled: dict[int, dict[int, Any]]        # row -> {column: value}
+
+
+def rewrite_sheet(data: bytes, values: SheetValues, keep_formulas: bool) -> bytes:
+    """The sheet part with cached values written."""
+    return b"".join(sheet_chunks(data, values, keep_formulas))
+
+
+def sheet_chunks(data: bytes, values: SheetValues, keep_formulas: bool,
+                 size: int = 1 << 20) -> Iterator[bytes]:
+    """The sheet part with cached values written, streamed: each row is parsed, filled
+    and serialized by lxml, then dropped; output comes in chunks of about ``size``."""
+    out: list[bytes] = []
+    pending_bytes = 0
+    stream = etree.iterparse(io.BytesIO(data), events=("start", "end"),
+                             tag=(SHEET_DATA, ROW), resolve_entities=False, no_network=True,
+                             huge_tree=True)
+    pending = sorted(values.spilled)   # rows a spill fills, in order
+    root = None
+    strip = b""
+
+    def new_rows(below: int | None) -> None:
+        while pending and (below is None or pending[0] < below):
+            r = pending.pop(0)
+            out.append(_bytes(_new_row(r, values.spilled[r], keep_formulas, root.nsmap), strip))
+
+    try:
+        for event, el in stream:
+            if el.tag == SHEET_DATA and event == "start":
+                root = el.getparent()
+                strip = _declarations(root)
+                shell = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
+                head = etree.tostring(shell)
+                out.append(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n' +
+                           head[:-2] + b">")
+                for child in root:
+                    if child is el:
+                        break
+                    out.append(_bytes(child, strip))
+                sd = etree.tostring(etree.SubElement(shell, el.tag, dict(el.attrib)))
+                sd = _strip(sd, strip)
+                out.append(sd[:-2] + b">")
+            elif el.tag == SHEET_DATA:
+                new_rows(None)
+                out.append(b"</" + _qname(el) + b">")
+            elif event == "end":
+                r = row_number(el)
+                new_rows(r)
+                if pending and pending[0] == r:
+                    pending.pop(0)
+                _fill_row(el, r, values, keep_formulas)
+                out.append(_bytes(el, strip))
+                pending_bytes += len(out[-1])
+                el.clear(keep_tail=True)
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+                if pending_bytes >= size:
+                    yield b"".join(out)
+                    out, pending_bytes = [], 0
+    except etree.XMLSyntaxError as e:
+        raise LayoutError(f"damaged sheet XML: {e}") from None
+    if root is None:
+        yield data   # no sheetData: nothing to write into
+        return
+    after = False
+    for child in root:
+        if after:
+            out.append(_bytes(child, strip))
+        after = after or child.tag == SHEET_DATA
+    out.append(b"</" + _qname(root) + b">")
+    yield b"".join(out)
+
+
+def _qname(el: etree._Element) -> bytes:
+    name = etree.QName(el).localname
+    return (f"{el.prefix}:{name}" if el.prefix else name).encode()
+
+
+def _declarations(root: etree._Element) -> bytes:
+    """The namespace declarations lxml repeats on an element serialized alone; the
+    written root declares them already, so they are dropped from its children."""
+    probe = etree.SubElement(root, q("probe"))
+    text = etree.tostring(probe)
+    root.remove(probe)
+    head = text[:text.index(b" xmlns")] if b" xmlns" in text else text
+    return text[len(head):text.rindex(b"/>")]
+
+
+def _bytes(el: etree._Element, strip: bytes) -> bytes:
+    return _strip(etree.tostring(el), strip)
+
+
+def _strip(text: bytes, strip: bytes) -> bytes:
+    if strip:
+        cut = text.find(strip)
+        if 0 < cut < text.find(b">"):
+            text = text[:cut] + text[cut + len(strip):]
+    return text
+
+
+def _fill_row(row: etree._Element, r: int, values: SheetValues, keep_formulas: bool) -> None:
+    spill = values.spilled.get(r)
+    value = values.formula_value
+    if not spill:   # the common row: only its formula cells change
+        for c in [f.getparent() for f in row.iter(F)]:
+            _set_value(c, value(r, cell_ref(c)[1]), keep_formulas)
+        return
+    seen = set()
+    for c in row.iterchildren(C):
+        _, col = cell_ref(c)
+        seen.add(col)
+        if col in spill:
+            _set_value(c, spill[col], keep_formulas)
+        elif c.find(F) is not None:
+            _set_value(c, value(r, col), keep_formulas)
+    for col in sorted(set(spill) - seen):
+        c = _new_cell(r, col, spill[col], keep_formulas)
+        before = [x for x in row.iterchildren(C) if split_ref(x.get("r"))[1] < col]
+        if before:
+            before[-1].addnext(c)
+        else:
+            row.insert(0, c)
+
+
+def _new_cell(r: int, col: int, v: Any, keep_formulas: bool) -> etree._Element:
+    c = etree.Element(C, r=f"{get_column_letter(col)}{r}")
+    _set_value(c, v, keep_formulas)
+    return c
+
+
+def _new_row(r: int, cells: dict[int, Any], keep_formulas: bool, nsmap: dict
+             ) -> etree._Element:
+    row = etree.Element(ROW, r=str(r), nsmap=nsmap)   # the sheet's prefixes, not lxml's
+    for col in sorted(cells):
+        row.append(_new_cell(r, col, cells[col], keep_formulas))
+    return row
+
+
+def _drop_relationships(data: bytes, targets: tuple[str, ...]) -> bytes:
+    root = parse(data)
+    for rel in list(root):
+        if posixpath.basename(rel.get("Target", "")) in targets:
+            root.remove(rel)
+    return _document(root)
+
+
+def _drop_overrides(data: bytes, parts: tuple[str, ...], macro_free: bool) -> bytes:
+    root = parse(data)
+    for o in list(root.iter(f"{{{TYPES}}}Override")):
+        if o.get("PartName", "").lstrip("/") in parts:
+            root.remove(o)
+        elif macro_free and o.get("ContentType") == \
+                "application/vnd.ms-excel.sheet.macroEnabled.main+xml":
+            o.set("ContentType", "application/vnd.openxmlformats-officedocument."
+                                 "spreadsheetml.sheet.main+xml")
+    return _document(root)
+
+
+def _document(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValues], *,
+                  keep_formulas: bool = True, drop_vba: bool = False,
+                  when: tuple = FIXED_TIME, level: int = 6, parts: Parts | None = None,
+                  progress: Callable[[str], None] = lambda s: None) -> None:
+    """A copy of ``src`` (its ``parts`` if already read) whose sheets hold ``values``
+    ({sheet name: SheetValues}). Sheets are streamed into the archive; deflating runs in
+    a second thread while the next rows are filled (zlib releases the GIL)."""
+    parts = read_parts(src) if parts is None else parts
+    names = dict(parts)
+    where = sheet_parts(names)
+    by_part = {where[s]: (s, v) for s, v in values.items() if s in where}
+    dropped = (("xl/vbaProject.bin",) if drop_vba else ()) + \
+        (() if keep_formulas else ("xl/calcChain.xml",))
+    book_rels = rels_part(workbook_part(names))
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for name, data in parts:
+            if name in dropped:
+                continue
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            if name in by_part:
+                progress(f"writing {by_part[name][0]}")
+                chunks = sheet_chunks(data, by_part[name][1], keep_formulas)
+                with z.open(info, "w", force_zip64=len(data) > (1 << 30)) as w:
+                    _write_behind(chunks, w)
+                continue
+            if name == "[Content_Types].xml" and dropped:
+                data = _drop_overrides(data, dropped, drop_vba)
+            elif name == book_rels and dropped:
+                data = _drop_relationships(data, tuple(posixpath.basename(d) for d in dropped))
+            z.writestr(info, data)
+
+
+def _write_behind(chunks: Iterator[bytes], w: Any) -> None:
+    """Write ``chunks`` to ``w`` from a second thread, so compressing one chunk overlaps
+    producing the next."""
+    import queue
+    import threading
+    q: queue.Queue = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        while (chunk := q.get()) is not None:
+            if not failed:
+                try:
+                    w.write(chunk)
+                except BaseException as e:   # reported by the producing thread
+                    failed.append(e)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            q.put(chunk)
+    finally:
+        q.put(None)
+        t.join()
+    if failed:
+        raise failed[0]
+
+
+# ---------------------------------------------------------------- template build
 
 METADATA_XML = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -36,296 +649,120 @@ METADATA_XML = (
     '</futureMetadata><cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata>'
     '</metadata>')
 METADATA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
-METADATA_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sheetMetadata"
-ARRAY_CELL = re.compile(r'<c ((?:(?!cm=)[^>])*?)>(<f t="array")')
+METADATA_REL = REL_TYPE + "sheetMetadata"
 
 
-def read_parts(path: str | Path) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(path) as z:
-        return [(i.filename, z.read(i)) for i in z.infolist()]
-
-
-def write_parts(path: str | Path, parts: list[tuple[str, bytes]],
-                when: tuple = FIXED_TIME) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            z.writestr(info, data)
-
-
-def mark_dynamic_arrays(parts: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+def mark_dynamic_arrays(parts: Parts) -> Parts:
     """Array formulas -> dynamic-array formulas (Excel 365 spills them, older Excel shows
     them as array formulas over their range)."""
+    sheets = set(sheet_parts(parts).values())
     out, found = [], False
     for name, data in parts:
-        if SHEET_PART.match(name):
-            text = data.decode("utf-8")
-            new = ARRAY_CELL.sub(r'<c \1 cm="1">\2', text)
-            found = found or new != text
-            data = new.encode("utf-8")
+        if name in sheets:
+            root = parse(data)
+            arrays = [f.getparent() for f in root.iter(F) if f.get("t") == "array"]
+            for c in arrays:
+                c.set("cm", "1")
+            if arrays:
+                found = True
+                data = _document(root)
         out.append((name, data))
     if not found or any(n == "xl/metadata.xml" for n, _ in out):
         return out
     fixed = []
     for name, data in out:
         if name == "[Content_Types].xml":
-            data = data.replace(b"</Types>", f'<Override PartName="/xl/metadata.xml" '
-                                f'ContentType="{METADATA_TYPE}"/></Types>'.encode())
+            root = parse(data)
+            etree.SubElement(root, f"{{{TYPES}}}Override", PartName="/xl/metadata.xml",
+                             ContentType=METADATA_TYPE)
+            data = _document(root)
         elif name == "xl/_rels/workbook.xml.rels":
-            data = data.replace(b"</Relationships>", f'<Relationship Id="rIdXlhtxMeta" '
-                                f'Type="{METADATA_REL}" Target="metadata.xml"/>'
-                                '</Relationships>'.encode())
+            root = parse(data)
+            etree.SubElement(root, f"{{{PKG_REL}}}Relationship", Id="rIdXlhtxMeta",
+                             Type=METADATA_REL, Target="metadata.xml")
+            data = _document(root)
         fixed.append((name, data))
     fixed.append(("xl/metadata.xml", METADATA_XML.encode()))
     return fixed
 
 
 def finish_package(src: str | Path, dst: str | Path, stamp: dt.datetime | None = None) -> None:
+    """Dynamic arrays marked, and the save time fixed so the same build gives the same
+    bytes."""
     when = stamp.timetuple()[:6] if stamp else FIXED_TIME
-    iso = dt.datetime(*when).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    iso = dt.datetime(*when).strftime("%Y-%m-%dT%H:%M:%SZ")
     parts = []
     for name, data in mark_dynamic_arrays(read_parts(src)):
         if name == "docProps/core.xml":   # openpyxl stamps the save time here
-            data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                          rb"\g<1>" + iso + rb"\g<2>", data)
+            root = parse(data)
+            for el in root.iter("{http://purl.org/dc/terms/}modified"):
+                el.text = iso
+            data = _document(root)
         parts.append((name, data))
     write_parts(dst, parts, when)
 
 
-# ------------------------------------------------------------------ cached values
-
-CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
-FORMULA = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
-
-
-class LayoutError(XlhtxError):
-    """A sheet's XML that the value writer does not handle; nothing is written."""
-
-
-def value_xml(v: Any) -> tuple[str, str]:
-    """(type attribute, <v> element) of a cached value."""
-    if v is None or v == "":
-        return "", ""
-    if isinstance(v, bool):
-        return ' t="b"', f"<v>{int(v)}</v>"
-    if isinstance(v, (int, float)):
-        if v != v or v in (float("inf"), float("-inf")):
-            return ' t="e"', "<v>#NUM!</v>"
-        return "", f"<v>{repr(float(v)) if isinstance(v, float) else v}</v>"
-    s = str(v)
-    if s in ("#VALUE!", "#N/A", "#NAME?", "#REF!", "#DIV/0!", "#NUM!", "#NULL!"):
-        return ' t="e"', f"<v>{s}</v>"
-    return ' t="str"', f"<v>{escape(s)}</v>"
-
-
-def _strip_type(attrs: str) -> str:
-    return re.sub(r'\s(t|cm)="[^"]*"', "", attrs)
-
-
-def rewrite_sheet(xml: str, values: dict[tuple[int, int], Any], keep_formulas: bool) -> str:
-    """Put ``values[(row, col)]`` into the cells of a sheet's XML, creating the cells
-    (and rows) that a spilled formula fills."""
-    head, sep, rest = xml.partition("<sheetData")
-    if not sep:
-        return xml
-    open_end = rest.index(">")
-    if rest[open_end - 1] == "/":   # <sheetData/>: nothing to fill
-        body, tail, open_tag = "", rest[open_end + 1:], "<sheetData>"
-    else:
-        body, _, tail = rest[open_end + 1:].partition("</sheetData>")
-        open_tag = "<sheetData" + rest[:open_end + 1]
-    n_rows = len(re.findall(r"<row[\s>/]", body))
-    n_cells = len(re.findall(r"<c[\s>/]", body))
-    if n_rows != len(ROW.findall(body)) or n_cells != len(CELL.findall(body)):
-        # rows or cells without an r="..." reference: rewriting could lose data
-        raise LayoutError("a sheet writes rows or cells without their references; "
-                          "this layout is not supported for writing values")
-    by_row: dict[int, dict[int, Any]] = {}
-    for (r, c), v in values.items():
-        by_row.setdefault(r, {})[c] = v
-    rows_out = []
-    seen_rows = set()
-
-    def fix_cell(col: str, r: int, attrs: str, inner: str | None, v: Any, has: bool) -> str:
-        inner = inner or ""
-        f = FORMULA.search(inner)
-        if not has:
-            return f'<c r="{col}{r}"{attrs}>{inner}</c>' if inner else f'<c r="{col}{r}"{attrs}/>'
-        t, vx = value_xml(v)
-        formula = f.group(0) if keep_formulas and f else ""
-        dynamic = re.search(r'\scm="[^"]*"', attrs) if formula else None   # a kept spill
-        out_attrs = _strip_type(attrs) + (dynamic.group(0) if dynamic else "")
-        return f'<c r="{col}{r}"{out_attrs}{t}>{formula}{vx}</c>'
-
-    for m in ROW.finditer(body):
-        r = int(m.group(1))
-        seen_rows.add(r)
-        want = by_row.get(r, {})
-        cells = []
-        done = set()
-        for cm in CELL.finditer(m.group(3) or ""):
-            c = column_index_from_string(cm.group(1))
-            done.add(c)
-            cells.append((c, fix_cell(cm.group(1), r, cm.group(3), cm.group(4), want.get(c),
-                                      c in want)))
-        for c, v in want.items():
-            if c not in done:
-                cells.append((c, fix_cell(get_column_letter(c), r, "", None, v, True)))
-        cells.sort()
-        rows_out.append((r, f'<row r="{r}"{m.group(2)}>' + "".join(x for _, x in cells) +
-                         "</row>"))
-    for r, want in by_row.items():
-        if r not in seen_rows:
-            cells = sorted((c, fix_cell(get_column_letter(c), r, "", None, v, True))
-                           for c, v in want.items())
-            rows_out.append((r, f'<row r="{r}">' + "".join(x for _, x in cells) + "</row>"))
-    rows_out.sort()
-    return head + open_tag + "".join(x for _, x in rows_out) + "</sheetData>" + tail
-
-
-def sheet_parts(parts: list[tuple[str, bytes]]) -> dict[str, str]:
-    """Sheet name -> its part name (from workbook.xml and its relationships)."""
-    d = dict(parts)
-    wb = d["xl/workbook.xml"].decode("utf-8")
-    rels = d["xl/_rels/workbook.xml.rels"].decode("utf-8")
-    targets = {m.group(1): m.group(2) for m in re.finditer(
-        r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels)}
-    targets.update({m.group(2): m.group(1) for m in re.finditer(
-        r'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
-    out = {}
-    for m in re.finditer(r'<sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', wb):
-        target = targets[m.group(2)].lstrip("/")
-        out[unescape_attr(m.group(1))] = target if target.startswith("xl/") else "xl/" + target
-    return out
-
-
-def check_layout(parts: list[tuple[str, bytes]]) -> None:
-    """Refuse, before any work, a package whose layout the value writer would not place
-    values into: the workbook part elsewhere than ``xl/workbook.xml``, sheet XML in UTF-16
-    or with a namespace prefix (``<x:sheetData>``), and links to other workbooks (their
-    cells would be read from files outside this one)."""
-    names = dict(parts)
-    rels = names.get("_rels/.rels", b"").decode("utf-8", "replace")
-    main = re.search(r'Type="[^"]*/officeDocument"[^>]*Target="/?([^"]+)"', rels) or \
-        re.search(r'Target="/?([^"]+)"[^>]*Type="[^"]*/officeDocument"', rels)
-    if main and main.group(1) != "xl/workbook.xml":
-        raise LayoutError(f"the workbook part is {main.group(1)}, not xl/workbook.xml; "
-                          "open and save the file in Excel first")
-    if "xl/workbook.xml" not in names:
-        raise LayoutError("no xl/workbook.xml in the package; open and save the file in "
-                          "Excel first")
-    links = [n for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml")]
-    if links:
-        raise LayoutError(f"it links to {len(links)} other workbook(s) (external links); "
-                          "xlhtx reads nothing outside the workbook: break the links in "
-                          "Excel (Data > Edit Links > Break Link) first")
-    for name in sheet_parts(parts).values():
-        data = names.get(name, b"")
-        head = data[:200]
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or re.search(
-                rb'encoding="utf-16', head, re.I):
-            raise LayoutError(f"{name} is UTF-16 XML; open and save the file in Excel first")
-        if re.search(rb"<[A-Za-z_][\w.-]*:(worksheet|sheetData)\b", data[:4096]):
-            raise LayoutError(f"{name} writes its XML with a namespace prefix; open and save "
-                              "the file in Excel first")
-
-
-def unescape_attr(s: str) -> str:
-    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
-        "&apos;", "'").replace("&amp;", "&")
-
-
-def inject_values(src: str | Path, dst: str | Path,
-                  values: dict[str, dict[tuple[int, int], Any]], *, keep_formulas: bool = True,
-                  drop_vba: bool = False, when: tuple = FIXED_TIME,
-                  write: Callable | None = None) -> None:
-    """A copy of ``src`` whose cells hold ``values`` ({sheet: {(row, col): value}})."""
-    parts = read_parts(src)
-    where = sheet_parts(parts)
-    by_part = {where[s]: v for s, v in values.items() if s in where}
-    out = []
-    for name, data in parts:
-        if name in by_part:
-            data = rewrite_sheet(data.decode("utf-8"), by_part[name], keep_formulas).encode()
-        if drop_vba:
-            if name == "xl/vbaProject.bin":
-                continue
-            if name == "[Content_Types].xml":
-                data = re.sub(rb'<Override PartName="/xl/vbaProject.bin"[^>]*/>', b"", data)
-                data = data.replace(b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
-                                    b"application/vnd.openxmlformats-officedocument."
-                                    b"spreadsheetml.sheet.main+xml")
-            if name == "xl/_rels/workbook.xml.rels":
-                data = re.sub(rb'<Relationship [^>]*Target="vbaProject.bin"[^>]*/>', b"", data)
-        if not keep_formulas and name == "xl/calcChain.xml":
-            continue
-        out.append((name, data))
-    if not keep_formulas:
-        out = [(n, re.sub(rb'<Override PartName="/xl/calcChain.xml"[^>]*/>', b"", d)
-                if n == "[Content_Types].xml" else
-                re.sub(rb'<Relationship [^>]*Target="calcChain.xml"[^>]*/>', b"", d)
-                if n == "xl/_rels/workbook.xml.rels" else d) for n, d in out]
-    write_parts(dst, out, when)
-
-
 # ------------------------------------------------------------- reference tables
 
-def _inline(col: int, r: int, v: Any, style: str = "") -> str:
-    ref = f"{get_column_letter(col)}{r}"
+def _inline(col: int, r: int, v: Any, style: str | None = None) -> etree._Element:
+    c = etree.Element(C, r=f"{get_column_letter(col)}{r}")
+    if style:
+        c.set("s", style)
     if v is None or v == "":
-        return f'<c r="{ref}"{style}/>'
+        return c
     if isinstance(v, bool):
-        return f'<c r="{ref}"{style} t="b"><v>{int(v)}</v></c>'
-    if isinstance(v, (int, float)):
-        return f'<c r="{ref}"{style}><v>{v!r}</v></c>'
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t>{escape(str(v))}</t></is></c>'
+        c.set("t", "b")
+        etree.SubElement(c, V).text = str(int(v))
+    elif isinstance(v, (int, float)):
+        etree.SubElement(c, V).text = repr(v)
+    else:
+        c.set("t", "inlineStr")
+        etree.SubElement(etree.SubElement(c, IS), T).text = _xml_safe(str(v))
+    return c
 
 
-def replace_table(parts: list[tuple[str, bytes]], sheet: str, table: str,
-                  rows: list[list[Any]], notes: dict[tuple[int, int], str]
-                  ) -> list[tuple[str, bytes]]:
+def replace_table(parts: Parts, sheet: str, table: str, rows: list[list[Any]],
+                  notes: dict[tuple[int, int], str]) -> Parts:
     """Replace the cells of ``sheet`` (a reference sheet holding one Table) by ``rows``
     (header first) plus ``notes``, and resize the Table. Header styles are kept."""
-    where = sheet_parts(parts)
+    d = dict(parts)
+    where = sheet_parts(d)
     if sheet not in where:
         raise KeyError(f"no sheet {sheet!r}")
     part = where[sheet]
-    d = dict(parts)
-    xml = d[part].decode("utf-8")
-    header_styles = {column_index_from_string(m.group(1)): re.search(r'\ss="\d+"', m.group(3) or "")
-                     for m in CELL.finditer(xml) if m.group(2) == "1"}
-    body = []
+    root = parse(d[part])
+    data_el = root.find(SHEET_DATA)
+    header_styles = {}
+    for c in data_el.iter(C):
+        r, col = cell_ref(c)
+        if r == 1 and c.get("s"):
+            header_styles[col] = c.get("s")
+    data_el.clear()
+    by_row: dict[int, list[etree._Element]] = {}
     for r, row in enumerate(rows, start=1):
-        cells = []
-        for j, v in enumerate(row, start=1):
-            st = header_styles.get(j) if r == 1 else None
-            cells.append(_inline(j, r, v, st.group(0) if st else ""))
-        for (nr, nc), text in sorted(notes.items()):
-            if nr == r:
-                cells.append(_inline(nc, r, text))
-        body.append(f'<row r="{r}">' + "".join(cells) + "</row>")
+        by_row[r] = [_inline(j, r, v, header_styles.get(j) if r == 1 else None)
+                     for j, v in enumerate(row, start=1)]
     for (nr, nc), text in sorted(notes.items()):
-        if nr > len(rows):
-            body.append(f'<row r="{nr}">' + _inline(nc, nr, text) + "</row>")
-    new_xml = re.sub(r"<sheetData\b.*?(?:</sheetData>|<sheetData/>)",
-                     "<sheetData>" + "".join(body) + "</sheetData>", xml, count=1, flags=re.S)
+        by_row.setdefault(nr, []).append(_inline(nc, nr, text))
+    for r in sorted(by_row):
+        row_el = etree.SubElement(data_el, ROW, r=str(r))
+        row_el.extend(sorted(by_row[r], key=lambda c: split_ref(c.get("r"))[1]))
     last = f"{get_column_letter(len(rows[0]))}{max(len(rows), 2)}"
-    new_xml = re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:{last}"', new_xml)
-    out = []
-    table_re = re.compile(rf'displayName="{re.escape(table)}"')
-    found = False
+    for dim in root.iter(q("dimension")):
+        dim.set("ref", f"A1:{last}")
+    out, found = [], False
+    table_parts = {t for k, t in relationships(d, part).values() if k.endswith("/table")}
     for name, data in parts:
         if name == part:
-            data = new_xml.encode("utf-8")
-        elif name.startswith("xl/tables/") and table_re.search(data.decode("utf-8")):
-            text = data.decode("utf-8")
-            text = re.sub(r'(<table\b[^>]*?\sref=")[^"]*"', rf'\g<1>A1:{last}"', text, count=1)
-            text = re.sub(r'(<autoFilter\b[^>]*?\sref=")[^"]*"', rf'\g<1>A1:{last}"', text)
-            data = text.encode("utf-8")
-            found = True
+            data = _document(root)
+        elif name in table_parts:
+            t = parse(data)
+            if t.get("displayName") == table:
+                t.set("ref", f"A1:{last}")
+                for af in t.iter(q("autoFilter")):
+                    af.set("ref", f"A1:{last}")
+                data = _document(t)
+                found = True
         out.append((name, data))
     if not found:
         raise KeyError(f"no table {table!r} on sheet {sheet!r}")

@@ -1,0 +1,167 @@
+"""A workbook's cells as recalculation needs them, read in one streaming pass.
+
+``Store`` holds values by sheet and column, each column a list indexed by row (a column
+of 100,000 values is one list, and a column range is a slice of it). ``read_workbook``
+fills it with the input cells and collects the formula cells: formulas written out in
+full grouped by (sheet, column, text), shared formulas by their group, array formulas
+with the range they fill.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from openpyxl.utils import get_column_letter, range_boundaries
+
+from xlhtx.errors import XlhtxError
+from xlhtx.xlsx import package
+from xlhtx.xlsx.refs import Context
+
+MAX_FORMULAS = 3_000_000   # formula cells a headless recalculation takes on
+
+
+class RecalcError(XlhtxError):
+    """The workbook cannot be recalculated; the message says why."""
+
+
+def a1(sheet: str, row: int, col: int) -> str:
+    return f"{sheet}!{get_column_letter(col)}{row}"
+
+
+class Store:
+    """Cell values by sheet and column; rows index a dense list (None = empty)."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, dict[int, list]] = defaultdict(dict)
+
+    def get(self, sheet: str, row: int, col: int) -> Any:
+        column = self.columns.get(sheet, {}).get(col)
+        return column[row] if column is not None and row < len(column) else None
+
+    def set(self, sheet: str, row: int, col: int, value: Any) -> None:
+        column = self.columns[sheet].setdefault(col, [])
+        if row >= len(column):
+            column.extend([None] * (row + 1 - len(column)))
+        column[row] = value
+
+    def set_rows(self, sheet: str, col: int, rows: list[int], values: list) -> None:
+        column = self.columns[sheet].setdefault(col, [])
+        top = max(rows) + 1
+        if top > len(column):
+            column.extend([None] * (top - len(column)))
+        if rows[-1] - rows[0] + 1 == len(rows):   # a run of rows: one slice
+            column[rows[0]:rows[-1] + 1] = values
+        else:
+            for r, v in zip(rows, values):
+                column[r] = v
+
+    def rows_of(self, sheet: str, col: int, rows: list[int]) -> list:
+        column = self.columns.get(sheet, {}).get(col, [])
+        n = len(column)
+        if rows and rows[-1] - rows[0] + 1 == len(rows) and rows[-1] < n and rows[0] >= 0:
+            return column[rows[0]:rows[-1] + 1]
+        return [column[r] if 0 <= r < n else None for r in rows]
+
+    def block(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> list[list]:
+        """Rows r0..r1 of columns c0..c1 as a list of rows."""
+        cols = [self.columns.get(sheet, {}).get(c, []) for c in range(c0, c1 + 1)]
+        height = r1 - r0 + 1
+        parts = [(col[r0:r1 + 1] + [None] * max(0, height - max(0, len(col) - r0)))[:height]
+                 for col in cols]
+        return [list(row) for row in zip(*parts)] if parts else []
+
+    def last_row(self, sheet: str) -> int:
+        return max((len(c) - 1 for c in self.columns.get(sheet, {}).values()), default=0)
+
+    def last_col(self, sheet: str) -> int:
+        return max(self.columns.get(sheet, {}), default=0)
+
+    def copy(self) -> "Store":
+        new = Store()
+        for sheet, cols in self.columns.items():
+            new.columns[sheet] = {c: list(v) for c, v in cols.items()}
+        return new
+
+
+class Shared(NamedTuple):
+    text: str
+    row: int
+    col: int
+    cells: list[tuple[int, int]]
+
+
+class Workbook(NamedTuple):
+    """What recalculation reads from a workbook."""
+    path: Path
+    parts: package.Parts                                   # the package, as read
+    sheets: list[str]
+    context: Context
+    inputs: Store
+    texts: dict[tuple[str, int], dict[str, list[int]]]    # (sheet, col) -> text (no "=") -> rows
+    shared: dict[tuple[str, str], Shared]                  # (sheet, si) -> shared formula
+    arrays: dict[tuple[str, int, int], tuple[str, tuple[int, int, int, int]]]
+    n_formulas: int
+
+
+def count_formulas(parts: package.Parts) -> int:
+    """Formula cells of the sheets, counted in their bytes before anything is parsed (a
+    workbook over the limit is refused at once)."""
+    sheets = set(package.sheet_parts(parts).values())
+    return sum(data.count(b"<f>") + data.count(b"<f ") for name, data in parts
+               if name in sheets)
+
+
+def read_workbook(path: Path, progress: Callable[[str], None] = lambda s: None) -> Workbook:
+    """Check the package, then read it: inputs into a ``Store``, formulas collected."""
+    raw = package.read_parts(path)
+    package.check_layout(raw)
+    n = count_formulas(raw)
+    if n > MAX_FORMULAS:
+        raise RecalcError(f"{path}: {n:,} formulas, more than the {MAX_FORMULAS:,} headless "
+                          "recalculation takes on; use `xlhtx calc` on the positions "
+                          "table, or Excel")
+    parts = dict(raw)
+    strings = package.shared_strings(parts)
+    where = package.sheet_parts(parts)
+    sheets = list(where)
+    context = Context({s.upper(): s for s in sheets}, package.tables(parts),
+                      package.defined_names(parts))
+    store = Store()
+    texts: dict[tuple[str, int], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    shared: dict[tuple[str, str], Shared] = {}
+    followers: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    arrays = {}
+    n = 0
+    for sheet in sheets:
+        progress(f"reading {sheet}")
+        for row, col, value, f in package.read_cells(parts[where[sheet]], strings):
+            if f is None:
+                if value is not None:
+                    store.set(sheet, row, col, value)
+                continue
+            n += 1
+            if n > MAX_FORMULAS:
+                raise RecalcError(f"{path}: more than {MAX_FORMULAS:,} formulas, over the "
+                                  "limit of headless recalculation; use `xlhtx calc` on the "
+                                  "positions table, or Excel")
+            if f.kind == "array":
+                arrays[(sheet, row, col)] = ("=" + f.text, range_boundaries(
+                    f.ref or f"{get_column_letter(col)}{row}"))
+            elif f.kind == "shared":
+                if f.text:   # the group's first cell holds its text
+                    shared[(sheet, f.shared)] = Shared("=" + f.text, row, col, [])
+                followers[(sheet, f.shared)].append((row, col))
+            elif f.kind == "dataTable":
+                raise RecalcError(f"{a1(sheet, row, col)} is a what-if data table; headless "
+                                  "recalculation does not compute those: use Excel")
+            else:
+                texts[(sheet, col)][f.text].append(row)
+    for key, cells in followers.items():
+        if key not in shared:
+            sheet, si = key
+            raise RecalcError(f"{sheet}: shared formula {si} has no cell holding its text; "
+                              "open and save the file in Excel first")
+        shared[key].cells.extend(cells)
+    return Workbook(Path(path), raw, sheets, context, store, texts, shared, arrays, n)

@@ -7,7 +7,10 @@ Prints one JSON object: ``n``; ``numba_rows_per_s`` (the kernel, warm, best of 3
 ``numpy_rows_per_s`` (a vectorized NumPy version: searchsorted tier lookup + closed
 forms); ``python_rows_per_s`` (plain Python with bisect, measured on a sample and
 scaled); ``bandwidth_rows_per_s`` (bytes the kernel must read and write per row against
-a measured large-array copy); ``first_call_s`` / ``cached_start_s`` (a new process,
+a measured large-array copy); ``bound_rows_per_s`` (a kernel moving the same bytes with
+the same threads and nothing else; outputs preallocated on both sides);
+``avx2_rows_per_s`` (the kernel compiled for AVX2 only, ``NUMBA_CPU_NAME=haswell``, in a
+new process with an empty cache); ``first_call_s`` / ``cached_start_s`` (a new process,
 import + first call, with an empty / a warm Numba cache); ``ladder_rows_per_s`` (full
 tiered-liquidation ladder for 1,000,000 positions); ratios of numba to the others.
 """
@@ -25,6 +28,7 @@ import tempfile
 import time
 
 import numpy as np
+from numba import njit, prange
 
 from htxcore.liquidation import liq_ladder_nb
 from htxcore.position import liq_price_nb
@@ -53,12 +57,52 @@ def make_book(n: int, seed: int = 7):
     return tt, book
 
 
-def run_numba(tt, b):
+def run_numba(tt, b, out=None, status=None):
     n = b["q"].shape[0]
-    out, status = np.empty(n), np.empty(n, np.int8)
+    out = np.empty(n) if out is None else out
+    status = np.empty(n, np.int8) if status is None else status
     liq_price_nb(tt, b["contract"], b["mode"], b["side"], b["q"], b["entry"], b["lever"],
                  b["margin"], out, status)
     return out, status
+
+
+@njit(parallel=True)
+def bound_nb(contract, mode, side, q, entry, lever, margin, out, status):
+    """The least any kernel over these rows can cost: read every input once, write a
+    price and a status, nothing else; same arrays, same threads as the kernel."""
+    for i in prange(q.shape[0]):
+        out[i] = q[i] + entry[i] + lever[i] + margin[i] + side[i] + mode[i] + contract[i]
+        status[i] = 0
+
+
+def run_bound(b, out, status):
+    bound_nb(b["contract"], b["mode"], b["side"], b["q"], b["entry"], b["lever"],
+             b["margin"], out, status)
+
+
+AVX2_SCRIPT = """
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+import kernels
+import numpy as np
+tt, b = kernels.make_book(int(sys.argv[1]))
+n = b["q"].shape[0]
+out, status = np.empty(n), np.empty(n, np.int8)
+kernels.run_numba(tt, b, out, status)
+print(json.dumps(n / kernels.best(lambda: kernels.run_numba(tt, b, out, status))))
+"""
+
+
+def avx2_rate(n: int) -> float:
+    """The kernel compiled for AVX2 only (a Haswell CPU, most laptops running Excel), in
+    a new process with its own empty cache: a cached native build would otherwise be
+    loaded and measured."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CACHE_DIR=cache)
+        res = subprocess.run([sys.executable, "-c", AVX2_SCRIPT, str(n),
+                              os.path.dirname(os.path.abspath(__file__))], env=env, check=True,
+                             capture_output=True, text=True)
+    return float(res.stdout.strip().splitlines()[-1])
 
 
 def run_numpy(tt, b):
@@ -181,7 +225,10 @@ def main(argv=None) -> dict:
     got, status = run_numba(tt, b)   # compile / load before timing
     ref = run_numpy(tt, b)
     assert np.allclose(got, ref, rtol=1e-9, equal_nan=True), "numba and numpy disagree"
-    t_numba = best(lambda: run_numba(tt, b))
+    out, status = np.empty(a.n), np.empty(a.n, np.int8)   # preallocated on both sides
+    t_numba = best(lambda: run_numba(tt, b, out, status))
+    run_bound(b, out, status)
+    t_bound = best(lambda: run_bound(b, out, status))
     t_numpy = best(lambda: run_numpy(tt, b), 2)
     rows = min(a.python_rows, a.n)
     t_py = best(lambda: run_python(tt, b, rows), 1)
@@ -192,6 +239,8 @@ def main(argv=None) -> dict:
         "numpy_rows_per_s": a.n / t_numpy,
         "python_rows_per_s": rows / t_py,
         "bandwidth_rows_per_s": copy_bandwidth() / bytes_per_row,
+        "bound_rows_per_s": a.n / t_bound,
+        "avx2_rows_per_s": avx2_rate(a.n),
         "bytes_per_row": bytes_per_row,
         "first_call_s": first,
         "cached_start_s": cached,
@@ -201,6 +250,8 @@ def main(argv=None) -> dict:
     res["numba_vs_numpy"] = res["numba_rows_per_s"] / res["numpy_rows_per_s"]
     res["numba_vs_python"] = res["numba_rows_per_s"] / res["python_rows_per_s"]
     res["fraction_of_bandwidth"] = res["numba_rows_per_s"] / res["bandwidth_rows_per_s"]
+    res["fraction_of_bound"] = res["numba_rows_per_s"] / res["bound_rows_per_s"]
+    res["avx2_vs_native"] = res["avx2_rows_per_s"] / res["numba_rows_per_s"]
     print(json.dumps(res, indent=None if a.json else 2))
     return res
 

@@ -63,6 +63,7 @@ def main(argv=None) -> dict:
     from xlhtx.xlsx.template import build
     res: dict = {}
     with tempfile.TemporaryDirectory() as d:
+        books = {}
         for rows in a.rows or [10_000, 100_000]:
             tag = f"{rows // 1000}k" if rows % 1000 == 0 else str(rows)
             book = build(Path(d) / f"book{rows}.xlsm", n_rows=rows)
@@ -71,11 +72,14 @@ def main(argv=None) -> dict:
             res[f"recalc_{tag}_s"] = r["s"]
             res[f"peak_mb_{tag}"] = r["peak_mb"]
             res[f"formula_cells_{tag}"] = rows * 14
-            if rows == 10_000:
-                s, same = engine_only(book, Path(d) / "fast.xlsm")
-                res["engine_only_10k_s"] = s
-                res["speedup_10k"] = s / r["s"]
-                res["same_values"] = same
+            books[rows] = book
+        # last: the engine's model of a whole book takes gigabytes, and a child process
+        # started after it would report that peak as its own
+        if 10_000 in books:
+            s, same = engine_only(books[10_000], Path(d) / "fast.xlsm")
+            res["engine_only_10k_s"] = s
+            res["speedup_10k"] = s / res["recalc_10k_s"]
+            res["same_values"] = same
     print(json.dumps(res, indent=None if a.json else 2))
     return res
 

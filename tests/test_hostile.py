@@ -483,3 +483,27 @@ def test_recalc_refuses_a_workbook_part_elsewhere(tmp_path):
     rewrite_part(book, "_rels/.rels", lambda d: d.replace(b"xl/workbook.xml", b"xl/book.xml"))
     with pytest.raises(RecalcError, match="not xl/workbook.xml"):
         recalc(book, tmp_path / "out.xlsx")
+
+
+def test_recalc_of_far_sparse_cells_stays_small_and_huge_ranges_are_refused(tmp_path):
+    """One cell at the last row of 2,000 columns is 2,000 values, not 2 billion slots; a
+    formula over the whole sheet is refused naming the range, not attempted."""
+    import resource
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for c in range(1, 2001):
+        ws.cell(row=1_048_576, column=c, value=c)
+    ws["A1"] = f"=SUM(A1048576:{get_column_letter(2000)}1048576)"
+    wb.save(tmp_path / "far.xlsx")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = recalc(tmp_path / "far.xlsx", tmp_path / "o.xlsx")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 << 10   # KiB
+    from openpyxl import load_workbook
+    assert load_workbook(out, data_only=True)["S"]["A1"].value == 2000 * 2001 / 2
+    wb.create_sheet("T")["A1"] = "=SUM(S!A1:XFD1048576)"
+    wb.save(tmp_path / "huge.xlsx")
+    with pytest.raises(RecalcError, match=r"reads S!A1:BXX1048576, 2,097,152,000 cells, more than"):
+        recalc(tmp_path / "huge.xlsx", tmp_path / "o2.xlsx")

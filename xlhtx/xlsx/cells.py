@@ -30,50 +30,49 @@ def a1(sheet: str, row: int, col: int) -> str:
     return f"{sheet}!{get_column_letter(col)}{row}"
 
 
+MAX_RANGE_CELLS = 5_000_000   # cells one range may read (A1:XFD1048576 is 17 billion)
+
+
 class Store:
-    """Cell values by sheet and column; rows index a dense list (None = empty)."""
+    """Cell values by sheet and column (``{row: value}`` per column, so a sheet with one
+    cell at row 1,048,576 in every column stays small); empty cells are absent."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, dict[int, list]] = defaultdict(dict)
+        self.columns: dict[str, dict[int, dict[int, Any]]] = defaultdict(dict)
+        self.last: dict[str, int] = defaultdict(int)   # the last row a sheet uses
 
     def get(self, sheet: str, row: int, col: int) -> Any:
         column = self.columns.get(sheet, {}).get(col)
-        return column[row] if column is not None and row < len(column) else None
+        return column.get(row) if column is not None else None
 
     def set(self, sheet: str, row: int, col: int, value: Any) -> None:
-        column = self.columns[sheet].setdefault(col, [])
-        if row >= len(column):
-            column.extend([None] * (row + 1 - len(column)))
-        column[row] = value
+        self.columns[sheet].setdefault(col, {})[row] = value
+        if row > self.last[sheet]:
+            self.last[sheet] = row
 
     def set_rows(self, sheet: str, col: int, rows: list[int], values: list) -> None:
-        column = self.columns[sheet].setdefault(col, [])
-        top = max(rows) + 1
-        if top > len(column):
-            column.extend([None] * (top - len(column)))
-        if rows[-1] - rows[0] + 1 == len(rows):   # a run of rows: one slice
-            column[rows[0]:rows[-1] + 1] = values
-        else:
-            for r, v in zip(rows, values):
-                column[r] = v
+        self.columns[sheet].setdefault(col, {}).update(zip(rows, values))
+        if rows and rows[-1] > self.last[sheet]:
+            self.last[sheet] = rows[-1]
 
     def rows_of(self, sheet: str, col: int, rows: list[int]) -> list:
-        column = self.columns.get(sheet, {}).get(col, [])
-        n = len(column)
-        if rows and rows[-1] - rows[0] + 1 == len(rows) and rows[-1] < n and rows[0] >= 0:
-            return column[rows[0]:rows[-1] + 1]
-        return [column[r] if 0 <= r < n else None for r in rows]
+        get = self.columns.get(sheet, {}).get(col, {}).get
+        return [get(r) for r in rows]
 
     def block(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> list[list]:
         """Rows r0..r1 of columns c0..c1 as a list of rows."""
-        cols = [self.columns.get(sheet, {}).get(c, []) for c in range(c0, c1 + 1)]
-        height = r1 - r0 + 1
-        parts = [(col[r0:r1 + 1] + [None] * max(0, height - max(0, len(col) - r0)))[:height]
-                 for col in cols]
-        return [list(row) for row in zip(*parts)] if parts else []
+        cells = (r1 - r0 + 1) * (c1 - c0 + 1)
+        if cells > MAX_RANGE_CELLS:
+            raise RecalcError(f"a formula reads {sheet}!{get_column_letter(c0)}{r0}:"
+                              f"{get_column_letter(c1)}{r1}, {cells:,} cells, more than the "
+                              f"{MAX_RANGE_CELLS:,} one range may hold in headless "
+                              "recalculation; narrow the range or use Excel")
+        sheet_cols = self.columns.get(sheet, {})
+        gets = [sheet_cols.get(c, {}).get for c in range(c0, c1 + 1)]
+        return [[get(r) for get in gets] for r in range(r0, r1 + 1)]
 
     def last_row(self, sheet: str) -> int:
-        return max((len(c) - 1 for c in self.columns.get(sheet, {}).values()), default=0)
+        return self.last.get(sheet, 0)
 
     def last_col(self, sheet: str) -> int:
         return max(self.columns.get(sheet, {}), default=0)
@@ -81,7 +80,8 @@ class Store:
     def copy(self) -> "Store":
         new = Store()
         for sheet, cols in self.columns.items():
-            new.columns[sheet] = {c: list(v) for c, v in cols.items()}
+            new.columns[sheet] = {c: dict(v) for c, v in cols.items()}
+        new.last.update(self.last)
         return new
 
 

@@ -15,6 +15,7 @@ Ranges reach the engine as arrays built from the ``Store`` (an ``INDEX`` into a
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import re
@@ -28,7 +29,7 @@ from xlhtx.xlsx.cells import RecalcError, Store, a1
 from xlhtx.xlsx.formula import Template
 from xlhtx.xlsx.package import ExcelError
 from xlhtx.xlsx.plan import Node
-from xlhtx.xlsx.refs import Context, Ref, parse_a1
+from xlhtx.xlsx.refs import Context, Ref, parse_a1, render_ref
 
 # evaluated on whole columns they give what they give cell by cell (tests/test_recalc.py
 # checks each on numbers, text, empty cells and errors)
@@ -264,29 +265,26 @@ class Evaluator:
             raise RecalcError(f"{a1(node.sheet, row, node.col)}: the formula engine cannot "
                               f"compute {text[:80]} ({_reason(e)}); recalculate this "
                               "workbook in Excel") from None
-        at_row: dict[tuple, set[Ref]] = {}
-        for ref in t.refs:
-            r0, r1 = ref.rows(row)
-            at_row.setdefault((ref.sheet.upper(), r0, ref.c0, r1, ref.c1), set()).add(ref)
+        by_name: dict[str, set[Ref]] = {}
+        for ref in t.refs:   # each reference under the name the engine gives it
+            by_name.setdefault(_engine_name(render_ref(ref, row)), set()).add(ref)
         refs, own = [], True
         for name in fn.inputs:
-            found = parse_a1(name, "", self.context)
-            if found is None:
-                refs.append(UNKNOWN)   # a name Excel does not know: #NAME?
-                continue
-            same = at_row.get((found.sheet.upper(), found.r0, found.c0, found.r1, found.c1), set())
+            same = by_name.get(name, set())
             if len(same) == 1:
                 refs.append(next(iter(same)))
-            else:
-                refs.append(found)
-                own = False
+                continue
+            own = False   # two references meet at this row: this row's own compile
+            found = parse_a1(name, "", self.context)
+            refs.append(next(iter(same)) if same else UNKNOWN if found is None else found)
         out = (fn, refs, own)
         self.compiled[key] = out
         return out
 
     def _call(self, fn: Any, refs: list[Ref], row: int) -> Any:
+        args = [self._value(ref, row) for ref in refs]   # a refused range stops the run
         try:
-            return fn(*(self._value(ref, row) for ref in refs))
+            return fn(*args)
         except Exception:
             return "#VALUE!"
 
@@ -311,6 +309,15 @@ class Evaluator:
         last_row = max(self.store.last_row(ref.sheet), r0)
         last_col = max(self.store.last_col(ref.sheet), ref.c0)
         return r0, ref.c0, min(r1, last_row), min(ref.c1, last_col)
+
+
+@functools.lru_cache(maxsize=4096)
+def _engine_name(ref_text: str) -> str:
+    """The name the engine gives a reference among a compiled function's inputs (it
+    writes ranges down to the last row as ``A:J``, and so on)."""
+    import formulas
+    names = list(formulas.Parser().ast("=" + ref_text)[1].compile().inputs)
+    return names[0] if len(names) == 1 else ref_text
 
 
 def _reason(e: Exception) -> str:

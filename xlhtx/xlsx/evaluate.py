@@ -9,8 +9,8 @@
 * Single cells and array formulas (spills) go through the same compiled functions, with
   ``HTX_*`` registered in the engine as the same Excel functions Excel calls.
 
-Ranges reach the engine as arrays built from the ``Store`` (an ``INDEX`` into a
-100,000-row column builds one array, not one object per cell).
+Ranges reach the engine as its range objects built from the ``Store``; ``INDEX`` into a
+100,000-row column builds the one cell it returns, not one object per cell.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Evaluator:
         self.ranges: dict[Ref, Any] = {}
         self.column_cache: dict[tuple, list[list]] = {}
         self.how: Counter = Counter()   # cells computed per way, for tests and progress
-        self.compiled: dict[str, tuple[Any, list[Ref | None]]] = {}
+        self.compiled: dict[tuple, tuple[Any, list[Ref], bool]] = {}
         self.params = {name: list(inspect.signature(f).parameters)
                        for name, f in functions.by_name.items()}
         registry = formulas.get_functions()
@@ -129,13 +129,8 @@ class Evaluator:
                 columns.append(self._column(a, rows))
             else:
                 columns.append([[self.store.get(a.sheet, a.r0, a.c0)]])
-        try:
-            result = self.functions.by_name[name](*columns)
-        except CellError as e:   # one message: Excel shows it in every cell of the call
-            return [str(e)] * len(rows)
-        except Exception as e:
-            return [f"#VALUE! {e}"] * len(rows)
-        if not isinstance(result, list):
+        result = _excel_call(self.functions.by_name[name], columns)
+        if not isinstance(result, list):   # one value or message: Excel shows it in every cell
             return [result] * len(rows)
         if len(result) != len(rows) or any(len(r) != 1 for r in result[:1]):
             return None
@@ -160,10 +155,8 @@ class Evaluator:
         rows = list(node.rows)
         args = []
         for ref in refs:
-            if ref.moves:
-                args.append(_engine_range(self._column(ref, rows)))
-            else:
-                args.append(_engine_range([[self.store.get(ref.sheet, ref.r0, ref.c0)]]))
+            args.append(_engine_range(self._column(ref, rows)) if ref.moves else
+                        self._value(ref, rows[0]))
         try:
             res = fn(*args)
         except Exception:
@@ -255,16 +248,12 @@ class Evaluator:
                 name = p[:-1].upper()
                 bare = name.removeprefix("_XLFN.").removeprefix("_XLWS.")
                 if not {name, bare, "_XLFN." + bare} & registry.keys():
-                    raise RecalcError(
-                        f"{a1(node.sheet, row, node.col)}: the formula engine cannot compute "
-                        f"{text[:80]} (it does not implement {bare}); recalculate this "
-                        "workbook in Excel")
+                    raise _cannot(node, row, text, f"it does not implement {bare}")
         try:
             fn = formulas.Parser().ast(text)[1].compile()
         except Exception as e:
-            raise RecalcError(f"{a1(node.sheet, row, node.col)}: the formula engine cannot "
-                              f"compute {text[:80]} ({_reason(e)}); recalculate this "
-                              "workbook in Excel") from None
+            text_of_e = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+            raise _cannot(node, row, text, text_of_e) from None
         by_name: dict[str, set[Ref]] = {}
         for ref in t.refs:   # each reference under the name the engine gives it
             by_name.setdefault(_engine_name(render_ref(ref, row)), set()).add(ref)
@@ -320,12 +309,9 @@ def _engine_name(ref_text: str) -> str:
     return names[0] if len(names) == 1 else ref_text
 
 
-def _reason(e: Exception) -> str:
-    text = str(e)
-    m = re.search(r"DISPATCHING '([^']+)'", text) or re.search(r"'([A-Z][A-Z0-9.]*)'", text)
-    if m and "NotImplemented" in text:
-        return f"it does not implement {m.group(1)}"
-    return text.splitlines()[0][:120] if text else type(e).__name__
+def _cannot(node: Node, row: int, text: str, why: str) -> RecalcError:
+    return RecalcError(f"{a1(node.sheet, row, node.col)}: the formula engine cannot compute "
+                       f"{text[:80]} ({why}); recalculate this workbook in Excel")
 
 
 def _elementwise(t: Template) -> bool:
@@ -463,14 +449,20 @@ def _whole(x: Any) -> int | None:
     return int(v) if v >= 1 else None
 
 
+def _excel_call(f: Callable, args: list) -> Any:
+    """``f(*args)`` as Excel shows it: its result, or the message of a call that cannot
+    be computed (a ``CellError``'s own words, anything else as ``#VALUE!``)."""
+    try:
+        return f(*args)
+    except CellError as e:
+        return str(e)
+    except Exception as e:
+        return f"#VALUE! {e}"
+
+
 def _engine_function(f: Callable) -> Callable:
     def call(*args):
-        try:
-            res = f(*(_from_engine(a) for a in args))
-        except CellError as e:
-            return str(e)
-        except Exception as e:
-            return f"#VALUE! {e}"
+        res = _excel_call(f, [_from_engine(a) for a in args])
         if isinstance(res, list):
             return np.array(res, dtype=object)
         return res

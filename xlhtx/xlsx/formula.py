@@ -108,16 +108,14 @@ def shape_of(text: str, ctx: Context) -> Shape | None:
     """The digit-run roles of ``text``, or None when they cannot be told apart by position
     (a digit run inside a structured or named reference, for instance)."""
     roles = []
-    pos = 0
     for tok in tokens(text):
         v = tok.value
         if tok.type == Token.OPERAND and tok.subtype == Token.RANGE:
             if "[" in v or parse_a1(v, "", ctx) is None:
                 if DIGITS.search(v):
                     return None
-                pos += len(v)
                 continue
-            sheet, ref = split_sheet(v)
+            _, ref = split_sheet(v)
             start = len(v) - len(ref)
             for m in DIGITS.finditer(v):
                 if m.start() < start:
@@ -127,7 +125,6 @@ def shape_of(text: str, ctx: Context) -> Shape | None:
                     roles.append(2 if absolute else 1)
         else:
             roles += [0] * len(DIGITS.findall(v))
-        pos += len(v)
     return Shape(tuple(roles))
 
 

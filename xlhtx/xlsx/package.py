@@ -66,10 +66,15 @@ def read_parts(path: str | Path) -> Parts:
 def write_parts(path: str | Path, parts: Parts, when: tuple = FIXED_TIME, level: int = 6) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
         for name, data in parts:
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            z.writestr(info, data)
+            z.writestr(zip_info(name, when), data)
+
+
+def zip_info(name: str, when: tuple) -> zipfile.ZipInfo:
+    """A member with a fixed time and mode, so the same content gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=when)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    return info
 
 
 def parse(data: bytes) -> etree._Element:
@@ -257,7 +262,11 @@ def cell_value(c: etree._Element, strings: list[str]) -> Any:
         t_el = el.find(T)
         return t_el.text or "" if t_el is not None else "".join(
             r.findtext(T) or "" for r in el.iter(R))
-    text = c.findtext(V)
+    return decode(c, t, c.findtext(V), strings)
+
+
+def decode(c: etree._Element, t: str | None, text: str | None, strings: list[str]) -> Any:
+    """The value of cell ``c`` from its type attribute and the text of its ``<v>``."""
     if not text:
         return "" if text == "" and t in ("str", "s") else None
     if t is None or t == "n":
@@ -315,11 +324,12 @@ def read_cells(data: bytes, strings: list[str]
     columns: dict[str, int] = {}
     for row in iter_rows(data):
         r = row_number(row)
-        digits = len(str(r))
+        suffix = str(r)
+        digits = len(suffix)
         for c in row.iterchildren(C):
             ref = c.get("r")
-            if ref is None or not ref.endswith(str(r)):
-                r_cell, col = cell_ref(c)   # refused without a reference; elsewhere rare
+            if ref is None or not ref.endswith(suffix):
+                _, col = cell_ref(c)   # refused without a reference; elsewhere rare
             else:
                 letters = ref[:-digits]
                 col = columns.get(letters)
@@ -335,18 +345,12 @@ def read_cells(data: bytes, strings: list[str]
                 formula = Formula(f_el.text or "", f_el.get("t", "normal"), f_el.get("ref"),
                                   f_el.get("si"))
                 yield r, col, None, formula
-            elif v_el is None:
-                yield r, col, cell_value(c, strings), None   # empty, or an inline string
             else:
                 t = c.get("t")
-                text = v_el.text
-                if t is None and text:
-                    yield r, col, _number(text), None
-                elif t == "s" and text and 0 <= int(text) < len(strings):
-                    yield r, col, strings[int(text)], None
-                else:
+                if v_el is None or t == "inlineStr":   # empty, or an inline string
                     yield r, col, cell_value(c, strings), None
-                yield r, col, cell_value(c, strings), None
+                else:
+                    yield r, col, decode(c, t, v_el.text, strings), None
 
 
 # ------------------------------------------------------------------ writing values
@@ -589,9 +593,7 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
         for name, data in parts:
             if name in dropped:
                 continue
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
+            info = zip_info(name, when)
             if name in by_part:
                 progress(f"writing {by_part[name][0]}")
                 chunks = sheet_chunks(data, by_part[name][1], keep_formulas)

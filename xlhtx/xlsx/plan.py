@@ -15,7 +15,6 @@ is a circular reference and is refused, naming its cells.
 from __future__ import annotations
 
 import bisect
-import re
 from collections import defaultdict
 from typing import Callable, NamedTuple
 
@@ -23,9 +22,7 @@ from openpyxl.formula.translate import Translator
 from openpyxl.utils import get_column_letter
 
 from xlhtx.xlsx.cells import RecalcError, Workbook, a1
-from xlhtx.xlsx.formula import FormulaError, Template, row_key, shape_of, template
-
-DIGITS = re.compile(r"\d+")
+from xlhtx.xlsx.formula import DIGITS, FormulaError, Template, row_key, shape_of, template
 
 
 class Node(NamedTuple):
@@ -34,6 +31,13 @@ class Node(NamedTuple):
     template: Template
     rows: tuple[int, ...]                                  # ascending
     spill: tuple[int, int, int, int] | None = None         # (c0, r0, c1, r1) of an array
+
+    def cells(self) -> list[tuple[int, int]]:
+        """(row, column) of every cell the node computes, spilled cells included."""
+        if self.spill:
+            c0, r0, c1, r1 = self.spill
+            return [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+        return [(r, self.col) for r in self.rows]
 
 
 def nodes_of(book: Workbook) -> list[Node]:
@@ -59,7 +63,7 @@ def nodes_of(book: Workbook) -> list[Node]:
                 fill[(shape_text, key)].append((rows[0], text))
         for members in fill.values():
             members.sort()
-            row0, text0 = members[0]
+            text0 = members[0][1]
             out.append(_node(sheet, col, text0, [r for r, _ in members],
                              moving=len(members) > 1, book=book))
     for (sheet, _), sh in book.shared.items():

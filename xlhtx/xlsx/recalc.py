@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
-from xlhtx.xlsx.cells import MAX_FORMULAS, RecalcError, Store, read_workbook
+from xlhtx.xlsx.cells import MAX_FORMULAS, RecalcError, Store, a1, read_workbook
 from xlhtx.xlsx.evaluate import Evaluator, ExcelFunctions
 from xlhtx.xlsx.package import LayoutError, SheetValues, inject_values
 from xlhtx.xlsx.plan import CellIndex, Node, nodes_of, order
@@ -54,7 +54,6 @@ class WorkbookModel:
         store = self.inputs.copy()
         for (sheet, row, col), v in (changes or {}).items():
             if self.index.holds(sheet, row, col):
-                from xlhtx.xlsx.cells import a1
                 raise RecalcError(f"{a1(sheet, row, col)} holds a formula; change an input cell")
             store.set(sheet, row, col, v)
         ev = Evaluator(self.functions, self.book.context, store, self.progress)
@@ -64,14 +63,7 @@ class WorkbookModel:
 
     def cells(self) -> list[Cell]:
         """Every formula cell and every cell a formula spills into."""
-        out = []
-        for n in self.nodes:
-            if n.spill:
-                c0, r0, c1, r1 = n.spill
-                out += [(n.sheet, r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
-            else:
-                out += [(n.sheet, r, n.col) for r in n.rows]
-        return out
+        return [(n.sheet, r, c) for n in self.nodes for r, c in n.cells()]
 
     def calculate(self, changes: dict[Cell, Any] | None = None) -> dict[Cell, Any]:
         """Values of every formula cell (and every cell a formula spills into)."""
@@ -84,10 +76,8 @@ class WorkbookModel:
         sheets = {n.sheet for n in self.nodes}
         for n in self.nodes:
             if n.spill:
-                c0, r0, c1, r1 = n.spill
-                for r in range(r0, r1 + 1):
-                    for c in range(c0, c1 + 1):
-                        spilled[n.sheet][r][c] = store.get(n.sheet, r, c)
+                for r, c in n.cells():
+                    spilled[n.sheet][r][c] = store.get(n.sheet, r, c)
         return {s: SheetValues(lambda r, c, s=s: store.get(s, r, c), dict(spilled[s]))
                 for s in sheets}
 

@@ -33,7 +33,7 @@ from numba import njit
 from htxcore import status as st
 from htxcore.position import (check_position_nb, finite_nb, nonneg_nb, pnl_row_nb,
                               positive_nb, solve_price_nb, value_nb)
-from htxcore.tiers import KIND_LINEAR, MODE_CROSS, lookup_tier_nb
+from htxcore.tiers import KIND_LINEAR, MODE_CROSS, contract_nb, lookup_tier_nb
 
 
 @njit(error_model="numpy")
@@ -59,10 +59,10 @@ def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust
 def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark, lever,
                adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status):
     """Per-contract liquidation price, margin ratio and risk rate of margin accounts."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     n = q.shape[0]
-    n_c = c_kind.shape[0]
+    n_c = c_size.shape[0]
     out_liq[:] = np.nan
     out_ratio[:] = np.nan
     out_risk[:] = np.nan
@@ -77,7 +77,7 @@ def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark
         a1 = a0
         while a1 < n and account[order[a1]] == a:
             a1 += 1
-        account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, order[a0:a1],
+        account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, order[a0:a1],
                         acc_mode[a], acc_balance[a], contract, side, q, cost, mark, lever,
                         adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
                         status, acc_status)
@@ -85,11 +85,11 @@ def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark
 
 
 @njit(error_model="numpy")
-def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, rows, mode, balance,
-                    contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
+def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, balance, contract,
+                     side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
                     out_ratio, out_risk, out_equity, status, acc_status):
     """One account: ``rows`` are its legs, sorted by contract."""
-    n_c = c_kind.shape[0]
+    n_c = c_size.shape[0]
     bad = False
     for i in rows:
         s = check_leg_nb(n_c, mode, contract[i], side[i], q[i], cost[i], mark[i], lever[i],
@@ -99,9 +99,9 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
         status[i] = s
         bad = bad or s != st.OK
     if not bad:
-        kind0 = c_kind[contract[rows[0]]]
+        kind0 = contract_nb(c_size, contract[rows[0]])[0]
         for i in rows:
-            if c_kind[contract[i]] != kind0 or (mode != MODE_CROSS and
+            if contract_nb(c_size, contract[i])[0] != kind0 or (mode != MODE_CROSS and
                                                 contract[i] != contract[rows[0]]):
                 bad = True   # one margin asset per account, one contract per isolated one
         if bad:
@@ -116,6 +116,7 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
     j = 0
     while j < m and not bad:
         c = contract[rows[j]]
+        kind, size = contract_nb(c_size, c)
         k = j
         net = 0.0
         while k < m and contract[rows[k]] == c:
@@ -127,16 +128,15 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
         for t in range(j, k):
             i = rows[t]
             if np.isnan(adjust[i]):
-                _, mmr[i], s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode,
+                _, mmr[i], s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode,
                                               lever[i], np.abs(net))
                 if s != st.OK:
                     status[i] = s
                     bad = True
             else:
                 mmr[i] = adjust[i] / lever[i]
-            c_pnl[n_groups] += pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], cost[i],
-                                          mark[i])
-            c_mm[n_groups] += mmr[i] * value_nb(c_kind[c], c_size[c], q[i], mark[i])
+            c_pnl[n_groups] += pnl_row_nb(kind, size, side[i], q[i], cost[i], mark[i])
+            c_mm[n_groups] += mmr[i] * value_nb(kind, size, q[i], mark[i])
         c_first[n_groups] = j
         n_groups += 1
         j = k
@@ -148,7 +148,7 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
         return
     equity = balance + c_pnl[:n_groups].sum()
     mm = c_mm[:n_groups].sum()
-    risk = risk_rate_nb(c_kind, c_size, rows, mode, equity, contract, q, mark, lever, mmr,
+    risk = risk_rate_nb(c_size, rows, mode, equity, contract, q, mark, lever, mmr,
                         frozen)
     ratio = mm / equity if equity > 0.0 else np.nan
     gone = not equity > mm   # at or past liquidation at the current prices
@@ -156,13 +156,14 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
         j = c_first[t]
         k = c_first[t + 1] if t + 1 < n_groups else m
         c = contract[rows[j]]
+        kind, size = contract_nb(c_size, c)
         others = equity - c_pnl[t] - (mm - c_mm[t])
         net, gross, basis_lin, basis_inv = 0.0, 0.0, 0.0, 0.0
         for u in range(j, k):
             i = rows[u]
-            sqs = side[i] * (q[i] * c_size[c])
+            sqs = side[i] * (q[i] * size)
             net += sqs
-            gross += mmr[i] * (q[i] * c_size[c])
+            gross += mmr[i] * (q[i] * size)
             basis_lin += sqs * cost[i]
             basis_inv += sqs / cost[i]
         if gross == 0.0 and net == 0.0:
@@ -170,7 +171,7 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
         elif gone:
             p, s = np.nan, st.LIQUIDATED
         else:
-            p, s = solve_price_nb(c_kind[c], net, gross, basis_lin, basis_inv, others)
+            p, s = solve_price_nb(kind, net, gross, basis_lin, basis_inv, others)
         for u in range(j, k):
             i = rows[u]
             out_liq[i] = p
@@ -182,7 +183,7 @@ def account_rows_nb(c_kind, c_size, g_start, g_lut, l_col, g_any, g_mins, lad, r
 
 
 @njit(error_model="numpy")
-def risk_rate_nb(c_kind, c_size, rows, mode, equity, contract, q, mark, lever, mmr, frozen):
+def risk_rate_nb(c_size, rows, mode, equity, contract, q, mark, lever, mmr, frozen):
     """HTX's ``risk_rate`` of one account (liquidation at <= 0).
 
     USDT cross: ``equity / sum_c a_c*(IM_c + frozen_c) - 1``; isolated and every
@@ -193,14 +194,14 @@ def risk_rate_nb(c_kind, c_size, rows, mode, equity, contract, q, mark, lever, m
     occupied = 0.0
     weighted = 0.0
     for i in rows:
-        c = contract[i]
-        used = value_nb(c_kind[c], c_size[c], q[i], mark[i]) / lever[i]
+        kind, size = contract_nb(c_size, contract[i])
+        used = value_nb(kind, size, q[i], mark[i]) / lever[i]
         if not np.isnan(frozen[i]):
             used += frozen[i]
         occupied += used
         weighted += mmr[i] * lever[i] * used
     if not occupied > 0.0:
         return np.nan
-    if mode == MODE_CROSS and c_kind[contract[rows[0]]] == KIND_LINEAR:
+    if mode == MODE_CROSS and contract_nb(c_size, contract[rows[0]])[0] == KIND_LINEAR:
         return equity / weighted - 1.0 if weighted > 0.0 else np.nan
     return equity / occupied - weighted / occupied

@@ -18,7 +18,7 @@ from numba import njit
 from htxcore import status as st
 from htxcore.position import (check_tiered_nb, distance_nb, isolated_price_nb,
                               margin_ratio_at_nb, pnl_row_nb, positive_nb, value_nb)
-from htxcore.tiers import lookup_tier_nb
+from htxcore.tiers import contract_nb, lookup_tier_nb
 
 Metrics = namedtuple("Metrics", ["notional", "initial_margin", "tier", "adjust_factor", "mmr",
                                  "maint_margin", "liq_price", "bankruptcy_price", "pnl", "roe",
@@ -29,16 +29,16 @@ MetricStatus = namedtuple("MetricStatus", ["base", "liq", "bankruptcy", "mark", 
 @njit(cache=True, error_model="numpy")
 def metrics_nb(tt, contract, mode, side, q, entry, mark, lever, margin, out, status):
     """All metrics per row (see the module docstring)."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, l_ladder, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder, tt.c_size)
     for i in range(q.shape[0]):
         for a in out:
             a[i] = np.nan
         c = contract[i]
-        s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
+        s = check_tiered_nb(c_size.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
         k, mmr = 0, np.nan
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i],
                                        lever[i], q[i])
         has_mark = not np.isnan(mark[i])
         if s == st.OK and has_mark and not positive_nb(mark[i]):
@@ -50,7 +50,7 @@ def metrics_nb(tt, contract, mode, side, q, entry, mark, lever, margin, out, sta
             status.mark[i] = s
             status.ratio[i] = s
             continue
-        kind, size = c_kind[c], c_size[c]
+        kind, size = contract_nb(c_size, c)
         price = mark[i] if has_mark else entry[i]
         out.notional[i] = value_nb(kind, size, q[i], price)
         out.initial_margin[i] = value_nb(kind, size, q[i], entry[i]) / lever[i]

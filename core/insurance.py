@@ -19,6 +19,7 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.liquidation import ladder_start_nb, walk_nb
+from htxcore.tiers import contract_nb
 from htxcore.position import (finite_nb, nonneg_nb, pnl_row_nb, positive_nb, solve_leg_nb,
                               value_nb)
 
@@ -28,13 +29,13 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
                  fund_balance, out_change, out_uncovered, out_bankruptcy, status):
     """Insurance-fund change (+ surplus / - shortfall), the shortfall the fund cannot
     cover (needs ``fund_balance``) and the bankruptcy price of the position taken over."""
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_size = tt.c_size
     for i in range(q.shape[0]):
         out_change[i] = np.nan
         out_uncovered[i] = np.nan
         out_bankruptcy[i] = np.nan
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+        m, s = ladder_start_nb(c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
                                margin[i])
         if s == st.OK and not positive_nb(exec_price[i]):
             s = st.ERR_EXEC_PRICE
@@ -50,7 +51,7 @@ def insurance_nb(tt, contract, mode, side, q, entry, lever, exec_price, margin, 
         status[i] = s
         if s != st.OK:
             continue
-        kind, size = c_kind[c], c_size[c]
+        kind, size = contract_nb(c_size, c)
         pb, s = solve_leg_nb(kind, size, side[i], qq, entry[i], 0.0, m)
         status[i] = s
         if s != st.OK:

@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from htxcore import status as st
 from htxcore.liquidation import ladder_start_nb, next_step_nb
-from htxcore.tiers import KIND_LINEAR
+from htxcore.tiers import KIND_LINEAR, contract_nb
 
 LONG_Q, SHORT_Q, LONG_V, SHORT_V, LONG_E, SHORT_E = 0, 1, 2, 3, 4, 5
 HIST_ROWS = 6
@@ -67,17 +67,16 @@ def bucket_nb(price, price_from, step, n_buckets):
 @njit(error_model="numpy")
 def map_position_nb(tt, c, mode, side, q, entry, lever, margin, price_from, step, hist):
     """Add one position's liquidation steps into ``hist``; returns its status."""
-    c_kind, c_size = tt.c_kind, tt.c_size
-    m, s = ladder_start_nb(c_kind, c_size, c, mode, side, q, entry, lever, margin)
+    m, s = ladder_start_nb(tt.c_size, c, mode, side, q, entry, lever, margin)
     if s != st.OK:
         return s
-    kind, size = c_kind[c], c_size[c]
+    kind, size = contract_nb(tt.c_size, c)
     n_buckets = hist.shape[1]
     qq = q
     while qq > 0.0:
-        p, qa, kb, ka, ma, s = next_step_nb(tt.g_lut, tt.l_col, tt.g_any, tt.g_mins,
-                                            tt.g_start, tt.lad, tt.l_ladder, kind, size, c,
-                                            mode, side, qq, entry, lever, m)
+        p, qa, kb, ka, ma, s = next_step_nb(tt.g_lut, tt.l_col, tt.g_len, tt.g_mins, tt.lad,
+                                            tt.l_bound, tt.l_ladder, kind, size, c, mode,
+                                            side, qq, entry, lever, m)
         if s == st.NO_LIQUIDATION:
             return st.OK            # what is left is never liquidated: nothing to map
         if s != st.OK:

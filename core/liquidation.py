@@ -19,26 +19,26 @@ from numba import njit, prange
 from htxcore import status as st
 from htxcore.position import (check_tiered_nb, equity_nb, margin_or_default_nb,
                               pnl_row_nb, positive_nb, ratio_nb, solve_leg_nb, value_nb)
-from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, group_rows_nb, lookup_tier_nb
+from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, contract_nb, group_rows_nb, lookup_tier_nb
 
 
 @njit(error_model="numpy")
-def next_step_nb(g_lut, l_col, g_any, g_mins, g_start, lad, l_ladder, kind, size, contract, mode,
-                 side, q, entry, lever, margin):
+def next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder, kind, size, contract,
+                 mode, side, q, entry, lever, margin):
     """The next liquidation step of a valid position holding ``q`` contracts.
 
     Returns ``(trigger, q_after, ladder_before, ladder_after, margin_after, status)``;
     ``q_after = 0`` is a full liquidation (``ladder_after = -1``, margin 0). Status
     ``NO_LIQUIDATION`` when no price liquidates what is left.
     """
-    k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, contract, mode, lever, q)
+    k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, contract, mode, lever, q)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     p, s = solve_leg_nb(kind, size, side, q, entry, mmr, margin)
     if s != st.OK:
         return np.nan, np.nan, -1, -1, np.nan, s
     equity = equity_nb(kind, size, side, q, entry, p, margin)
-    start, stop = group_rows_nb(g_lut, l_col, g_any, g_start, contract, mode, lever)
+    start, stop = group_rows_nb(g_lut, l_col, g_len, contract, mode, lever)
     for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
         q_j = lad[j, LAD_MAX]
         if q_j < q and lad[j, LAD_MMR] * value_nb(kind, size, q_j, p) < equity:
@@ -52,13 +52,13 @@ def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
     """Walk the ladder of one position while the trigger is reached by ``stop_price``
     (NaN: down to the full liquidation). Returns ``(contracts left, margin balance,
     status)``; a position no price liquidates stops with status OK."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
-    kind, size = c_kind[contract], c_size[contract]
+    g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder = (
+        tt.g_lut, tt.l_col, tt.g_len, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder)
+    kind, size = contract_nb(tt.c_size, contract)
     while q > 0.0:
-        p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_any, g_mins, g_start, lad, l_ladder,
-                                            kind, size, contract, mode, side, q, entry,
-                                            lever, margin)
+        p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound,
+                                            l_ladder, kind, size, contract, mode, side, q,
+                                            entry, lever, margin)
         if s == st.NO_LIQUIDATION:
             return q, margin, st.OK
         if s != st.OK:
@@ -72,20 +72,21 @@ def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
 
 
 @njit(error_model="numpy")
-def ladder_start_nb(c_kind, c_size, contract, mode, side, q, entry, lever, margin):
+def ladder_start_nb(c_size, contract, mode, side, q, entry, lever, margin):
     """``(margin balance, status)`` of a position about to enter the ladder."""
-    s = check_tiered_nb(c_kind.shape[0], contract, mode, side, q, entry, lever)
+    s = check_tiered_nb(c_size.shape[0], contract, mode, side, q, entry, lever)
     if s != st.OK:
         return np.nan, s
-    return margin_or_default_nb(c_kind[contract], c_size[contract], q, entry, lever, margin)
+    kind, size = contract_nb(c_size, contract)
+    return margin_or_default_nb(kind, size, q, entry, lever, margin)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_before,
                   q_after, tier_before, tier_after, margin_after, n_steps, status):
     """Full liquidation ladder per row (at most ``trigger.shape[1]`` steps)."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder, c_size = (
+        tt.g_lut, tt.l_col, tt.g_len, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder, tt.c_size)
     for i in prange(q.shape[0]):
         trigger[i, :] = np.nan
         q_before[i, :] = np.nan
@@ -95,15 +96,16 @@ def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_
         margin_after[i, :] = np.nan
         n_steps[i] = 0
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+        m, s = ladder_start_nb(c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
                                margin[i])
         status[i] = s
         if s != st.OK:
             continue
         qq = q[i]
+        kind, size = contract_nb(c_size, c)
         for step in range(trigger.shape[1]):
-            p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_any, g_mins, g_start, lad, l_ladder,
-                                                c_kind[c], c_size[c], c, mode[i], side[i], qq,
+            p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound,
+                                                l_ladder, kind, size, c, mode[i], side[i], qq,
                                                 entry[i], lever[i], m)
             if s != st.OK:
                 if step == 0:
@@ -130,14 +132,14 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
     (a trigger fires when the mark reaches it: ``<=`` for a long, ``>=`` for a short).
     A fully liquidated position keeps nothing: 0 contracts, equity 0, no ratio.
     """
-    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     for i in range(q.shape[0]):
         out_q[i] = np.nan
         out_ratio[i] = np.nan
         out_equity[i] = np.nan
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+        m, s = ladder_start_nb(c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
                                margin[i])
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
@@ -150,11 +152,12 @@ def after_liq_nb(tt, contract, mode, side, q, entry, lever, margin, price,
         if qq == 0.0:
             out_equity[i] = 0.0
             continue
-        k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i], lever[i],
+        k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i], lever[i],
                                    qq)
-        eq = equity_nb(c_kind[c], c_size[c], side[i], qq, entry[i], price[i], m)
+        kind, size = contract_nb(c_size, c)
+        eq = equity_nb(kind, size, side[i], qq, entry[i], price[i], m)
         out_equity[i] = eq
-        out_ratio[i], _ = ratio_nb(mmr * value_nb(c_kind[c], c_size[c], qq, price[i]), eq)
+        out_ratio[i], _ = ratio_nb(mmr * value_nb(kind, size, qq, price[i]), eq)
 
 
 @njit(error_model="numpy")
@@ -171,22 +174,22 @@ def margin_for_price_nb(kind, size, side, q, entry, mmr, price):
 @njit(cache=True, error_model="numpy")
 def add_margin_nb(tt, contract, mode, side, q, entry, lever, target, margin, out, status):
     """Margin to add (negative: removable) so the liquidation price becomes ``target``."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     for i in range(q.shape[0]):
         out[i] = np.nan
         c = contract[i]
-        m, s = ladder_start_nb(c_kind, c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
+        m, s = ladder_start_nb(c_size, c, mode[i], side[i], q[i], entry[i], lever[i],
                                margin[i])
         if s == st.OK and not positive_nb(target[i]):
             s = st.ERR_TARGET_PRICE
         mmr = np.nan
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i],
                                        lever[i], q[i])
         if s == st.OK:
-            need = margin_for_price_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], mmr,
-                                       target[i])
+            kind, size = contract_nb(c_size, c)
+            need = margin_for_price_nb(kind, size, side[i], q[i], entry[i], mmr, target[i])
             if need > 0.0:
                 out[i] = need - m
             else:
@@ -199,12 +202,12 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
                              out_margin, status):
     """Highest published leverage whose default margin keeps the liquidation price at
     least ``distance`` (a fraction of entry) away, and that margin (initial margin)."""
-    g_key, g_lever, g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_key, tt.g_lever, tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_key, g_lever, g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_key, tt.g_lever, tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     for i in range(q.shape[0]):
         out_lever[i] = np.nan
         out_margin[i] = np.nan
-        s = check_tiered_nb(c_kind.shape[0], contract[i], mode[i], side[i], q[i], entry[i],
+        s = check_tiered_nb(c_size.shape[0], contract[i], mode[i], side[i], q[i], entry[i],
                             1.0)
         if s == st.OK and not positive_nb(distance[i]):
             s = st.ERR_DISTANCE
@@ -212,14 +215,14 @@ def leverage_for_distance_nb(tt, contract, mode, side, q, entry, distance, out_l
             status[i] = s
             continue
         c = contract[i]
-        kind, size = c_kind[c], c_size[c]
+        kind, size = contract_nb(c_size, c)
         key = c * 2 + mode[i]
         s = st.ERR_NO_TIER
         for g in range(g_key.shape[0] - 1, -1, -1):  # highest leverage first
             if g_key[g] != key or g_lever[g] == 0.0:
                 continue
             lev = g_lever[g]
-            k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i], lev,
+            k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i], lev,
                                         q[i])
             if ts != st.OK:
                 continue

@@ -20,7 +20,7 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.position import nonneg_nb, positive_nb, value_nb
-from htxcore.tiers import group_of_nb
+from htxcore.tiers import contract_nb, group_of_nb
 
 # the compiled margin ladders, read by field name
 MarginArrays = namedtuple("MarginArrays", ["g_key", "g_lever", "g_start", "b_min", "b_max",
@@ -78,13 +78,13 @@ def floor_count_nb(x):
 def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_available,
                 out_contracts, status):
     """Available margin and the maximum contracts that can be opened per row."""
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_size = tt.c_size
     for i in range(equity.shape[0]):
         out_available[i] = np.nan
         out_contracts[i] = np.nan
         c = contract[i]
         s = st.OK
-        if c < 0 or c >= c_kind.shape[0]:
+        if c < 0 or c >= c_size.shape[0]:
             s = st.ERR_CONTRACT
         elif not nonneg_nb(equity[i]):
             s = st.ERR_EQUITY
@@ -96,13 +96,14 @@ def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_availab
             s = st.ERR_LIMIT
         elif mode[i] != 0 and mode[i] != 1:
             s = st.ERR_MODE
-        elif group_of_nb(tt.g_lut, tt.l_col, tt.g_any, c * 2 + mode[i], lever[i]) < 0:
+        elif group_of_nb(tt.g_lut, tt.l_col, c * 2 + mode[i], lever[i]) < 0:
             s = st.ERR_NO_TIER   # a leverage HTX does not offer for this contract
         status[i] = s
         if s != st.OK:
             continue
         avail = available_nb(lm, c * 2 + mode[i], lever[i], equity[i])
-        per_contract = value_nb(c_kind[c], c_size[c], 1.0, price[i]) / lever[i]
+        kind, size = contract_nb(c_size, c)
+        per_contract = value_nb(kind, size, 1.0, price[i]) / lever[i]
         n = floor_count_nb(avail / per_contract)
         if not np.isnan(limit[i]):
             n = min(n, limit[i])

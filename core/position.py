@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from htxcore import status as st
-from htxcore.tiers import KIND_LINEAR, lookup_tier_nb
+from htxcore.tiers import KIND_LINEAR, contract_nb, lookup_tier_nb
 
 
 # ---------------------------------------------------------------------------- rows
@@ -97,7 +97,8 @@ def solve_price_nb(kind, net, gross, basis_linear, basis_inverse, margin):
     linear = kind == KIND_LINEAR
     c0 = c0_linear if linear else c0_inverse
     c1 = c1_linear if linear else c1_inverse
-    p = -c0 / c1 if linear else -c1 / c0
+    # one division: its operands selected, not its results
+    p = -(c0 if linear else c1) / (c1 if linear else c0)
     if p > 0.0 and p < np.inf:
         return p, st.OK
     if c1 > 0.0 or (c1 == 0.0 and c0 > 0.0):
@@ -164,10 +165,12 @@ def margin_or_default_nb(kind, size, q, entry, lever, margin):
 def isolated_price_nb(kind, size, side, q, entry, lever, margin, mmr):
     """Price where ``mmr * V(P)`` meets the equity of an isolated position whose margin
     is ``margin`` (NaN: the initial margin). ``mmr = 0``: the bankruptcy price."""
-    m, s = margin_or_default_nb(kind, size, q, entry, lever, margin)
-    if s != st.OK:
-        return np.nan, s
-    return solve_leg_nb(kind, size, side, q, entry, mmr, m)
+    m, ms = margin_or_default_nb(kind, size, q, entry, lever, margin)
+    p, ps = solve_leg_nb(kind, size, side, q, entry, mmr, m)
+    # solved on a NaN margin too, then a select: an early return here stops the caller's
+    # loop from vectorizing on AVX2
+    ok = ms == st.OK
+    return (p if ok else np.nan), (ps if ok else ms)
 
 
 @njit(error_model="numpy")
@@ -211,18 +214,19 @@ def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
 @njit(cache=True, error_model="numpy")
 def notional_nb(tt, contract, q, price, out, status):
     """Position value per row (USDT linear, coin inverse)."""
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_size = tt.c_size
     for i in range(out.shape[0]):
         c = contract[i]
         out[i] = np.nan
-        if c < 0 or c >= c_kind.shape[0]:
+        if c < 0 or c >= c_size.shape[0]:
             status[i] = st.ERR_CONTRACT
         elif not positive_nb(q[i]):
             status[i] = st.ERR_CONTRACTS
         elif not positive_nb(price[i]):
             status[i] = st.ERR_PRICE
         else:
-            out[i] = value_nb(c_kind[c], c_size[c], q[i], price[i])
+            kind, size = contract_nb(c_size, c)
+            out[i] = value_nb(kind, size, q[i], price[i])
             status[i] = st.OK
 
 
@@ -245,18 +249,18 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 
     For a Multi-Assets row (MMR given) the adjustment factor reported is MMR * L.
     """
-    g_start, g_lut, l_col, g_any, g_mins, lad, l_ladder, c_kind = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.l_ladder, tt.c_kind)
+    g_lut, l_col, g_mins, lad, l_bound, l_ladder, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder, tt.c_size)
     for i in range(status.shape[0]):
         out_ladder[i] = np.nan
         out_af[i] = np.nan
         out_mmr[i] = np.nan
         c = contract[i]
-        s = check_tiered_nb(c_kind.shape[0], c, mode[i], 1, 1.0, 1.0, lever[i])
+        s = check_tiered_nb(c_size.shape[0], c, mode[i], 1, 1.0, 1.0, lever[i])
         if s == st.OK and not nonneg_nb(net[i]):
             s = st.ERR_NET
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i],
                                        lever[i], net[i])
             if s == st.OK:
                 out_ladder[i] = l_ladder[k]
@@ -268,48 +272,49 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
 @njit(cache=True, error_model="numpy")
 def maint_margin_nb(tt, contract, mode, q, price, lever, out, status):
     """Maintenance margin MMR * V(P) per row, the tier taken at ``q`` contracts."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     for i in range(out.shape[0]):
         out[i] = np.nan
         c = contract[i]
-        s = check_tiered_nb(c_kind.shape[0], c, mode[i], 1, q[i], 1.0, lever[i])
+        s = check_tiered_nb(c_size.shape[0], c, mode[i], 1, q[i], 1.0, lever[i])
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i],
                                        lever[i], q[i])
             if s == st.OK:
-                out[i] = mmr * value_nb(c_kind[c], c_size[c], q[i], price[i])
+                kind, size = contract_nb(c_size, c)
+                out[i] = mmr * value_nb(kind, size, q[i], price[i])
         status[i] = s
 
 
 @njit(cache=True, error_model="numpy")
 def pnl_nb(tt, contract, side, q, entry, price, out, status):
     """Unrealized PnL at ``price`` per row."""
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_size = tt.c_size
     for i in range(out.shape[0]):
         out[i] = np.nan
-        s = check_position_nb(c_kind.shape[0], contract[i], side[i], q[i], entry[i], 1.0)
+        s = check_position_nb(c_size.shape[0], contract[i], side[i], q[i], entry[i], 1.0)
         if s == st.OK and not positive_nb(price[i]):
             s = st.ERR_PRICE
         status[i] = s
         if s == st.OK:
-            c = contract[i]
-            out[i] = pnl_row_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], price[i])
+            kind, size = contract_nb(c_size, contract[i])
+            out[i] = pnl_row_nb(kind, size, side[i], q[i], entry[i], price[i])
 
 
 @njit(cache=True, error_model="numpy")
 def roe_nb(tt, contract, side, q, entry, price, lever, out, status):
     """Return on equity per row: PnL at ``price`` / initial margin at entry."""
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_size = tt.c_size
     pnl_nb(tt, contract, side, q, entry, price, out, status)
     for i in range(out.shape[0]):
         if status[i] != st.OK:
             continue
         if positive_nb(lever[i]):
-            c = contract[i]
-            out[i] = out[i] / (value_nb(c_kind[c], c_size[c], q[i], entry[i]) / lever[i])
+            kind, size = contract_nb(c_size, contract[i])
+            out[i] = out[i] / (value_nb(kind, size, q[i], entry[i]) / lever[i])
         else:
             out[i] = np.nan
             status[i] = st.ERR_LEVERAGE
@@ -319,19 +324,20 @@ def roe_nb(tt, contract, side, q, entry, price, lever, out, status):
 def margin_ratio_nb(tt, contract, mode, side, q, entry, mark, lever, margin,
                     out_ratio, out_equity, status):
     """Margin ratio (1 = liquidation) and equity at the mark per row."""
-    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     for i in range(out_ratio.shape[0]):
         out_ratio[i] = np.nan
         out_equity[i] = np.nan
         c = contract[i]
-        s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
+        s = check_tiered_nb(c_size.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
         if s == st.OK:
-            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, c, mode[i],
+            k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i],
                                        lever[i], q[i])
         if s == st.OK:
+            kind, size = contract_nb(c_size, c)
             out_ratio[i], out_equity[i], s = margin_ratio_at_nb(
-                c_kind[c], c_size[c], side[i], q[i], entry[i], mark[i], lever[i], margin[i],
+                kind, size, side[i], q[i], entry[i], mark[i], lever[i], margin[i],
                 mmr)
         status[i] = s
 
@@ -344,16 +350,17 @@ def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status)
     row is invalid) and the first failing status wins, so random books do not pay for
     mispredicted branches.
     """
-    g_start, g_lut, l_col, g_any, g_mins, lad, c_kind, c_size = (
-        tt.g_start, tt.g_lut, tt.l_col, tt.g_any, tt.g_mins, tt.lad, tt.c_kind, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
     for i in prange(out.shape[0]):
         c = contract[i]
-        s = check_tiered_nb(c_kind.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
-        cs = safe_index_nb(c, c_kind.shape[0])
+        s = check_tiered_nb(c_size.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
+        cs = safe_index_nb(c, c_size.shape[0])
         lev = lever[i] if s == st.OK else 1.0
-        k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_any, g_mins, g_start, lad, cs, mode[i] & 1,
+        k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, cs, mode[i] & 1,
                                     lev, q[i])
-        p, ps = isolated_price_nb(c_kind[cs], c_size[cs], side[i], q[i], entry[i], lev,
+        kind, size = contract_nb(c_size, cs)
+        p, ps = isolated_price_nb(kind, size, side[i], q[i], entry[i], lev,
                                   margin[i], mmr)
         s = first_status_nb(s, ts, ps)
         out[i] = p if s == st.OK else np.nan
@@ -363,13 +370,14 @@ def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status)
 @njit(cache=True, error_model="numpy")
 def bankruptcy_price_nb(tt, contract, side, q, entry, lever, margin, out, status):
     """Price where the isolated position's equity is 0, per row."""
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_size = tt.c_size
     for i in range(out.shape[0]):
         c = contract[i]
         p = np.nan
-        s = check_position_nb(c_kind.shape[0], c, side[i], q[i], entry[i], lever[i])
+        s = check_position_nb(c_size.shape[0], c, side[i], q[i], entry[i], lever[i])
         if s == st.OK:
-            p, s = isolated_price_nb(c_kind[c], c_size[c], side[i], q[i], entry[i], lever[i],
+            kind, size = contract_nb(c_size, c)
+            p, s = isolated_price_nb(kind, size, side[i], q[i], entry[i], lever[i],
                                      margin[i], 0.0)
         out[i] = p
         status[i] = s
@@ -382,16 +390,16 @@ def target_price_nb(tt, contract, side, entry, lever, roe, out, status):
     Linear ``P = E*(1 + s*roe/L)``; inverse ``P = E / (1 - s*roe/L)``; the contract
     count cancels out.
     """
-    c_kind = tt.c_kind
+    c_size = tt.c_size
     for i in range(out.shape[0]):
         out[i] = np.nan
-        s = check_position_nb(c_kind.shape[0], contract[i], side[i], 1.0, entry[i],
+        s = check_position_nb(c_size.shape[0], contract[i], side[i], 1.0, entry[i],
                               lever[i])
         if s == st.OK and not finite_nb(roe[i]):
             s = st.ERR_TARGET_ROE
         if s == st.OK:
             x = side[i] * roe[i] / lever[i]
-            if c_kind[contract[i]] == KIND_LINEAR:
+            if contract_nb(c_size, contract[i])[0] == KIND_LINEAR:
                 p = entry[i] * (1.0 + x)
             else:
                 p = entry[i] / (1.0 - x) if x < 1.0 else -1.0

@@ -64,3 +64,29 @@ def test_a_changed_helper_clears_the_stale_kernel_cache(tmp_path):
     (pkg / "tiers.py").write_text("MAX_LADDERS = 8\n")               # a helper changed
     assert ensure_fresh(pkg) is True and not index.exists()
     assert (pkg / "__pycache__" / STAMP).read_text()
+
+
+VECTOR_PROBE = """
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import kernels
+tt, b = kernels.make_book(64)
+kernels.run_numba(tt, b)
+from htxcore.position import liq_price_nb
+asm = "".join(r.library.get_asm_str() for r in liq_price_nb.overloads.values())
+print(len(re.findall(r"\\bvdivpd\\b", asm)), len(re.findall(r"%zmm", asm)))
+"""
+
+
+@pytest.mark.slow
+def test_liquidation_kernel_vectorizes_on_avx2(tmp_path):
+    """Most laptops running Excel have AVX2, not AVX-512: the hot kernel must still divide
+    several rows per instruction there (a branch in a row helper silently stops it)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from kernels import HASWELL
+    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL,
+               NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", VECTOR_PROBE, str(ROOT / "benchmarks")],
+                         env=env, check=True, capture_output=True, text=True).stdout.split()
+    packed_divisions, zmm_registers = int(out[0]), int(out[1])
+    assert packed_divisions >= 3 and zmm_registers == 0

@@ -159,3 +159,105 @@ def test_snapshot_json_is_valid_json_with_three_tables():
     from importlib import resources
     doc = json.loads(resources.files("xlhtx").joinpath("data/snapshot.json").read_text())
     assert {"adjustfactor", "contract_info", "ladder_margin", "source", "as_of"} <= set(doc)
+
+
+# ---------------------------------------------------------------- packed layout
+
+from hypothesis import given, settings, strategies as hs  # noqa: E402
+
+import oracle  # noqa: E402
+from htxcore.position import tier_nb  # noqa: E402
+from htxcore.tiers import UNBOUNDED  # noqa: E402
+
+TOP = UNBOUNDED - 2   # the largest size the packed layout holds
+
+
+@hs.composite
+def tier_tables(draw):
+    """Random tables: 1-3 contracts, both modes, leverage groups and any-leverage groups
+    with caps, 1-5 ladders of whole sizes reaching the packed layout's limit."""
+    rows = [HEADER + ["mmr", "max_leverage", "contract_size"]]
+    for code in draw(hs.lists(hs.sampled_from(["BTC-USDT", "ETH-USDT", "BTC-USD"]),
+                              min_size=1, max_size=3, unique=True)):
+        for mode in draw(hs.lists(hs.sampled_from(["isolated", "cross"]), min_size=1,
+                                  max_size=2, unique=True)):
+            for lever in draw(hs.lists(hs.sampled_from([0, 1, 2, 5, 20, 125, 200]),
+                                       min_size=1, max_size=3, unique=True)):
+                cuts = sorted(draw(hs.lists(hs.integers(1, TOP), min_size=0, max_size=4,
+                                            unique=True)))
+                bounded = draw(hs.booleans())
+                top = draw(hs.integers(cuts[-1] if cuts else 0, TOP)) if bounded else None
+                lows = [0] + cuts
+                for j, low in enumerate(lows):
+                    high = lows[j + 1] - 1 if j + 1 < len(lows) else top
+                    cap = draw(hs.sampled_from([None, 10, 50, 125, UNBOUNDED - 1]))
+                    if lever:
+                        rows.append([code, mode, lever, j, low, high, 0.5 + 0.1 * j, None,
+                                     cap, 1])
+                    else:
+                        rows.append([code, mode, None, j, low, high, None, 0.0005 * (j + 1),
+                                     min(cap or 100, 200), 1])
+    return TierTable.from_rows(rows)
+
+
+NETS = hs.one_of(hs.integers(0, 2**33).map(float), hs.floats(0, 2**32),
+                 hs.sampled_from([0.0, 0.5, TOP - 0.5, TOP, TOP + 1.0, UNBOUNDED, 2.0**31,
+                                  9.9e14]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(tier_tables(), hs.lists(hs.tuples(hs.integers(0, 2), hs.sampled_from([0, 1]),
+                                         hs.sampled_from([1.0, 2.0, 5.0, 7.0, 20.0, 125.0,
+                                                          200.0, 2.5, 300.0, 10_000.0]),
+                                         NETS), min_size=1, max_size=30))
+def test_packed_lookup_equals_the_oracle(t, queries):
+    """Ladder and MMR from the packed layout equal the plain reading of the table at
+    every size up to the layout's limit, for exact, any-leverage and missing groups."""
+    tt = t.compile()
+    n = len(queries)
+    codes = [t.codes[min(c, len(t.codes) - 1)] for c, _, _, _ in queries]
+    contract = np.array([t.contract_id(c) for c in codes], dtype=np.int32)
+    mode = np.array([m for _, m, _, _ in queries], dtype=np.int8)
+    lever = np.array([x for _, _, x, _ in queries])
+    net = np.array([x for _, _, _, x in queries])
+    ladder, af, mmr, s = np.empty(n), np.empty(n), np.empty(n), np.empty(n, np.int8)
+    tier_nb(tt, contract, mode, lever, net, ladder, af, mmr, s)
+    for i in range(n):
+        want = oracle.tier(t, codes[i], ("isolated", "cross")[mode[i]], lever[i], net[i])
+        got = None if s[i] != st.OK else (int(ladder[i]), mmr[i])
+        assert got == want, (codes[i], mode[i], lever[i], net[i], s[i])
+
+
+@pytest.mark.parametrize("row, message", [
+    (["BTC-USDT", "isolated", 5, 0, 0, 99.5, 0.5],
+     "tiers BTC-USDT isolated 5x: ladder 0 max_size = 99.5; it must be a whole number from "
+     "0 to 2,147,483,645"),
+    (["BTC-USDT", "isolated", 5, 0, 0, 3e9, 0.5],
+     "ladder 0 max_size = 3e+09; it must be a whole number from 0 to 2,147,483,645"),
+    (["BTC-USDT", "isolated", 5, 0, 0.25, 100, 0.5], "ladder 0 min_size = 0.25"),
+])
+def test_tables_the_packed_layout_cannot_hold_are_refused_when_loaded(row, message):
+    with pytest.raises(TableError, match=message.replace("+", r"\+").replace(".", r"\.")):
+        TierTable.from_rows([HEADER + ["contract_size"], row + [0.001]])
+
+
+def test_fractional_leverage_cap_is_refused():
+    rows = [["contract_code", "tier", "max_leverage", "position_limit", "mmr"],
+            ["BTC-USDT", 1, 12.5, 5000, 0.004]]
+    with pytest.raises(TableError, match=r"tiers BTC-USDT cross: ladder 0 max_leverage = "
+                                         r"12\.5; it must be a whole number"):
+        TierTable.from_rows(rows, snapshot().contracts)
+
+
+def test_packed_layout_fields():
+    """Five slots per group, padding marked, kind in the sign of the contract size."""
+    t = TierTable.from_rows(rows_125x(), snapshot().contracts)
+    tt = t.compile()
+    g = int(tt.g_lut[t.contract_id("BTC-USDT") * 2, tt.l_col[125]])
+    assert tt.g_len[g] == 3
+    assert tt.l_ladder[g * 5:g * 5 + 5].tolist() == [0, 1, 2, -1, -1]
+    assert [int(w) & (2**32 - 1) for w in tt.g_mins[g]] + [int(w) >> 32 for w in tt.g_mins[g]] \
+        == [9000, UNBOUNDED, 90000, UNBOUNDED]
+    assert int(tt.l_bound[g * 5]) >> 32 == 9000 and int(tt.l_bound[g * 5 + 2]) >> 32 == UNBOUNDED
+    assert tt.c_size[t.contract_id("BTC-USDT")] == 0.001
+    assert tt.c_size[t.contract_id("BTC-USD")] == -100

@@ -535,8 +535,8 @@ class Ladder:
 
 def max_ladder_steps(table: TierTable) -> int:
     """Most steps any position can take: one per ladder of its group."""
-    g_start = table.compile().g_start
-    return int(np.diff(g_start).max()) if g_start.shape[0] > 1 else 1
+    g_len = table.compile().g_len
+    return int(g_len.max()) if g_len.shape[0] else 1
 
 
 def _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode, **extra):

@@ -24,7 +24,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from htxcore.tiers import MAX_LADDERS, MODE_CROSS, MODE_ISOLATED, TierArrays
+from htxcore.tiers import (KIND_INVERSE, MAX_LADDERS, MODE_CROSS, MODE_ISOLATED, SLOTS, UNBOUNDED,
+                           TierArrays)
 from xlhtx.reference.contracts import (KINDS, Contract, default_size, infer_kind,
                                        parse_contract_info)
 from xlhtx.reference.tables import TableError, api_data, number, records, text
@@ -121,6 +122,7 @@ class TierTable:
             if code not in self.contracts:
                 raise TableError(f"tiers: contract {code} has no contract size; add a "
                                  "contract_size column or a Contracts row")
+        self.compile()   # a table the kernels cannot read is refused when it is loaded
         return self
 
     # ---------------------------------------------------------------- compiling
@@ -214,44 +216,70 @@ def group_offsets(keys: list[tuple[int, float]]) -> tuple[list, list, list]:
     return g_key, g_lever, g_start
 
 
+def _whole(x: float, name: str, lad: Ladder, top: int) -> int:
+    """``x`` as a whole number for the packed layout (``UNBOUNDED`` for ``inf``)."""
+    if x == INF:
+        return UNBOUNDED
+    if not (0 <= x <= top and x == int(x)):
+        where = (f"tiers {lad.contract} {lad.mode} {lad.lever:g}x" if lad.lever
+                 else f"tiers {lad.contract} {lad.mode}")
+        raise TableError(f"{where}: ladder {lad.ladder} {name} = {x:g}; it must be a whole "
+                         f"number from 0 to {top:,} (HTX counts sizes in whole contracts "
+                         "and publishes whole leverages)")
+    return int(x)
+
+
 def _compile(table: TierTable) -> TierArrays:
+    """The packed layout of ``htxcore.tiers``: the one place it is built and checked."""
     cid = {c: i for i, c in enumerate(table.codes)}
     lads = sorted(table.ladders, key=lambda x: (cid[x.contract] * 2 + MODES[x.mode],
                                                  x.lever, x.min_size))
     g_key, g_lever, g_start = group_offsets(
         [(cid[x.contract] * 2 + MODES[x.mode], x.lever) for x in lads])
-    n_keys = 2 * max(len(table.codes), 1)
-    # dense group index for whole leverages: the exact group, else the any-leverage one
-    g_any = np.full(n_keys, -1, dtype=np.int32)
-    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
-        if lever == 0:
-            g_any[key] = g
-    # leverage -> column among the distinct leverages; one spare column for the rest, so
-    # a 20,000-contract table at 10,000x stays small
+    n_g, n_keys = len(g_key), 2 * max(len(table.codes), 1)
+    # leverage -> column among the distinct leverages; the last column holds the key's
+    # any-leverage group and serves every other leverage, so a 20,000-contract table at
+    # 10,000x stays small
     levers = sorted({int(x) for x in g_lever if x})
     l_col = np.full(int(max(g_lever, default=0)) + 1, len(levers), dtype=np.int32)
     l_col[levers] = np.arange(len(levers), dtype=np.int32)
-    g_lut = np.repeat(g_any[:, None], len(levers) + 1, axis=1)
+    g_lut = np.full((n_keys, len(levers) + 1), -1, dtype=np.int32)
+    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
+        if lever == 0:
+            g_lut[key, :] = g
     for g, (key, lever) in enumerate(zip(g_key, g_lever)):
         if lever:
             g_lut[key, l_col[int(lever)]] = g
-    g_mins = np.full((len(g_key), MAX_LADDERS), np.inf)
-    for g in range(len(g_key)):
-        rows = lads[g_start[g]:g_start[g + 1]]
-        g_mins[g, :len(rows)] = [x.min_size for x in rows]
-    # MMR per row at its group's leverage: a / L, or the MMR a Multi-Assets row gives
-    mmr = [x.mmr if not math.isnan(x.mmr) else x.adjust_factor / x.lever for x in lads]
-    lad = np.array([[x.min_size, x.max_size, m, x.max_leverage] for x, m in zip(lads, mmr)],
-                   dtype=np.float64).reshape(len(lads), 4)
-    f64 = lambda xs: np.ascontiguousarray(xs, dtype=np.float64)  # noqa: E731
+    # sizes below UNBOUNDED - 1 so that max_size + 1 and a clamped net stay below it
+    top = UNBOUNDED - 2
+    mins = np.full((n_g, 4), UNBOUNDED, dtype=np.int64)
+    lad = np.full((n_g * SLOTS, 4), np.nan)
+    l_bound = np.zeros(n_g * SLOTS, dtype=np.int64)
+    l_ladder = np.full(n_g * SLOTS, -1, dtype=np.int64)
+    for g in range(n_g):
+        for j, x in enumerate(lads[g_start[g]:g_start[g + 1]]):
+            k = g * SLOTS + j
+            low = _whole(x.min_size, "min_size", x, top)
+            high = _whole(x.max_size, "max_size", x, top)
+            cap = _whole(x.max_leverage, "max_leverage", x, UNBOUNDED - 1)
+            if j:
+                mins[g, j - 1] = low
+            l_bound[k] = ((high + 1 if high != UNBOUNDED else UNBOUNDED) << 32) | cap
+            # MMR at the group's leverage: a / L, or the MMR a Multi-Assets row gives
+            mmr = x.mmr if not math.isnan(x.mmr) else x.adjust_factor / x.lever
+            lad[k] = (x.min_size, x.max_size, mmr, x.max_leverage)
+            l_ladder[k] = x.ladder
+    sizes = []
+    for c in table.codes:
+        size = table.contracts[c].size
+        if not 0 < size < INF:
+            raise TableError(f"contracts: {c} contract_size = {size:g}; it must be a number > 0")
+        sizes.append(-size if KINDS[table.contracts[c].kind] == KIND_INVERSE else size)
     return TierArrays(
-        g_key=np.asarray(g_key, dtype=np.int64), g_lever=f64(g_lever),
-        g_start=np.asarray(g_start, dtype=np.int64), g_lut=g_lut, l_col=l_col, g_any=g_any,
-        g_mins=g_mins,
-        lad=lad, l_ladder=np.asarray([x.ladder for x in lads], dtype=np.int64),
-        c_kind=np.asarray([KINDS[table.contracts[c].kind] for c in table.codes], dtype=np.int8),
-        c_size=f64([table.contracts[c].size for c in table.codes]),
-    )
+        g_key=np.asarray(g_key, dtype=np.int64), g_lever=np.asarray(g_lever, dtype=np.float64),
+        g_len=np.diff(np.asarray(g_start, dtype=np.int64)), g_lut=g_lut, l_col=l_col,
+        g_mins=np.ascontiguousarray(mins[:, 0::2] | (mins[:, 1::2] << 32)), lad=lad,
+        l_bound=l_bound, l_ladder=l_ladder, c_size=np.asarray(sizes, dtype=np.float64))
 
 
 # -------------------------------------------------------------------- parsers

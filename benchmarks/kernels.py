@@ -9,7 +9,8 @@ forms); ``python_rows_per_s`` (plain Python with bisect, measured on a sample an
 scaled); ``bandwidth_rows_per_s`` (bytes the kernel must read and write per row against
 a measured large-array copy); ``bound_rows_per_s`` (a kernel moving the same bytes with
 the same threads and nothing else; outputs preallocated on both sides);
-``avx2_rows_per_s`` (the kernel compiled for AVX2 only, ``NUMBA_CPU_NAME=haswell``, in a
+``avx2_rows_per_s`` (the kernel compiled for AVX2 only, ``NUMBA_CPU_NAME=haswell`` and
+Haswell's ``NUMBA_CPU_FEATURES``, in a
 new process with an empty cache); ``first_call_s`` / ``cached_start_s`` (a new process,
 import + first call, with an empty / a warm Numba cache); ``ladder_rows_per_s`` (full
 tiered-liquidation ladder for 1,000,000 positions); ratios of numba to the others.
@@ -50,7 +51,7 @@ def make_book(n: int, seed: int = 7):
         q=np.floor(rng.uniform(1, 150_000, n)),
         entry=rng.uniform(0.1, 70_000, n), lever=lever,
         margin=np.where(rng.random(n) < 0.5, np.nan, 0.0))
-    c_kind, c_size = tt.c_kind, tt.c_size
+    c_kind, c_size = (tt.c_size < 0).astype(np.int8), np.abs(tt.c_size)
     im = np.where(c_kind[contract] == 0, book["q"] * c_size[contract] * book["entry"],
                   book["q"] * c_size[contract] / book["entry"]) / lever
     book["margin"] = np.where(np.isnan(book["margin"]), np.nan, im * rng.uniform(0.5, 3, n))
@@ -80,6 +81,11 @@ def run_bound(b, out, status):
              b["margin"], out, status)
 
 
+# Haswell's features, AVX-512 off: with NUMBA_CPU_NAME alone Numba keeps the host's
+# features, so on an AVX-512 machine the "AVX2" build would still use AVX-512
+HASWELL = ("+64bit,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+f16c,+fma,+fsgsbase,+lzcnt,+movbe,"
+           "+pclmul,+popcnt,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,-avx512f,"
+           "-avx512dq,-avx512bw,-avx512vl,-avx512cd")
 AVX2_SCRIPT = """
 import json, sys, time
 sys.path.insert(0, sys.argv[2])
@@ -98,17 +104,26 @@ def avx2_rate(n: int) -> float:
     a new process with its own empty cache: a cached native build would otherwise be
     loaded and measured."""
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CACHE_DIR=cache)
+        env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL,
+                   NUMBA_CACHE_DIR=cache)
         res = subprocess.run([sys.executable, "-c", AVX2_SCRIPT, str(n),
                               os.path.dirname(os.path.abspath(__file__))], env=env, check=True,
                              capture_output=True, text=True)
     return float(res.stdout.strip().splitlines()[-1])
 
 
+def plain(tt):
+    """The tier table as the alternatives would hold it: ladders one after another
+    (no padding), each group's first row, contract kind and size apart."""
+    real = tt.l_ladder >= 0
+    g_start = np.concatenate([[0], np.cumsum(tt.g_len)])
+    return (tt.g_key, tt.g_lever, g_start, tt.lad[real], (tt.c_size < 0).astype(np.int8),
+            np.abs(tt.c_size))
+
+
 def run_numpy(tt, b):
     """The best vectorized NumPy version: composite-key searchsorted for group and ladder."""
-    g_key, g_lever, g_start, lad, c_kind, c_size = (tt.g_key, tt.g_lever, tt.g_start, tt.lad,
-                                                     tt.c_kind, tt.c_size)
+    g_key, g_lever, g_start, lad, c_kind, c_size = plain(tt)
     l_min, l_max, l_mmr = lad[:, 0], lad[:, 1], lad[:, 2]
     gk = g_key * 4096.0 + g_lever                    # group composite key, sorted
     key = (b["contract"] * 2 + b["mode"]) * 4096.0 + b["lever"]
@@ -136,8 +151,7 @@ def run_numpy(tt, b):
 
 def run_python(tt, b, rows):
     """Plain Python: bisect over the same flat tables, one row at a time."""
-    g_key, g_lever, g_start, lad, c_kind, c_size = (
-        x.tolist() for x in (tt.g_key, tt.g_lever, tt.g_start, tt.lad, tt.c_kind, tt.c_size))
+    g_key, g_lever, g_start, lad, c_kind, c_size = (x.tolist() for x in plain(tt))
     l_min, l_max, l_mmr = [r[0] for r in lad], [r[1] for r in lad], [r[2] for r in lad]
     groups = list(zip(g_key, g_lever))
     cols = [b[k][:rows].tolist() for k in ("contract", "mode", "side", "q", "entry", "lever",

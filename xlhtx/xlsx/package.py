@@ -7,13 +7,12 @@ so a namespace prefix, attribute order or encoding is the parser's business, not
 * Writing cached values (``inject_values``): one streaming pass per sheet that puts the
   computed values into formula cells and the cells a formula spills into, optionally
   dropping formulas and the VBA project; every other part is copied byte for byte.
-* ``finish_package`` (the template build) and ``replace_table`` (refreshing a reference
-  Table in place).
+* ``replace_table``: refreshing a reference Table of a workbook in place (the template
+  itself is written by XlsxWriter).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import posixpath
 import zipfile
@@ -31,7 +30,6 @@ STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
-REL_TYPE = REL + "/"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -634,74 +632,6 @@ def _write_behind(chunks: Iterator[bytes], w: Any) -> None:
         t.join()
     if failed:
         raise failed[0]
-
-
-# ---------------------------------------------------------------- template build
-
-METADATA_XML = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray">'
-    '<metadataTypes count="1"><metadataType name="XLDAPR" minSupportedVersion="120000" '
-    'copy="1" pasteAll="1" pasteValues="1" merge="1" splitFirst="1" rowColShift="1" '
-    'clearFormats="1" clearComments="1" assign="1" coerce="1" cellMeta="1"/></metadataTypes>'
-    '<futureMetadata name="XLDAPR" count="1"><bk><extLst>'
-    '<ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
-    '<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk>'
-    '</futureMetadata><cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata>'
-    '</metadata>')
-METADATA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
-METADATA_REL = REL_TYPE + "sheetMetadata"
-
-
-def mark_dynamic_arrays(parts: Parts) -> Parts:
-    """Array formulas -> dynamic-array formulas (Excel 365 spills them, older Excel shows
-    them as array formulas over their range)."""
-    sheets = set(sheet_parts(parts).values())
-    out, found = [], False
-    for name, data in parts:
-        if name in sheets:
-            root = parse(data)
-            arrays = [f.getparent() for f in root.iter(F) if f.get("t") == "array"]
-            for c in arrays:
-                c.set("cm", "1")
-            if arrays:
-                found = True
-                data = _document(root)
-        out.append((name, data))
-    if not found or any(n == "xl/metadata.xml" for n, _ in out):
-        return out
-    fixed = []
-    for name, data in out:
-        if name == "[Content_Types].xml":
-            root = parse(data)
-            etree.SubElement(root, f"{{{TYPES}}}Override", PartName="/xl/metadata.xml",
-                             ContentType=METADATA_TYPE)
-            data = _document(root)
-        elif name == "xl/_rels/workbook.xml.rels":
-            root = parse(data)
-            etree.SubElement(root, f"{{{PKG_REL}}}Relationship", Id="rIdXlhtxMeta",
-                             Type=METADATA_REL, Target="metadata.xml")
-            data = _document(root)
-        fixed.append((name, data))
-    fixed.append(("xl/metadata.xml", METADATA_XML.encode()))
-    return fixed
-
-
-def finish_package(src: str | Path, dst: str | Path, stamp: dt.datetime | None = None) -> None:
-    """Dynamic arrays marked, and the save time fixed so the same build gives the same
-    bytes."""
-    when = stamp.timetuple()[:6] if stamp else FIXED_TIME
-    iso = dt.datetime(*when).strftime("%Y-%m-%dT%H:%M:%SZ")
-    parts = []
-    for name, data in mark_dynamic_arrays(read_parts(src)):
-        if name == "docProps/core.xml":   # openpyxl stamps the save time here
-            root = parse(data)
-            for el in root.iter("{http://purl.org/dc/terms/}modified"):
-                el.text = iso
-            data = _document(root)
-        parts.append((name, data))
-    write_parts(dst, parts, when)
 
 
 # ------------------------------------------------------------- reference tables

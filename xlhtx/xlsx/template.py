@@ -120,12 +120,37 @@ class Worksheet(xlsxwriter.worksheet.Worksheet):
         return cache[key]
 
 
+def drawn_axes(chart) -> None:
+    """Every drawn axis carries ``<c:delete val="0"/>``, as Excel 365 writes it (XlsxWriter
+    writes the element only for a hidden axis; without it some readers hide the axis).
+    The element goes where the schema puts it, right before ``c:axPos``."""
+    write_delete, write_axis_pos = chart._write_delete, chart._write_axis_pos
+    hidden = []
+
+    def delete(val):
+        hidden.append(val)
+        write_delete(val)
+
+    def axis_pos(*args):
+        if not hidden:
+            write_delete(0)
+        hidden.clear()
+        write_axis_pos(*args)
+
+    chart._write_delete, chart._write_axis_pos = delete, axis_pos
+
+
 class Book:
     """An XlsxWriter workbook and its formats, one per distinct set of properties."""
 
     def __init__(self, wb: xlsxwriter.Workbook):
         self.wb = wb
         self._formats: dict[tuple, Any] = {}
+
+    def chart(self, options: dict[str, Any]):
+        chart = self.wb.add_chart(options)
+        drawn_axes(chart)
+        return chart
 
     def fmt(self, *groups: dict, **props: Any):
         merged: dict[str, Any] = {}
@@ -426,7 +451,7 @@ def step_chart_points(b: Book, ws, ladder: str, refs: dict[str, str]) -> None:
                              grey, "")
             row += 1
     last = row - 1
-    chart = b.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    chart = b.chart({"type": "scatter", "subtype": "straight_with_markers"})
     chart.set_title({"name": "Contracts held as the mark reaches each trigger"})
     chart.set_style(13)
     chart.add_series({"name": "contracts held",
@@ -491,7 +516,7 @@ def scenario_sheet(b: Book, ws) -> None:
     ws.write_number("I13", 0)
     ws.write_formula("H14", "=$E$3", None, "")
     ws.write_formula("I14", f"={refs['Contracts']}", None, "")
-    chart = b.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    chart = b.chart({"type": "scatter", "subtype": "straight_with_markers"})
     chart.set_title({"name": "Contracts left (tiered liquidation) and margin ratio over price"})
     chart.set_style(13)
     xs = [ws.name, top, 1, last - 1, 1]
@@ -586,7 +611,7 @@ def liqmap_sheet(b: Book, ws) -> None:
     for k in range(buckets):
         ws.write_formula(f"H{top + 1 + k}",
                          f"=IF(AND($B$6>=$B$3+{k}*$B$5,$B$6<$B$3+{k + 1}*$B$5),1,0)", None, "")
-    chart = b.wb.add_chart({"type": "column", "subtype": "stacked"})
+    chart = b.chart({"type": "column", "subtype": "stacked"})
     cats = [ws.name, top, 0, top + buckets - 1, 0]
     for col, colour in ((4, "#D9534F"), (5, "#2E7D32")):
         chart.add_series({"name": [ws.name, top - 1, col], "categories": cats,
@@ -595,7 +620,7 @@ def liqmap_sheet(b: Book, ws) -> None:
     chart.set_title({"name": "Notional force-closed per price bucket (longs red, shorts green)"})
     chart.set_y_axis({"name": "notional (USDT / USD)", "num_format": "#,##0"})
     chart.set_x_axis({"name": "bucket (low price)", "num_format": "#,##0"})
-    marker = b.wb.add_chart({"type": "column"})
+    marker = b.chart({"type": "column"})
     marker.add_series({"name": [ws.name, top - 1, 7], "categories": cats,
                        "values": [ws.name, top, 7, top + buckets - 1, 7],
                        "fill": {"color": NAVY}, "y2_axis": True})

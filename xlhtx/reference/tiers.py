@@ -101,7 +101,7 @@ class TierTable:
         for lad in self.ladders:
             groups.setdefault((lad.contract, lad.mode, lad.lever), []).append(lad)
         for (code, mode, lever), lads in groups.items():
-            where = f"tiers {code} {mode} {lever:g}x" if lever else f"tiers {code} {mode}"
+            where = _group_name(code, mode, lever)
             if lever != int(lever) or lever > 10_000:
                 raise TableError(f"{where}: lever_rate must be a whole number up to 10,000 "
                                  "(HTX publishes whole leverages)")
@@ -216,13 +216,18 @@ def group_offsets(keys: list[tuple[int, float]]) -> tuple[list, list, list]:
     return g_key, g_lever, g_start
 
 
+def _group_name(code: str, mode: str, lever: float) -> str:
+    """How messages name a ladder group: ``tiers BTC-USDT isolated 125x`` (no leverage
+    for an any-leverage group)."""
+    return f"tiers {code} {mode} {lever:g}x" if lever else f"tiers {code} {mode}"
+
+
 def _whole(x: float, name: str, lad: Ladder, top: int) -> int:
     """``x`` as a whole number for the packed layout (``UNBOUNDED`` for ``inf``)."""
     if x == INF:
         return UNBOUNDED
     if not (0 <= x <= top and x == int(x)):
-        where = (f"tiers {lad.contract} {lad.mode} {lad.lever:g}x" if lad.lever
-                 else f"tiers {lad.contract} {lad.mode}")
+        where = _group_name(lad.contract, lad.mode, lad.lever)
         raise TableError(f"{where}: ladder {lad.ladder} {name} = {x:g}; it must be a whole "
                          f"number from 0 to {top:,} (HTX counts sizes in whole contracts "
                          "and publishes whole leverages)")

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import xlsxwriter
 import xlsxwriter.worksheet
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from xlhtx.version import __version__
 from xlhtx.samples import sample_positions
@@ -295,7 +295,7 @@ def guide(b: Book, ws, table: TierTable) -> None:
 GUIDE_CHARS_PER_LINE = 105   # characters of 11-point Calibri in a 120-wide column
 
 
-def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) -> int:
+def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) -> None:
     headers = [c[0] for c in POSITION_COLUMNS]
     sample = list(zip(*(positions[SAMPLE_KEYS[h]] for h in INPUTS)))
     n = n_rows or len(sample)
@@ -325,28 +325,31 @@ def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) 
     validate(ws, f"{col['Margin mode']}{lo}:{col['Margin mode']}{hi}",
              {"validate": "list", "source": ["isolated", "cross"]}, "isolated or cross")
     mr = f"{col['Margin ratio']}{lo}:{col['Margin ratio']}{hi}"
-    first = f"{col['Margin ratio']}{lo}"
-    # numbers only: a message in the cell ("no liquidation ...") is text, not a ratio
-    ws.conditional_format(mr, {"type": "formula", "criteria": f"=AND(ISNUMBER({first}),{first}>=1)",
-                               "format": b.fmt(RED), "stop_if_true": True})
-    ws.conditional_format(mr, {"type": "formula",
-                               "criteria": f"=AND(ISNUMBER({first}),{first}>=0.8)",
-                               "format": b.fmt(AMBER)})
+    when_number(b, ws, mr, "{x}>=1", RED, stop=True)
+    when_number(b, ws, mr, "{x}>=0.8", AMBER)
     for name in PRICE_COLUMNS:
         price_formats(b, ws, f"{col[name]}{lo}:{col[name]}{hi}")
     ws.freeze_panes("B2")
     for h, letter in col.items():
         ws.set_column(f"{letter}:{letter}", max(11.0, min(18.0, len(h) + 4)))
-    return n
+
+
+def when_number(b: Book, ws, ref: str, test: str, style: dict[str, Any],
+                stop: bool = False) -> None:
+    """A conditional format that fires on numbers only (a message such as "no
+    liquidation ..." is text); ``test`` reads the range's first cell as ``{x}``."""
+    x = ref.split(":")[0]
+    rule = {"type": "formula", "criteria": f"=AND(ISNUMBER({x}),{test.format(x=x)})",
+            "format": b.fmt(style)}
+    if stop:
+        rule["stop_if_true"] = True
+    ws.conditional_format(ref, rule)
 
 
 def price_formats(b: Book, ws, ref: str) -> None:
     """Number formats by magnitude (conditional formats: they follow the cells' values)."""
-    first = ref.split(":")[0]
     for floor, code in PRICE_FORMATS:
-        ws.conditional_format(ref, {"type": "formula",
-                                    "criteria": f"=AND(ISNUMBER({first}),ABS({first})>={floor})",
-                                    "format": b.fmt(num_format=code), "stop_if_true": True})
+        when_number(b, ws, ref, f"ABS({{x}})>={floor}", {"num_format": code}, stop=True)
 
 
 def this_row(formula: str, table: str) -> str:
@@ -389,6 +392,12 @@ def position_picker(b: Book, ws, row0: int = 3) -> dict[str, str]:
     return refs
 
 
+def mark_or_entry(refs: dict[str, str]) -> str:
+    """The picked position's mark price, its entry price when no mark is given."""
+    mark = refs["Mark price"]
+    return f"IF(ISNUMBER({mark}),{mark},{refs['Entry price']})"
+
+
 LADDER_HEADERS = ["Step", "Trigger price", "Contracts before", "Contracts after",
                   "Tier before", "Tier after", "Margin after"]
 
@@ -398,21 +407,11 @@ def spill(b: Book, ws, ref: str, formula: str, formats: dict[str, Any]) -> None:
     blank with its column's format (``formats`` by column letter), so no placeholder
     value is left where the spill stops short."""
     ws.write_dynamic_array_formula(ref, formula, None, "")
-    top_left, bottom_right = ref.split(":")
-    c0, r0 = re.match(r"([A-Z]+)(\d+)", top_left).groups()
-    c1, r1 = re.match(r"([A-Z]+)(\d+)", bottom_right).groups()
-    letters = [xl_col_to_name(j) for j in range(_col(c0), _col(c1) + 1)]
-    for r in range(int(r0), int(r1) + 1):
-        for c in letters:
-            if (c, r) != (c0, int(r0)):
-                ws.write_blank(f"{c}{r}", None, formats.get(c) or b.fmt())
-
-
-def _col(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+    (r0, c0), (r1, c1) = (xl_cell_to_rowcol(cell) for cell in ref.split(":"))
+    for r in range(r0, r1 + 1):
+        for c in range(c0, c1 + 1):
+            if (r, c) != (r0, c0):
+                ws.write_blank(r, c, None, formats.get(xl_col_to_name(c)) or b.fmt())
 
 
 def ladder_sheet(b: Book, ws) -> None:
@@ -439,8 +438,7 @@ def step_chart_points(b: Book, ws, ladder: str, refs: dict[str, str]) -> None:
     the ladder through INDEX (a spill's cells are not read by every engine)."""
     grey = b.fmt(GREY)
     ws.write_string("I11", "Chart points: mark price, contracts held", b.fmt(NOTE, GREY))
-    mark = f'IF(ISNUMBER({refs["Mark price"]}),{refs["Mark price"]},{refs["Entry price"]})'
-    ws.write_formula("I12", f"={mark}", grey, "")
+    ws.write_formula("I12", f"={mark_or_entry(refs)}", grey, "")
     ws.write_formula("J12", f"={refs['Contracts']}", grey, "")
     row = 13
     for k in range(1, LADDER_STEPS + 1):
@@ -475,8 +473,7 @@ def scenario_sheet(b: Book, ws) -> None:
         ws.write_string(f"D{r}", label)
     ws.write_formula("E3", f"=HTX_LIQPRICE({pos},{refs['Leverage']},{refs['Margin']},{TIERS})",
                      None, "")
-    ws.write_formula("E4", f'=IF(ISNUMBER({refs["Mark price"]}),{refs["Mark price"]},'
-                           f'{refs["Entry price"]})', None, "")
+    ws.write_formula("E4", f"={mark_or_entry(refs)}", None, "")
     ws.write_formula("E5", f"=HTX_EQUITY({pos},E4,{refs['Leverage']},{refs['Margin']},{TIERS})"
                            f"-HTX_PNL({pos},E4,{TIERS})", b.fmt(num_format="#,##0.00"), "")
     half = SCENARIO_POINTS // 2
@@ -504,12 +501,8 @@ def scenario_sheet(b: Book, ws) -> None:
         ws.write_formula(f"F{r}", f"=E{r}-$E$5", money, "")   # a loss stops at the margin
     last = top + SCENARIO_POINTS
     price_formats(b, ws, f"B{top + 1}:B{last}")
-    ws.conditional_format(f"D{top + 1}:D{last}", {
-        "type": "formula", "criteria": f"=AND(ISNUMBER(D{top + 1}),D{top + 1}>=1)",
-        "format": b.fmt(RED)})
-    ws.conditional_format(f"C{top + 1}:C{last}", {
-        "type": "formula", "criteria": f"=AND(ISNUMBER(C{top + 1}),C{top + 1}=0)",
-        "format": b.fmt(RED)})
+    when_number(b, ws, f"D{top + 1}:D{last}", "{x}>=1", RED)
+    when_number(b, ws, f"C{top + 1}:C{last}", "{x}=0", RED)
     # the liquidation price drawn as a vertical marker
     ws.write_string("H12", "Liquidation price marker", b.fmt(shrink=True))
     ws.write_formula("H13", "=$E$3", None, "")

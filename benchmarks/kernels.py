@@ -51,7 +51,7 @@ def make_book(n: int, seed: int = 7):
         q=np.floor(rng.uniform(1, 150_000, n)),
         entry=rng.uniform(0.1, 70_000, n), lever=lever,
         margin=np.where(rng.random(n) < 0.5, np.nan, 0.0))
-    c_kind, c_size = (tt.c_size < 0).astype(np.int8), np.abs(tt.c_size)
+    *_, c_kind, c_size = plain(tt)
     im = np.where(c_kind[contract] == 0, book["q"] * c_size[contract] * book["entry"],
                   book["q"] * c_size[contract] / book["entry"]) / lever
     book["margin"] = np.where(np.isnan(book["margin"]), np.nan, im * rng.uniform(0.5, 3, n))

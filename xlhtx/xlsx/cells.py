@@ -101,6 +101,7 @@ class Workbook(NamedTuple):
     texts: dict[tuple[str, int], dict[str, list[int]]]    # (sheet, col) -> text (no "=") -> rows
     shared: dict[tuple[str, str], Shared]                  # (sheet, si) -> shared formula
     arrays: dict[tuple[str, int, int], tuple[str, tuple[int, int, int, int]]]
+    fast: frozenset[str]          # sheet parts the compiled scan read (``package.read_fast``)
 
 
 def _too_many(path: Path, n: int) -> RecalcError:
@@ -135,33 +136,51 @@ def read_workbook(path: Path, progress: Callable[[str], None] = lambda s: None) 
     shared: dict[tuple[str, str], Shared] = {}
     followers: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     arrays = {}
+    scanned: set[str] = set()
     n = 0
-    for sheet in sheets:
-        progress(f"reading {sheet}")
-        for row, col, value, f in package.read_cells(parts[where[sheet]], strings):
-            if f is None:
-                if value is not None:
-                    store.set(sheet, row, col, value)
-                continue
-            n += 1
-            if n > MAX_FORMULAS:   # XML the byte count above missed (a namespace prefix)
-                raise _too_many(path, n)
-            if f.kind == "array":
+
+    def formula(sheet: str, rows: list[int], col: int, f: package.Formula) -> None:
+        nonlocal n
+        n += len(rows)
+        if n > MAX_FORMULAS:   # XML the byte count above missed (a namespace prefix)
+            raise _too_many(path, n)
+        if f.kind == "array":
+            for row in rows:
                 arrays[(sheet, row, col)] = ("=" + f.text, range_boundaries(
                     f.ref or f"{get_column_letter(col)}{row}"))
-            elif f.kind == "shared":
+        elif f.kind == "shared":
+            for row in rows:
                 if f.text:   # the group's first cell holds its text
                     shared[(sheet, f.shared)] = Shared("=" + f.text, row, col, [])
                 followers[(sheet, f.shared)].append((row, col))
-            elif f.kind == "dataTable":
-                raise RecalcError(f"{a1(sheet, row, col)} is a what-if data table; headless "
-                                  "recalculation does not compute those: use Excel")
+        elif f.kind == "dataTable":
+            raise RecalcError(f"{a1(sheet, rows[0], col)} is a what-if data table; headless "
+                              "recalculation does not compute those: use Excel")
+        else:
+            texts[(sheet, col)][f.text].extend(rows)
+
+    for sheet in sheets:
+        progress(f"reading {sheet}")
+        data = parts[where[sheet]]
+        fast = package.read_fast(data, strings)
+        if fast is not None:
+            scanned.add(where[sheet])
+            for col, rows, values in fast.columns:
+                store.set_rows(sheet, col, rows, values)
+            for rows, col, f in fast.formulas:
+                formula(sheet, rows, col, f)
+            continue
+        for row, col, value, f in package.read_cells(data, strings):
+            if f is None:
+                if value is not None:
+                    store.set(sheet, row, col, value)
             else:
-                texts[(sheet, col)][f.text].append(row)
+                formula(sheet, [row], col, f)
     for key, cells in followers.items():
         if key not in shared:
             sheet, si = key
             raise RecalcError(f"{sheet}: shared formula {si} has no cell holding its text; "
                               "open and save the file in Excel first")
         shared[key].cells.extend(cells)
-    return Workbook(Path(path), raw, context, store, texts, shared, arrays)
+    return Workbook(Path(path), raw, context, store, texts, shared, arrays,
+                    frozenset(scanned))

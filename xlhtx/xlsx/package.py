@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
+import numpy as np
 from lxml import etree
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
 from xlhtx.errors import XlhtxError
+from xlhtx.xlsx import scan
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -260,22 +262,22 @@ def cell_value(c: etree._Element, strings: list[str]) -> Any:
         t_el = el.find(T)
         return t_el.text or "" if t_el is not None else "".join(
             r.findtext(T) or "" for r in el.iter(R))
-    return decode(c, t, c.findtext(V), strings)
+    return decode(c.get("r"), t, c.findtext(V), strings)
 
 
-def decode(c: etree._Element, t: str | None, text: str | None, strings: list[str]) -> Any:
-    """The value of cell ``c`` from its type attribute and the text of its ``<v>``."""
+def decode(ref: str | None, t: str | None, text: str | None, strings: list[str]) -> Any:
+    """The value of cell ``ref`` from its type attribute and the text of its ``<v>``."""
     if not text:
         return "" if text == "" and t in ("str", "s") else None
     if t is None or t == "n":
         try:
             return _number(text)
         except ValueError:
-            raise LayoutError(f"cell {c.get('r')} holds {text[:30]!r} as a number") from None
+            raise LayoutError(f"cell {ref} holds {text[:30]!r} as a number") from None
     if t == "s":
         i = int(text)
         if not 0 <= i < len(strings):
-            raise LayoutError(f"cell {c.get('r')} points at shared string {i}, which the "
+            raise LayoutError(f"cell {ref} points at shared string {i}, which the "
                               "workbook does not have")
         return strings[i]
     if t == "b":
@@ -348,7 +350,90 @@ def read_cells(data: bytes, strings: list[str]
                 if v_el is None or t == "inlineStr":   # empty, or an inline string
                     yield r, col, cell_value(c, strings), None
                 else:
-                    yield r, col, decode(c, t, v_el.text, strings), None
+                    yield r, col, decode(c.get("r"), t, v_el.text, strings), None
+
+
+class SheetCells(NamedTuple):
+    """A sheet's cells as the fast path reads them: input values by column (in the order
+    columns first appear), and formulas as runs of rows of one column with the same
+    formula, in the order their first cells come."""
+    columns: list[tuple[int, list[int], list[Any]]]
+    formulas: list[tuple[list[int], int, Formula]]
+
+
+def read_fast(data: bytes, strings: list[str]) -> SheetCells | None:
+    """What ``read_cells`` reads, from the compiled scan (``scan``); None when the fast
+    path does not take the part (the caller then uses ``read_cells``)."""
+    frame = scan.sheet_frame(data, MAIN)
+    if frame is None:
+        return None
+    try:
+        return _sheet_cells(data, frame, strings)
+    except (scan.NotFast, LayoutError):   # a bad value: ``read_cells`` says which
+        return None
+
+
+_TYPES = {b"s": "s", b"n": "n", b"str": "str", b"b": "b", b"e": "e"}
+
+
+def _span(data: bytes, s: int, e: int, flags: int, amp: int, cr: int) -> str:
+    return scan.text(data, s, e, bool(flags & amp), bool(flags & cr))
+
+
+def _sheet_cells(data: bytes, frame: scan.Frame, strings: list[str]) -> SheetCells:
+    columns: dict[int, tuple[list[int], list[Any]]] = {}
+    runs: list[tuple[list[int], int, Formula]] = []
+    current: dict[int, list[int]] = {}
+    last_row = 0
+    for block in scan.blocks(data, frame):
+        cells = block.cells
+        rows_seen = cells[:, scan.ROW]
+        if len(cells) and (rows_seen[0] < last_row or (np.diff(rows_seen) < 0).any()):
+            raise scan.NotFast   # rows out of order: read as written, by lxml
+        last_row = int(rows_seen[-1]) if len(cells) else last_row
+        has_f = cells[:, scan.F_S] >= 0
+        _values(data, cells, np.flatnonzero(~has_f & (cells[:, scan.VT_S] >= 0)), strings,
+                columns)
+        _formulas(data, cells, block.repeat, np.flatnonzero(has_f), runs, current)
+    return SheetCells([(c, rows, vals) for c, (rows, vals) in columns.items()], runs)
+
+
+def _fields(cells: np.ndarray, which: np.ndarray, *fields: int) -> Iterator[tuple]:
+    return zip(*(cells[which, k].tolist() for k in fields))
+
+
+def _values(data: bytes, cells: np.ndarray, which: np.ndarray, strings: list[str],
+            columns: dict[int, tuple[list[int], list[Any]]]) -> None:
+    for r, col, ts, te, vs, ve, fl in _fields(cells, which, scan.ROW, scan.COL, scan.TV_S,
+                                              scan.TV_E, scan.VT_S, scan.VT_E, scan.FLAGS):
+        t = None if ts < 0 else (_TYPES.get(data[ts:te]) or data[ts:te].decode())
+        if t == "inlineStr":
+            continue
+        v = decode(None, t, _span(data, vs, ve, fl, scan.V_AMP, scan.V_CR), strings)
+        if v is not None:
+            rows, values = columns.setdefault(col, ([], []))
+            rows.append(r)
+            values.append(v)
+
+
+def _formulas(data: bytes, cells: np.ndarray, repeat: np.ndarray, which: np.ndarray,
+              runs: list[tuple[list[int], int, Formula]], current: dict[int, list[int]]
+              ) -> None:
+    for again, (r, col, fs, fe, ks, ke, rs, re_, ss, se, fl) in zip(
+            repeat[which].tolist(), _fields(cells, which, scan.ROW, scan.COL, scan.FT_S,
+                                            scan.FT_E, scan.FK_S, scan.FK_E, scan.REF_S,
+                                            scan.REF_E, scan.SI_S, scan.SI_E, scan.FLAGS)):
+        if again:
+            current[col].append(r)
+            continue
+        f = Formula(_span(data, fs, fe, fl, scan.F_AMP, scan.F_CR) if fs >= 0 else "",
+                    data[ks:ke].decode() if ks >= 0 else "normal",
+                    data[rs:re_].decode() if rs >= 0 else None,
+                    data[ss:se].decode() if ss >= 0 else None)
+        rows = [r]
+        if ks < 0 and rs < 0 and ss < 0:
+            current[col] = rows
+        runs.append((rows, col, f))
 
 
 # ------------------------------------------------------------------ writing values
@@ -369,6 +454,12 @@ def value_xml(v: Any) -> tuple[str | None, str | None]:
     return "str", s
 
 
+def safe_value_xml(v: Any) -> tuple[str | None, str | None]:
+    """``value_xml`` with a text's characters XML cannot hold dropped."""
+    t, text = value_xml(v)
+    return t, (_xml_safe(text) if t == "str" else text)
+
+
 def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
     f = v_el = None
     for child in list(c):
@@ -383,7 +474,7 @@ def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
         c.remove(f)
         f = None
         c.attrib.pop("cm", None)
-    t, text = value_xml(v)
+    t, text = safe_value_xml(v)
     if t:
         c.set("t", t)
     elif "t" in c.attrib:
@@ -398,14 +489,10 @@ def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
             f.addnext(v_el)
         else:
             c.insert(0, v_el)
-    v_el.text = text if t != "str" else _xml_safe(text)
+    v_el.text = text
 
 
-def _xml_safe(text: str) -> str:
-    # characters XML 1.0 cannot hold (a formula's text result may carry them): dropped
-    if all(ch >= " " or ch in "\t\n\r" for ch in text):
-        return text
-    return "".join(ch for ch in text if ch >= " " or ch in "\t\n\r")
+_xml_safe = scan.xml_safe
 
 
 class SheetValues(NamedTuple):
@@ -576,10 +663,13 @@ def _document(root: etree._Element) -> bytes:
 def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValues], *,
                   keep_formulas: bool = True, drop_vba: bool = False,
                   when: tuple = FIXED_TIME, level: int = 6, parts: Parts | None = None,
+                  fast: frozenset[str] = frozenset(),
                   progress: Callable[[str], None] = lambda s: None) -> None:
     """A copy of ``src`` (its ``parts`` if already read) whose sheets hold ``values``
     ({sheet name: SheetValues}). Sheets are streamed into the archive; deflating runs in
-    a second thread while the next rows are filled (zlib releases the GIL)."""
+    a second thread while the next rows are filled (zlib releases the GIL). Parts named
+    in ``fast`` (``read_fast`` read them) are written by the compiled splice (``scan``)
+    unless a spill adds cells to them."""
     parts = read_parts(src) if parts is None else parts
     names = dict(parts)
     where = sheet_parts(names)
@@ -594,7 +684,12 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
             info = zip_info(name, when)
             if name in by_part:
                 progress(f"writing {by_part[name][0]}")
-                chunks = sheet_chunks(data, by_part[name][1], keep_formulas)
+                sheet_values = by_part[name][1]
+                frame = scan.sheet_frame(data, MAIN) if name in fast and \
+                    not sheet_values.spilled else None
+                chunks = scan.rewrite(data, frame, sheet_values.formula_value, keep_formulas,
+                                      safe_value_xml) if frame else \
+                    sheet_chunks(data, sheet_values, keep_formulas)
                 with z.open(info, "w", force_zip64=len(data) > (1 << 30)) as w:
                     _write_behind(chunks, w)
                 continue

@@ -595,22 +595,16 @@ def splice_nb(buf, start, end, cells, which, tcode, vals, voff, keep_formulas, o
         tc = tcode[k]
         tb = T_BYTES[T_AT[tc]:T_AT[tc + 1]]
         p = c[START]
-        if cut1s >= 0:
-            o = put_nb(out, o, buf, p, cut1s)
-            if cut1s == c[T_S]:
-                out[o:o + len(tb)] = tb
-                o += len(tb)
-            p = cut1e
-        if cut2s >= 0:
-            o = put_nb(out, o, buf, p, cut2s)
-            if cut2s == c[T_S]:
-                out[o:o + len(tb)] = tb
-                o += len(tb)
-            p = cut2e
+        for q in range(2):
+            cs, ce = (cut1s, cut1e) if q == 0 else (cut2s, cut2e)
+            if cs >= 0:
+                o = put_nb(out, o, buf, p, cs)
+                if cs == c[T_S]:   # the new type where the old one was
+                    o = put_nb(out, o, tb, 0, len(tb))
+                p = ce
         o = put_nb(out, o, buf, p, c[OPEN_END])
         if c[T_S] < 0:
-            out[o:o + len(tb)] = tb
-            o += len(tb)
+            o = put_nb(out, o, tb, 0, len(tb))
         vs, ve = voff[k], voff[k + 1]
         has_v = ve > vs or tc == 3   # text that ends up empty is still a text value
         if not keep_formulas and not has_v:

@@ -457,7 +457,7 @@ def value_xml(v: Any) -> tuple[str | None, str | None]:
 def safe_value_xml(v: Any) -> tuple[str | None, str | None]:
     """``value_xml`` with a text's characters XML cannot hold dropped."""
     t, text = value_xml(v)
-    return t, (_xml_safe(text) if t == "str" else text)
+    return t, (scan.xml_safe(text) if t == "str" else text)
 
 
 def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
@@ -491,8 +491,6 @@ def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
             c.insert(0, v_el)
     v_el.text = text
 
-
-_xml_safe = scan.xml_safe
 
 
 class SheetValues(NamedTuple):
@@ -744,7 +742,7 @@ def _inline(col: int, r: int, v: Any, style: str | None = None) -> etree._Elemen
         etree.SubElement(c, V).text = repr(v)
     else:
         c.set("t", "inlineStr")
-        etree.SubElement(etree.SubElement(c, IS), T).text = _xml_safe(str(v))
+        etree.SubElement(etree.SubElement(c, IS), T).text = scan.xml_safe(str(v))
     return c
 
 

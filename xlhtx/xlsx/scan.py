@@ -3,8 +3,8 @@ values into it: the fast path of reading and writing a large sheet.
 
 A Table of 100,000 rows is a sheet part of ~360 MB; parsing it with lxml, building an
 element per cell and serializing it again takes most of a headless recalculation. Sheets
-as Excel, XlsxWriter, openpyxl and LibreOffice write them follow a narrow form, which
-``scan_nb`` reads at memory speed:
+as Excel, XlsxWriter and LibreOffice write them follow a narrow form, which ``scan_nb``
+reads at memory speed:
 
 * ``<row r="N" ...>`` holding cells, ``<c r="A1" ...>`` with attributes among ``r s t cm
   vm ph``, children an optional ``<f ...>`` (attributes among ``t ref si ca aca bx``)
@@ -12,9 +12,9 @@ as Excel, XlsxWriter, openpyxl and LibreOffice write them follow a narrow form, 
   comments, CDATA or processing instructions, no ``&`` in attribute values, no character
   XML forbids, ``r`` attributes in upper-case A1 form.
 
-Anything else (an inline string, pretty-printed XML, a namespace prefix, ...) makes the
-scan give up (a negative return) and the caller reads the sheet with lxml
-(``package.read_cells``/``sheet_chunks``), so the fast path changes speed, never
+Anything else (an inline string as openpyxl writes, pretty-printed XML, a namespace
+prefix, ...) makes the scan give up (a negative return) and the caller reads the sheet
+with lxml (``package.read_cells``/``sheet_chunks``), so the fast path changes speed, never
 results: ``tests/test_scan.py`` checks both paths agree on random and hostile sheets.
 The XML around ``<sheetData>`` is parsed by lxml as before (``sheet_frame``).
 
@@ -31,6 +31,7 @@ import re
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
+from lxml import etree
 from numba import njit
 
 # columns of the cell table
@@ -465,7 +466,6 @@ class Frame(NamedTuple):
 def sheet_frame(data: bytes, main: str) -> Frame | None:
     """The frame of a sheet part whose rows the fast path may scan, or None: the part
     around its rows must be well-formed UTF-8 XML with ``main`` as default namespace."""
-    from lxml import etree
     open_at = data.find(b"<sheetData")
     close_at = data.rfind(b"</sheetData>")
     if open_at < 0 or close_at < open_at or data.startswith((b"\xef\xbb\xbf", b"\xff",
@@ -517,6 +517,8 @@ class NotFast(Exception):
     """The fast path declines this part (the caller uses lxml)."""
 
 
+# a character outside XML 1.0's Char production
+_BAD_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z]+);|&")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
@@ -530,8 +532,7 @@ def _entity(m: re.Match) -> str:
             raise NotFast
         return _NAMED[name]
     code = int(name[2:], 16) if name[1] in "xX" else int(name[1:])
-    if not (code in (9, 10, 13) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
-            or 0x10000 <= code <= 0x10FFFF):
+    if code > 0x10FFFF or _BAD_XML.match(chr(code)):   # lxml refuses these: so does it
         raise NotFast
     return chr(code)
 
@@ -551,7 +552,6 @@ def text(data: bytes, s: int, e: int, amp: bool, cr: bool) -> str:
 
 # ------------------------------------------------------------------------- writing
 
-_BAD_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 T_CODES = {None: 0, "b": 1, "e": 2, "str": 3}
 T_BYTES = np.frombuffer(b' t="b" t="e" t="str"', np.uint8).copy()
 T_AT = np.array([0, 0, 6, 12, 20], np.int64)   # where each type's spelling ends

@@ -117,7 +117,8 @@ def plain(tt):
     (no padding), each group's first row, contract kind and size apart."""
     real = tt.l_ladder >= 0
     g_start = np.concatenate([[0], np.cumsum(tt.g_len)])
-    return (tt.g_key, tt.g_lever, g_start, tt.lad[real], (tt.c_size < 0).astype(np.int8),
+    lad = np.ascontiguousarray(tt.lad[:, real].T)   # one row per ladder
+    return (tt.g_key, tt.g_lever, g_start, lad, (tt.c_size < 0).astype(np.int8),
             np.abs(tt.c_size))
 
 

@@ -40,8 +40,8 @@ def next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder, kind, size
     equity = equity_nb(kind, size, side, q, entry, p, margin)
     start, stop = group_rows_nb(g_lut, l_col, g_len, contract, mode, lever)
     for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
-        q_j = lad[j, LAD_MAX]
-        if q_j < q and lad[j, LAD_MMR] * value_nb(kind, size, q_j, p) < equity:
+        q_j = lad[LAD_MAX, j]
+        if q_j < q and lad[LAD_MMR, j] * value_nb(kind, size, q_j, p) < equity:
             realized = pnl_row_nb(kind, size, side, q - q_j, entry, p)
             return p, q_j, l_ladder[k], l_ladder[j], margin + realized, st.OK
     return p, 0.0, l_ladder[k], -1, 0.0, st.OK

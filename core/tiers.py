@@ -9,10 +9,12 @@ groups carry leverage 0, a wildcard that matches any leverage.
 
 Array conventions (the named record ``TierArrays`` built and validated, in one place,
 by ``xlhtx.reference.tiers.TierTable.compile``; kernels read its fields by name). The
-layout is packed so the hot loop gathers as few values per row as it can: every
-ladder of group ``g`` sits in row ``g * SLOTS + j`` (``SLOTS`` = 5, HTX's most ladders
-per group), sizes and leverage caps are whole numbers held as int32 halves of int64
-words, and a contract's kind is the sign of its size.
+layout is packed so the hot loop gathers as few values per row, through as short a chain
+of dependent loads, as it can: every ladder of group ``g`` sits in row ``g * SLOTS + j``
+(``SLOTS`` = 5, HTX's most ladders per group), sizes and leverage caps are whole numbers
+held as int32 halves of int64 words, a contract's kind is the sign of its size, and the
+tables indexed by a ladder or group row are 1-D or column-major, so a row's address is a
+shift, not a multiplication by a stride.
 
 =========  =======  =========  =======================================================
 name       dtype    shape      meaning
@@ -20,18 +22,19 @@ name       dtype    shape      meaning
 g_key      int64    G          ``contract * 2 + mode`` (mode 0 isolated, 1 cross)
 g_lever    float64  G          leverage of the group (whole numbers); 0 = any leverage
 g_len      int64    G          the group's ladder count (1 to ``SLOTS``)
-l_col      int32    W          column of ``g_lut`` for each whole leverage below W (the
-                               table's highest + 1); leverages without a group share
-                               the last column
-g_lut      int32    2C, K+1    group of ``(key, leverage column)`` over the K distinct
-                               leverages; the last column is the key's any-leverage
-                               group (Multi-Assets), also taken by fractional and
-                               unlisted leverages; -1 = none
-g_mins     int64    G, 2       minimums of ladders 1-4 in whole contracts, two int32
+g_lut      int32    2C, N      group of ``(key, leverage column)``; the last column is
+                               the key's any-leverage group (Multi-Assets), also taken
+                               by fractional and unlisted leverages; -1 = none
+l_col      None                dense tables: column ``w`` is whole leverage ``w``
+                               (N = the highest + 2), no load needed
+           int32    W          large tables: the column of each whole leverage below W
+                               (the highest + 1) among the N - 1 distinct ones;
+                               leverages without a group share the last column
+g_mins     int64    2, G       minimums of ladders 1-4 in whole contracts, two int32
                                per word (low half first), padded with ``UNBOUNDED``
-lad        float64  G*SLOTS,4  per ladder row: min_size, max_size (``inf`` =
-                               unbounded), MMR (a / L of the group, or as given),
-                               maximum leverage (``inf`` = no limit); NaN padding
+lad        float64  4, G*SLOTS per ladder row (columns ``LAD_*``): min_size, max_size
+                               (``inf`` = unbounded), MMR (a / L of the group, or as
+                               given), maximum leverage (``inf`` = no limit); NaN padding
 l_bound    int64    G*SLOTS    ``(max_size + 1) << 32 | max_leverage``, whole numbers,
                                ``UNBOUNDED`` in a half for no bound
 l_ladder   int64    G*SLOTS    HTX's ladder number (0 = lowest); -1 padding
@@ -40,15 +43,19 @@ c_size     float64  C          contract size in coin (linear, > 0) / minus the f
 =========  =======  =========  =======================================================
 
 Groups are sorted by ``(g_key, g_lever)``. HTX publishes whole leverages, so the group
-is two loads (``l_col`` then ``g_lut``, sized by the distinct leverages, not the
-highest); the ladder is a branch-free count of the group's minimums passed (two int64
-loads, four integer comparisons), and one int64 holds both bounds the status checks.
-On random books this beats binary searches, whose mispredicted branches cost more than
-the rest of a liquidation price, and it vectorizes on AVX2 as on AVX-512
-(``benchmarks/kernels.py``). Row-level helpers that take arrays are straight-line code
-(no branches, preconditions checked by the caller): Numba then prunes the reference
-counting of their array arguments, which otherwise costs more per row than the whole
-computation. They take the arrays they need, never the whole ``tt`` record.
+is one load from ``g_lut`` when the table is dense (every real HTX table: a column per
+whole leverage up to the highest), two when a dense table would be too large (thousands
+of contracts at thousands x: then ``l_col`` maps a leverage to one of the distinct
+columns first; the kernels are compiled once for each kind, the choice made where
+``l_col is None`` is tested, at compile time). The ladder is a branch-free count of the
+group's minimums passed (two int64 loads, four integer comparisons), and one int64 holds
+both bounds the status checks. On random books this beats binary searches, whose
+mispredicted branches cost more than the rest of a liquidation price, and it vectorizes
+on AVX2 as on AVX-512 (``benchmarks/kernels.py``). Row-level helpers that take arrays
+are straight-line code (no branches, preconditions checked by the caller): Numba then
+prunes the reference counting of their array arguments, which otherwise costs more per
+row than the whole computation. They take the arrays they need, never the whole ``tt``
+record.
 """
 
 from collections import namedtuple
@@ -62,7 +69,7 @@ MODE_ISOLATED = 0
 MODE_CROSS = 1
 KIND_LINEAR = 0
 KIND_INVERSE = 1
-# columns of ``lad``
+# rows of ``lad`` (column-major: ``lad[LAD_MMR, k]``)
 LAD_MIN, LAD_MAX, LAD_MMR, LAD_MAXLEV = 0, 1, 2, 3
 # the compiled tier table: one named record, its fields read by name in every kernel
 TierArrays = namedtuple("TierArrays", ["g_key", "g_lever", "g_len", "g_lut", "l_col",
@@ -82,15 +89,23 @@ def contract_nb(c_size, c):
 
 
 @njit(error_model="numpy")
-def group_of_nb(g_lut, l_col, key, lever):
-    """Group of ``(key, lever)``, or -1. Needs a valid key and a finite leverage > 0."""
-    li = np.int32(min(lever, l_col.shape[0] - 1))
-    whole = np.int64(li == lever)
-    last = g_lut.shape[1] - 1
+def column_nb(l_col, n_cols, lever):
+    """Column of ``g_lut`` for a finite leverage > 0: its own for a whole leverage the
+    table lists, else the last (any-leverage) column."""
+    last = n_cols - 1
     # the column by arithmetic, not ``a if whole else b``: that select kept the
     # liquidation loop from vectorizing (4x slower)
-    col = last + (l_col[li] - last) * whole
-    return g_lut[key, col]
+    if l_col is None:   # dense: decided when the kernel is compiled, not per row
+        li = np.int64(min(lever, last - 1))
+        return last + (li - last) * np.int64(li == lever)
+    li = np.int32(min(lever, l_col.shape[0] - 1))
+    return last + (l_col[li] - last) * np.int64(li == lever)
+
+
+@njit(error_model="numpy")
+def group_of_nb(g_lut, l_col, key, lever):
+    """Group of ``(key, lever)``, or -1. Needs a valid key and a finite leverage > 0."""
+    return g_lut[key, column_nb(l_col, g_lut.shape[1], lever)]
 
 
 @njit(error_model="numpy")
@@ -115,8 +130,8 @@ def find_ladder_nb(g_mins, g, net):
     ``min_size <= net``, the lowest for a net below every minimum (whether ``net`` is
     above the row's ``max_size`` is for the caller to check)."""
     n = whole_nb(net)
-    m1, m2 = halves_nb(g_mins[g, 0])
-    m3, m4 = halves_nb(g_mins[g, 1])
+    m1, m2 = halves_nb(g_mins[0, g])
+    m3, m4 = halves_nb(g_mins[1, g])
     return g * SLOTS + (m1 <= n) + (m2 <= n) + (m3 <= n) + (m4 <= n)
 
 
@@ -154,7 +169,7 @@ def lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, contract, mode, lever, ne
     """
     g = group_of_nb(g_lut, l_col, contract * 2 + mode, lever)
     k = find_ladder_nb(g_mins, max(g, 0), net)
-    mmr = lad[k, LAD_MMR]
+    mmr = lad[LAD_MMR, k]
     s = tier_status_nb(g, net, l_bound[k], lever, mmr)
     return k, mmr, s
 

@@ -167,7 +167,10 @@ from hypothesis import given, settings, strategies as hs  # noqa: E402
 
 import oracle  # noqa: E402
 from htxcore.position import tier_nb  # noqa: E402
-from htxcore.tiers import UNBOUNDED  # noqa: E402
+from htxcore.tiers import LAD_MMR, UNBOUNDED, group_of_nb  # noqa: E402
+from htxcore.position import liq_price_nb  # noqa: E402
+from unittest import mock  # noqa: E402
+import xlhtx.reference.tiers as tiers_module  # noqa: E402
 
 TOP = UNBOUNDED - 2   # the largest size the packed layout holds
 
@@ -211,9 +214,25 @@ NETS = hs.one_of(hs.integers(0, 2**33).map(float), hs.floats(0, 2**32),
                                                           200.0, 2.5, 300.0, 10_000.0]),
                                          NETS), min_size=1, max_size=30))
 def test_packed_lookup_equals_the_oracle(t, queries):
-    """Ladder and MMR from the packed layout equal the plain reading of the table at
-    every size up to the layout's limit, for exact, any-leverage and missing groups."""
-    tt = t.compile()
+    """Ladder and MMR from the packed layout, dense and compact, equal the plain reading
+    of the table at every size up to the layout's limit, for exact, any-leverage and
+    missing groups."""
+    for tt in both_layouts(t):
+        lookup_equals_the_oracle(t, tt, queries)
+
+
+def both_layouts(t):
+    """The table's compiled arrays as built (dense: a column per whole leverage) and as
+    a table too large for that would be built (columns of the distinct leverages)."""
+    dense = t.compile()
+    with mock.patch.object(tiers_module, "DENSE_CELLS", 0):
+        compact = tiers_module._compile(t)
+    assert dense.l_col is None and compact.l_col is not None
+    assert compact.g_lut.shape[1] == len({x for x in compact.g_lever if x}) + 1
+    return dense, compact
+
+
+def lookup_equals_the_oracle(t, tt, queries):
     n = len(queries)
     codes = [t.codes[min(c, len(t.codes) - 1)] for c, _, _, _ in queries]
     contract = np.array([t.contract_id(c) for c in codes], dtype=np.int32)
@@ -253,11 +272,38 @@ def test_packed_layout_fields():
     """Five slots per group, padding marked, kind in the sign of the contract size."""
     t = TierTable.from_rows(rows_125x(), snapshot().contracts)
     tt = t.compile()
-    g = int(tt.g_lut[t.contract_id("BTC-USDT") * 2, tt.l_col[125]])
+    assert tt.l_col is None and tt.g_lut.shape[1] == 125 + 2   # dense: a column per leverage
+    g = int(tt.g_lut[t.contract_id("BTC-USDT") * 2, 125])
+    assert g == group_of_nb(tt.g_lut, tt.l_col, t.contract_id("BTC-USDT") * 2, 125.0)
     assert tt.g_len[g] == 3
     assert tt.l_ladder[g * 5:g * 5 + 5].tolist() == [0, 1, 2, -1, -1]
-    assert [int(w) & (2**32 - 1) for w in tt.g_mins[g]] + [int(w) >> 32 for w in tt.g_mins[g]] \
+    words = [int(w) for w in tt.g_mins[:, g]]
+    assert [w & (2**32 - 1) for w in words] + [w >> 32 for w in words] \
         == [9000, UNBOUNDED, 90000, UNBOUNDED]
+    assert tt.lad[LAD_MMR, g * 5:g * 5 + 3].tolist() == [0.65 / 125, 0.80 / 125, 0.85 / 125]
     assert int(tt.l_bound[g * 5]) >> 32 == 9000 and int(tt.l_bound[g * 5 + 2]) >> 32 == UNBOUNDED
     assert tt.c_size[t.contract_id("BTC-USDT")] == 0.001
     assert tt.c_size[t.contract_id("BTC-USD")] == -100
+
+
+def test_dense_and_compact_layouts_give_the_same_prices_and_statuses():
+    """The liquidation kernel compiled for each layout: bit-identical prices and the
+    same status on every row of a random book with bad rows of every kind."""
+    t = snapshot()
+    rng = np.random.default_rng(5)
+    n = 20_000
+    levers = np.array([1, 2, 3, 5, 7, 20, 30, 50, 75, 100, 125, 200, 2.5, 0.5, 10_000, 0,
+                       -3, np.nan, np.inf])
+    args = (rng.integers(-1, len(t.codes) + 1, n).astype(np.int32),
+            rng.integers(-1, 3, n).astype(np.int8), rng.integers(-1, 2, n).astype(np.int8),
+            np.where(rng.random(n) < 0.05, np.nan, rng.uniform(-10, 3e6, n)),
+            rng.uniform(-1, 70_000, n), levers[rng.integers(0, len(levers), n)],
+            np.where(rng.random(n) < 0.5, np.nan, rng.uniform(-10, 1e5, n)))
+    got = []
+    for tt in both_layouts(t):
+        out, status = np.empty(n), np.empty(n, np.int8)
+        liq_price_nb(tt, *args, out, status)
+        got.append((out, status))
+    assert np.array_equal(got[0][0], got[1][0], equal_nan=True)
+    assert np.array_equal(got[0][1], got[1][1])
+    assert (got[0][1] == st.OK).sum() > 1000 and len(np.unique(got[0][1])) >= 8

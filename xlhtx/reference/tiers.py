@@ -234,6 +234,36 @@ def _whole(x: float, name: str, lad: Ladder, top: int) -> int:
     return int(x)
 
 
+# the largest group table with a column per whole leverage (16 MB of int32): every
+# real HTX table is far below it; beyond it columns are the distinct leverages only
+DENSE_CELLS = 1 << 22
+
+
+def _group_columns(g_key: list, g_lever: list, n_keys: int) -> tuple:
+    """``(g_lut, l_col)`` of the layout: one column per whole leverage up to the highest
+    (``l_col`` None) while that stays within ``DENSE_CELLS``, else one per distinct
+    leverage with ``l_col`` mapping a leverage to its column, so a 20,000-contract table
+    at 10,000x stays small. The last column is each key's any-leverage group."""
+    levers = sorted({int(x) for x in g_lever if x})
+    top = int(max(g_lever, default=0))
+    if n_keys * (top + 2) <= DENSE_CELLS:
+        l_col, n_cols = None, top + 2
+        col = {w: w for w in levers}
+    else:
+        l_col = np.full(top + 1, len(levers), dtype=np.int32)
+        l_col[levers] = np.arange(len(levers), dtype=np.int32)
+        n_cols = len(levers) + 1
+        col = {w: j for j, w in enumerate(levers)}
+    g_lut = np.full((n_keys, n_cols), -1, dtype=np.int32)
+    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
+        if lever == 0:
+            g_lut[key, :] = g
+    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
+        if lever:
+            g_lut[key, col[int(lever)]] = g
+    return g_lut, l_col
+
+
 def _compile(table: TierTable) -> TierArrays:
     """The packed layout of ``htxcore.tiers``: the one place it is built and checked."""
     cid = {c: i for i, c in enumerate(table.codes)}
@@ -242,19 +272,7 @@ def _compile(table: TierTable) -> TierArrays:
     g_key, g_lever, g_start = group_offsets(
         [(cid[x.contract] * 2 + MODES[x.mode], x.lever) for x in lads])
     n_g, n_keys = len(g_key), 2 * max(len(table.codes), 1)
-    # leverage -> column among the distinct leverages; the last column holds the key's
-    # any-leverage group and serves every other leverage, so a 20,000-contract table at
-    # 10,000x stays small
-    levers = sorted({int(x) for x in g_lever if x})
-    l_col = np.full(int(max(g_lever, default=0)) + 1, len(levers), dtype=np.int32)
-    l_col[levers] = np.arange(len(levers), dtype=np.int32)
-    g_lut = np.full((n_keys, len(levers) + 1), -1, dtype=np.int32)
-    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
-        if lever == 0:
-            g_lut[key, :] = g
-    for g, (key, lever) in enumerate(zip(g_key, g_lever)):
-        if lever:
-            g_lut[key, l_col[int(lever)]] = g
+    g_lut, l_col = _group_columns(g_key, g_lever, n_keys)
     # sizes below UNBOUNDED - 1 so that max_size + 1 and a clamped net stay below it
     top = UNBOUNDED - 2
     mins = np.full((n_g, 4), UNBOUNDED, dtype=np.int64)
@@ -283,7 +301,8 @@ def _compile(table: TierTable) -> TierArrays:
     return TierArrays(
         g_key=np.asarray(g_key, dtype=np.int64), g_lever=np.asarray(g_lever, dtype=np.float64),
         g_len=np.diff(np.asarray(g_start, dtype=np.int64)), g_lut=g_lut, l_col=l_col,
-        g_mins=np.ascontiguousarray(mins[:, 0::2] | (mins[:, 1::2] << 32)), lad=lad,
+        g_mins=np.ascontiguousarray((mins[:, 0::2] | (mins[:, 1::2] << 32)).T),
+        lad=np.ascontiguousarray(lad.T),
         l_bound=l_bound, l_ladder=l_ladder, c_size=np.asarray(sizes, dtype=np.float64))
 
 

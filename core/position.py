@@ -117,27 +117,27 @@ def solve_leg_nb(kind, size, side, q, entry, mmr, margin):
 @njit(error_model="numpy")
 def check_position_nb(n_contracts, contract, side, q, entry, lever):
     """Status of the inputs every position kernel shares."""
-    if contract < 0 or contract >= n_contracts:
-        return st.ERR_CONTRACT
-    if side != 1 and side != -1:
-        return st.ERR_SIDE
-    if not positive_nb(q):
-        return st.ERR_CONTRACTS
-    if not positive_nb(entry):
-        return st.ERR_ENTRY
-    if not positive_nb(lever):
-        return st.ERR_LEVERAGE
-    return st.OK
+    return position_status_nb(st.OK, n_contracts, contract, side, q, entry, lever)
+
+
+@njit(error_model="numpy")
+def position_status_nb(s, n_contracts, contract, side, q, entry, lever):
+    """The status of the first bad input among contract, side, contracts, entry and
+    leverage, else ``s``. Checked from the last to the first, each a select rather than
+    an early return: a loop over rows stays branch-free and vectorizes."""
+    s = s if positive_nb(lever) else st.ERR_LEVERAGE
+    s = s if positive_nb(entry) else st.ERR_ENTRY
+    s = s if positive_nb(q) else st.ERR_CONTRACTS
+    s = s if side == 1 or side == -1 else st.ERR_SIDE
+    return s if contract >= 0 and contract < n_contracts else st.ERR_CONTRACT
 
 
 @njit(error_model="numpy")
 def check_tiered_nb(n_contracts, contract, mode, side, q, entry, lever):
     """``check_position_nb`` plus a margin mode (0 isolated, 1 cross): what a tier
     lookup needs."""
-    s = check_position_nb(n_contracts, contract, side, q, entry, lever)
-    if s == st.OK and mode != 0 and mode != 1:
-        return st.ERR_MODE
-    return s
+    s = st.OK if mode == 0 or mode == 1 else st.ERR_MODE
+    return position_status_nb(s, n_contracts, contract, side, q, entry, lever)
 
 
 @njit(error_model="numpy")
@@ -356,7 +356,9 @@ def liq_price_nb(tt, contract, mode, side, q, entry, lever, margin, out, status)
         c = contract[i]
         s = check_tiered_nb(c_size.shape[0], c, mode[i], side[i], q[i], entry[i], lever[i])
         cs = safe_index_nb(c, c_size.shape[0])
-        lev = lever[i] if s == st.OK else 1.0
+        # a leverage the lookup can take, from the leverage's own check alone: waiting
+        # for every check would put them all on the chain of loads the lookup is
+        lev = lever[i] if positive_nb(lever[i]) else 1.0
         k, mmr, ts = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, cs, mode[i] & 1,
                                     lev, q[i])
         kind, size = contract_nb(c_size, cs)

@@ -47,6 +47,9 @@ def values(draw):
     else:
         text = xml_escape(draw(XML_TEXT)).replace("\r", draw(st.sampled_from(["\r", "&#13;"])))
     t = "" if kind == "none" else f' t="{kind}"'
+    if kind in ("inlineStr", "str", "s") and draw(st.booleans()):   # <is>: openpyxl's form
+        keep = draw(st.sampled_from(["", ' xml:space="preserve"']))
+        return f'{t}><is><t{keep}>{text}</t></is>'
     if kind == "empty":
         return f'{t}><v/>'
     return f'{t}><v>{text}</v>' if text else f'{t}><v></v>'
@@ -101,7 +104,9 @@ DECLINED = {
     "pretty": lambda x: x.replace("<c ", "\n  <c ", 1),
     "lower-case reference": lambda x: x.replace('<c r="A', '<c r="a', 1),
     "cdata": lambda x: x.replace("<v>1</v>", "<v><![CDATA[1]]></v>", 1),
-    "inline string": lambda x: x.replace('<v>1</v>', '<is><t>1</t></is>', 1),
+    "rich inline string": lambda x: x.replace('<v>1</v>', '<is><r><t>1</t></r></is>', 1),
+    "inline string, two texts": lambda x: x.replace("<is><t>", "<is><t/><t>", 1),
+    "formula and inline string": lambda x: x.replace("</f><v>0</v>", "</f><is><t>0</t></is>", 1),
 }
 
 

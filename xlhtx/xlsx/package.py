@@ -392,8 +392,8 @@ def _sheet_cells(data: bytes, frame: scan.Frame, strings: list[str]) -> SheetCel
             raise scan.NotFast   # rows out of order: read as written, by lxml
         last_row = int(rows_seen[-1]) if len(cells) else last_row
         has_f = cells[:, scan.F_S] >= 0
-        _values(data, cells, np.flatnonzero(~has_f & (cells[:, scan.VT_S] >= 0)), strings,
-                columns)
+        valued = (cells[:, scan.VT_S] >= 0) | ((cells[:, scan.FLAGS] & scan.V_IS) > 0)
+        _values(data, cells, np.flatnonzero(~has_f & valued), strings, columns)
         _formulas(data, cells, block.repeat, np.flatnonzero(has_f), runs, current)
     return SheetCells([(c, rows, vals) for c, (rows, vals) in columns.items()], runs)
 
@@ -407,9 +407,13 @@ def _values(data: bytes, cells: np.ndarray, which: np.ndarray, strings: list[str
     for r, col, ts, te, vs, ve, fl in _fields(cells, which, scan.ROW, scan.COL, scan.TV_S,
                                               scan.TV_E, scan.VT_S, scan.VT_E, scan.FLAGS):
         t = None if ts < 0 else (_TYPES.get(data[ts:te]) or data[ts:te].decode())
-        if t == "inlineStr":
+        if fl & scan.V_IS:   # as cell_value reads <is><t>: only under t="inlineStr"
+            v = None if t != "inlineStr" else (
+                _span(data, vs, ve, fl, scan.V_AMP, scan.V_CR) if vs >= 0 else "")
+        elif t == "inlineStr":
             continue
-        v = decode(None, t, _span(data, vs, ve, fl, scan.V_AMP, scan.V_CR), strings)
+        else:
+            v = decode(None, t, _span(data, vs, ve, fl, scan.V_AMP, scan.V_CR), strings)
         if v is not None:
             rows, values = columns.setdefault(col, ([], []))
             rows.append(r)

@@ -8,12 +8,12 @@ reads at memory speed:
 
 * ``<row r="N" ...>`` holding cells, ``<c r="A1" ...>`` with attributes among ``r s t cm
   vm ph``, children an optional ``<f ...>`` (attributes among ``t ref si ca aca bx``)
-  followed by an optional ``<v>``; no whitespace between elements, no prefixes, no
+  followed by an optional ``<v>``, or without ``<f>`` an inline string
+  ``<is><t>...</t></is>`` as openpyxl writes it; no whitespace between elements, no prefixes, no
   comments, CDATA or processing instructions, no ``&`` in attribute values, no character
   XML forbids, ``r`` attributes in upper-case A1 form.
 
-Anything else (an inline string as openpyxl writes, pretty-printed XML, a namespace
-prefix, ...) makes the scan give up (a negative return) and the caller reads the sheet
+Anything else (rich inline text, pretty-printed XML, a namespace prefix, ...) makes the scan give up (a negative return) and the caller reads the sheet
 with lxml (``package.read_cells``/``sheet_chunks``), so the fast path changes speed, never
 results: ``tests/test_scan.py`` checks both paths agree on random and hostile sheets.
 The XML around ``<sheetData>`` is parsed by lxml as before (``sheet_frame``).
@@ -38,8 +38,9 @@ from numba import njit
 (ROW, COL, START, END, OPEN_END, T_S, T_E, TV_S, TV_E, CM_S, CM_E, F_S, F_E, FT_S, FT_E,
  FK_S, FK_E, REF_S, REF_E, SI_S, SI_E, V_S, V_E, VT_S, VT_E, FLAGS) = range(26)
 CELL_FIELDS = 26
-# FLAGS bits: a text holds an entity or a carriage return, to be decoded in Python
-F_AMP, F_CR, V_AMP, V_CR = 1, 2, 4, 8
+# FLAGS bits: a text holds an entity or a carriage return, to be decoded in Python; the
+# value is an inline string (``<is><t>``: V_S..V_E is the ``<is>``, VT_S..VT_E its text)
+F_AMP, F_CR, V_AMP, V_CR, V_IS = 1, 2, 4, 8, 16
 MAX_COLUMN = 18_278   # ZZZ: three letters
 NO_FORMULA = -2
 BLOCK = 1 << 15       # cells scanned per block: the table stays small and warm
@@ -70,6 +71,9 @@ def _bytes(text: bytes) -> np.ndarray:
 X14AC, XMLNS, ROW_OPEN, ROW_CLOSE = (_bytes(b) for b in (b"x14ac:", b"xmlns", b"<row",
                                                           b"</row"))
 V_OPEN, V_CLOSE, C_CLOSE = (_bytes(b) for b in (b"<v>", b"</v>", b"</c>"))
+# an inline string as openpyxl writes it (xml:space when the text has outer spaces)
+IS_OPEN, IS_CLOSE, T_OPEN, T_KEEP, T_KEEP1 = (_bytes(b) for b in (
+    b"<is>", b"</t></is>", b"<t>", b'<t xml:space="preserve">', b"<t xml:space='preserve'>"))
 
 
 @njit(cache=True)
@@ -402,9 +406,38 @@ def cell_nb(buf, i, end, row, cells, n, last, spans):
             if i < 0:
                 return -1, False
         out[V_E] = i
+    elif out[F_S] < 0 and starts_nb(buf, i, end, IS_OPEN):
+        i = inline_nb(buf, i, end, out)
+        if i < 0:
+            return -1, False
     i = end_tag_nb(buf, i, end, 99)
     out[END] = i
     return i, repeat
+
+
+@njit(cache=True)
+def inline_nb(buf, i, end, out):
+    """The inline string ``<is><t>text</t></is>`` at ``i`` into the value fields of
+    ``out``; the position after it, -1 for any other (rich text, ``<t/>``, attributes):
+    those are left to lxml."""
+    s = i
+    i += len(IS_OPEN)
+    if starts_nb(buf, i, end, T_OPEN):
+        i += len(T_OPEN)
+    elif starts_nb(buf, i, end, T_KEEP):
+        i += len(T_KEEP)
+    elif starts_nb(buf, i, end, T_KEEP1):
+        i += len(T_KEEP1)
+    else:
+        return -1
+    te, amp, cr = text_nb(buf, i, end)
+    if te < 0 or not starts_nb(buf, te, end, IS_CLOSE):
+        return -1
+    if te > i:
+        out[VT_S], out[VT_E] = i, te
+    out[FLAGS] |= V_IS | (V_AMP if amp else 0) | (V_CR if cr else 0)
+    out[V_S], out[V_E] = s, te + len(IS_CLOSE)
+    return out[V_E]
 
 
 @njit(cache=True)

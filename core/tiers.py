@@ -93,13 +93,15 @@ def column_nb(l_col, n_cols, lever):
     """Column of ``g_lut`` for a finite leverage > 0: its own for a whole leverage the
     table lists, else the last (any-leverage) column."""
     last = n_cols - 1
-    # the column by arithmetic, not ``a if whole else b``: that select kept the
-    # liquidation loop from vectorizing (4x slower)
     if l_col is None:   # dense: decided when the kernel is compiled, not per row
         li = np.int64(min(lever, last - 1))
-        return last + (li - last) * np.int64(li == lever)
-    li = np.int32(min(lever, l_col.shape[0] - 1))
-    return last + (l_col[li] - last) * np.int64(li == lever)
+        col = li
+    else:
+        li = np.int32(min(lever, l_col.shape[0] - 1))
+        col = l_col[li]
+    # the column by arithmetic, not ``a if whole else b``: that select kept the
+    # liquidation loop from vectorizing (4x slower)
+    return last + (col - last) * np.int64(li == lever)
 
 
 @njit(error_model="numpy")

@@ -399,9 +399,7 @@ def cell_nb(buf, i, end, row, cells, n, last, spans):
             te, amp, cr = text_nb(buf, vclose, end)
             if te < 0:
                 return -1, False
-            if te > vclose:
-                out[VT_S], out[VT_E] = vclose, te
-            out[FLAGS] |= (V_AMP if amp else 0) | (V_CR if cr else 0)
+            value_text_nb(out, vclose, te, amp, cr)
             i = end_tag_nb(buf, te, end, 118)
             if i < 0:
                 return -1, False
@@ -413,6 +411,15 @@ def cell_nb(buf, i, end, row, cells, n, last, spans):
     i = end_tag_nb(buf, i, end, 99)
     out[END] = i
     return i, repeat
+
+
+@njit(cache=True)
+def value_text_nb(out, s, e, amp, cr):
+    """Record a value's text ``buf[s:e]`` in the cell row ``out`` (none when empty) and
+    whether it needs decoding in Python."""
+    if e > s:
+        out[VT_S], out[VT_E] = s, e
+    out[FLAGS] |= (V_AMP if amp else 0) | (V_CR if cr else 0)
 
 
 @njit(cache=True)
@@ -433,9 +440,8 @@ def inline_nb(buf, i, end, out):
     te, amp, cr = text_nb(buf, i, end)
     if te < 0 or not starts_nb(buf, te, end, IS_CLOSE):
         return -1
-    if te > i:
-        out[VT_S], out[VT_E] = i, te
-    out[FLAGS] |= V_IS | (V_AMP if amp else 0) | (V_CR if cr else 0)
+    value_text_nb(out, i, te, amp, cr)
+    out[FLAGS] |= V_IS
     out[V_S], out[V_E] = s, te + len(IS_CLOSE)
     return out[V_E]
 

@@ -4,7 +4,8 @@ API ``swap_account_position_info``, ``swap_cross_account_position_info``,
 
 An account is a static balance (HTX's ``margin_static``) and legs. Per contract, the legs
 (a hedge pair: a long and a short) move with one price and are tiered on the net
-position; the liquidation price solves equity = maintenance margin with only that
+position (adjustment-factor ladders) or each on its own contracts (risk-limit tiers,
+HTX's USDT-M system since 2026, whose tiers are per position side); the liquidation price solves equity = maintenance margin with only that
 contract's price moving, every other contract of the account held at its current PnL and
 maintenance margin (``position.solve_price_nb``, the one solver). An isolated single
 position is the one-leg account.
@@ -20,9 +21,11 @@ Array conventions
   NaN = from the tier table at the net position), ``frozen`` (order margin; NaN = 0).
 * Outputs per row: ``out_liq`` the liquidation price of the row's contract,
   ``out_ratio`` the account's margin ratio (MM / equity), ``out_risk`` HTX's risk rate of
-  the account, ``out_equity`` the account's equity (HTX's ``margin_balance``);
+  the account (NaN for an account holding a risk-limit contract: HTX's new system
+  reports the margin ratio instead), ``out_equity`` the account's equity (HTX's ``margin_balance``);
   ``status`` is the liquidation price's status, ``acc_status`` OK when the account's
-  figures (ratio, risk rate, equity) are valid.
+  figures (ratio, risk rate, equity) are valid; ``out_root`` the unchecked root of the
+  liquidation equation (HTX's new USDT-M system prints it even when negative).
 * An invalid row makes its account's totals unknown: that row gets its own status and
   every other row of the account ``ERR_ACCOUNT``.
 """
@@ -32,8 +35,8 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.position import (check_position_nb, finite_nb, nonneg_nb, pnl_row_nb,
-                              positive_nb, solve_price_nb, value_nb)
-from htxcore.tiers import KIND_LINEAR, MODE_CROSS, contract_nb, lookup_tier_nb
+                              positive_nb, root_nb, solve_price_nb, value_nb)
+from htxcore.tiers import KIND_LINEAR, MODE_CROSS, contract_nb, lookup_tier_nb, risk_limit_nb
 
 
 @njit(error_model="numpy")
@@ -57,16 +60,18 @@ def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust
 
 @njit(cache=True, error_model="numpy")
 def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark, lever,
-               adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status):
+               adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status,
+               out_root):
     """Per-contract liquidation price, margin ratio and risk rate of margin accounts."""
-    g_lut, l_col, g_mins, lad, l_bound, c_size = (
-        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, c_size, c_sys = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.c_size, tt.c_sys)
     n = q.shape[0]
     n_c = c_size.shape[0]
     out_liq[:] = np.nan
     out_ratio[:] = np.nan
     out_risk[:] = np.nan
     out_equity[:] = np.nan
+    out_root[:] = np.nan
     # rows of one account, and within it of one contract, next to each other
     key = account * (n_c + 1) + np.minimum(np.maximum(contract, -1), n_c - 1) + 1
     order = np.argsort(key, kind="mergesort")
@@ -77,17 +82,17 @@ def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark
         a1 = a0
         while a1 < n and account[order[a1]] == a:
             a1 += 1
-        account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, order[a0:a1],
+        account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, order[a0:a1],
                         acc_mode[a], acc_balance[a], contract, side, q, cost, mark, lever,
                         adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
-                        status, acc_status)
+                        status, acc_status, out_root)
         a0 = a1
 
 
 @njit(error_model="numpy")
-def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, balance, contract,
-                     side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
-                    out_ratio, out_risk, out_equity, status, acc_status):
+def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mode, balance,
+                    contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
+                    out_ratio, out_risk, out_equity, status, acc_status, out_root):
     """One account: ``rows`` are its legs, sorted by contract."""
     n_c = c_size.shape[0]
     bad = False
@@ -125,11 +130,13 @@ def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, bala
                 status[rows[k]] = st.ERR_MARKS_DIFFER   # one contract, one price
                 bad = True
             k += 1
+        per_side = risk_limit_nb(c_sys, c)
         for t in range(j, k):
             i = rows[t]
             if np.isnan(adjust[i]):
+                size_tiered = q[i] if per_side else np.abs(net)
                 _, mmr[i], s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode,
-                                              lever[i], np.abs(net))
+                                              lever[i], size_tiered)
                 if s != st.OK:
                     status[i] = s
                     bad = True
@@ -148,7 +155,7 @@ def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, bala
         return
     equity = balance + c_pnl[:n_groups].sum()
     mm = c_mm[:n_groups].sum()
-    risk = risk_rate_nb(c_size, rows, mode, equity, contract, q, mark, lever, mmr,
+    risk = risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr,
                         frozen)
     ratio = mm / equity if equity > 0.0 else np.nan
     gone = not equity > mm   # at or past liquidation at the current prices
@@ -166,6 +173,7 @@ def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, bala
             gross += mmr[i] * (q[i] * size)
             basis_lin += sqs * cost[i]
             basis_inv += sqs / cost[i]
+        root = root_nb(kind, net, gross, basis_lin, basis_inv, others)[0]
         if gross == 0.0 and net == 0.0:
             p, s = np.nan, st.NO_POSITION
         elif gone:
@@ -175,6 +183,7 @@ def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, bala
         for u in range(j, k):
             i = rows[u]
             out_liq[i] = p
+            out_root[i] = root
             status[i] = s if q[i] > 0.0 or s != st.OK else st.NO_POSITION
             out_ratio[i] = ratio
             out_risk[i] = risk
@@ -183,8 +192,9 @@ def account_rows_nb(c_size, g_lut, l_col, g_mins, lad, l_bound, rows, mode, bala
 
 
 @njit(error_model="numpy")
-def risk_rate_nb(c_size, rows, mode, equity, contract, q, mark, lever, mmr, frozen):
-    """HTX's ``risk_rate`` of one account (liquidation at <= 0).
+def risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr, frozen):
+    """HTX's ``risk_rate`` of one account (liquidation at <= 0); NaN for an account with
+    a risk-limit contract (HTX's new USDT-M system has no risk rate).
 
     USDT cross: ``equity / sum_c a_c*(IM_c + frozen_c) - 1``; isolated and every
     coin-margined account: ``equity / (IM + frozen) - a`` (``a`` weighted by occupied
@@ -194,6 +204,8 @@ def risk_rate_nb(c_size, rows, mode, equity, contract, q, mark, lever, mmr, froz
     occupied = 0.0
     weighted = 0.0
     for i in rows:
+        if risk_limit_nb(c_sys, contract[i]):
+            return np.nan
         kind, size = contract_nb(c_size, contract[i])
         used = value_nb(kind, size, q[i], mark[i]) / lever[i]
         if not np.isnan(frozen[i]):

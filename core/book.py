@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from htxcore import status as st
-from htxcore.position import (check_tiered_nb, distance_nb, isolated_price_nb,
+from htxcore.position import (adjust_factor_nb, check_tiered_nb, distance_nb, isolated_price_nb,
                               margin_ratio_at_nb, pnl_row_nb, positive_nb, value_nb)
 from htxcore.tiers import contract_nb, lookup_tier_nb
 
@@ -56,7 +56,7 @@ def metrics_nb(tt, contract, mode, side, q, entry, mark, lever, margin, out, sta
         out.initial_margin[i] = value_nb(kind, size, q[i], entry[i]) / lever[i]
         out.tier[i] = l_ladder[k]
         out.mmr[i] = mmr
-        out.adjust_factor[i] = mmr * lever[i]
+        out.adjust_factor[i] = adjust_factor_nb(tt.c_sys, c, mmr, lever[i])
         out.maint_margin[i] = mmr * out.notional[i]
         out.liq_price[i], status.liq[i] = isolated_price_nb(kind, size, side[i], q[i],
                                                             entry[i], lever[i], margin[i], mmr)

@@ -4,7 +4,8 @@ map"; HTX "Partial Liquidation").
 
 Each position walks its ladder (``liquidation.next_step_nb``): every partial step closes
 ``contracts_before - contracts_after`` at its trigger price and lands in that price's
-bucket; the full liquidation closes the rest at the final trigger. Buckets are
+bucket; the full liquidation closes the rest at the final trigger (a risk-limit
+contract: all of it at its liquidation price, ``htxcore.liquidation``). Buckets are
 ``[price_from + k*step, price_from + (k+1)*step)``; a trigger outside the range is not
 counted. Histograms add up, so a book split into partitions gives the same map summed.
 
@@ -23,7 +24,7 @@ from numba import njit, prange
 
 from htxcore import status as st
 from htxcore.liquidation import ladder_start_nb, next_step_nb
-from htxcore.tiers import KIND_LINEAR, contract_nb
+from htxcore.tiers import KIND_LINEAR, contract_nb, risk_limit_nb
 
 LONG_Q, SHORT_Q, LONG_V, SHORT_V, LONG_E, SHORT_E = 0, 1, 2, 3, 4, 5
 HIST_ROWS = 6
@@ -72,11 +73,12 @@ def map_position_nb(tt, c, mode, side, q, entry, lever, margin, price_from, step
         return s
     kind, size = contract_nb(tt.c_size, c)
     n_buckets = hist.shape[1]
+    partial = not risk_limit_nb(tt.c_sys, c)
     qq = q
     while qq > 0.0:
         p, qa, kb, ka, ma, s = next_step_nb(tt.g_lut, tt.l_col, tt.g_len, tt.g_mins, tt.lad,
                                             tt.l_bound, tt.l_ladder, kind, size, c, mode,
-                                            side, qq, entry, lever, m)
+                                            side, qq, entry, lever, m, partial)
         if s == st.NO_LIQUIDATION:
             return st.OK            # what is left is never liquidated: nothing to map
         if s != st.OK:

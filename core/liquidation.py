@@ -8,6 +8,11 @@ contracts realize their PnL at P (equity unchanged, no fee). From the lowest lad
 when no lower ladder helps, everything left is liquidated. The next trigger is the
 liquidation price of what is left, with its new margin balance.
 
+Risk-limit contracts (``htxcore.tiers.SYS_RISK``, HTX's USDT-M system since 2026): HTX
+has published no partial liquidation for them, so the whole position is taken to be
+liquidated at its first trigger (an assumption, stated in docs/maths.md): the ladder has
+one step.
+
 Array conventions: as ``htxcore.position``. Ladder outputs are 2-D ``(n, max_steps)``
 float64 arrays filled with NaN past a row's ``n_steps``; tiers are HTX ladder numbers,
 ``-1`` after a full liquidation.
@@ -19,13 +24,16 @@ from numba import njit, prange
 from htxcore import status as st
 from htxcore.position import (check_tiered_nb, equity_nb, margin_or_default_nb,
                               pnl_row_nb, positive_nb, ratio_nb, solve_leg_nb, value_nb)
-from htxcore.tiers import KIND_LINEAR, LAD_MAX, LAD_MMR, contract_nb, group_rows_nb, lookup_tier_nb
+from htxcore.tiers import (KIND_LINEAR, LAD_MAX, LAD_MMR, contract_nb, group_rows_nb,
+                           lookup_tier_nb, risk_limit_nb)
 
 
 @njit(error_model="numpy")
 def next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder, kind, size, contract,
-                 mode, side, q, entry, lever, margin):
-    """The next liquidation step of a valid position holding ``q`` contracts.
+                 mode, side, q, entry, lever, margin, partial):
+    """The next liquidation step of a valid position holding ``q`` contracts; ``partial``
+    False (a risk-limit contract): no reduction to a lower tier, the step is the full
+    liquidation.
 
     Returns ``(trigger, q_after, ladder_before, ladder_after, margin_after, status)``;
     ``q_after = 0`` is a full liquidation (``ladder_after = -1``, margin 0). Status
@@ -39,6 +47,7 @@ def next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder, kind, size
         return np.nan, np.nan, -1, -1, np.nan, s
     equity = equity_nb(kind, size, side, q, entry, p, margin)
     start, stop = group_rows_nb(g_lut, l_col, g_len, contract, mode, lever)
+    start = start if partial else k
     for j in range(k - 1, start - 1, -1):  # nearest lower ladder first
         q_j = lad[LAD_MAX, j]
         if q_j < q and lad[LAD_MMR, j] * value_nb(kind, size, q_j, p) < equity:
@@ -55,10 +64,11 @@ def walk_nb(tt, contract, mode, side, q, entry, lever, margin, stop_price):
     g_lut, l_col, g_len, g_mins, lad, l_bound, l_ladder = (
         tt.g_lut, tt.l_col, tt.g_len, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder)
     kind, size = contract_nb(tt.c_size, contract)
+    partial = not risk_limit_nb(tt.c_sys, contract)
     while q > 0.0:
         p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound,
                                             l_ladder, kind, size, contract, mode, side, q,
-                                            entry, lever, margin)
+                                            entry, lever, margin, partial)
         if s == st.NO_LIQUIDATION:
             return q, margin, st.OK
         if s != st.OK:
@@ -103,10 +113,11 @@ def liq_ladder_nb(tt, contract, mode, side, q, entry, lever, margin, trigger, q_
             continue
         qq = q[i]
         kind, size = contract_nb(c_size, c)
+        partial = not risk_limit_nb(tt.c_sys, c)
         for step in range(trigger.shape[1]):
             p, qa, kb, ka, ma, s = next_step_nb(g_lut, l_col, g_len, g_mins, lad, l_bound,
                                                 l_ladder, kind, size, c, mode[i], side[i], qq,
-                                                entry[i], lever[i], m)
+                                                entry[i], lever[i], m, partial)
             if s != st.OK:
                 if step == 0:
                     status[i] = s

@@ -7,6 +7,13 @@ to available margin ``[a_min, a_max]``; an unbounded top band continues at ``rat
 per unit of balance. Max open contracts = ``floor(available * L / margin per contract
 value)``, capped by the position limit.
 
+Risk-limit contracts (HTX's USDT-M system since 2026, ``/v5/market/risk/limit``): a
+leverage is allowed up to its tier's ``max_lever``, so the leverage caps the size: at
+most the ``max_volume`` of the highest tier whose ``max_lever`` is at least ``L``
+(``ERR_LEVER_ABOVE_TIER`` when no tier allows ``L``). The new system publishes no margin
+bands: unless the user gives some, all equity is available (HTX's ``available_margin``
+is equity - initial margin).
+
 Array conventions: as ``htxcore.position``; ``lm`` is the compiled margin-ladder record
 ``MarginArrays(g_key, g_lever, g_start, b_min, b_max, a_min, a_max, rate)`` grouped like
 the tier table (``htxcore.tiers``); a contract/leverage without bands has all equity available.
@@ -20,7 +27,8 @@ from numba import njit
 
 from htxcore import status as st
 from htxcore.position import nonneg_nb, positive_nb, value_nb
-from htxcore.tiers import contract_nb, group_of_nb
+from htxcore.tiers import (LAD_MAX, LAD_MAXLEV, contract_nb, group_of_nb, group_rows_nb,
+                           risk_limit_nb)
 
 # the compiled margin ladders, read by field name
 MarginArrays = namedtuple("MarginArrays", ["g_key", "g_lever", "g_start", "b_min", "b_max",
@@ -74,6 +82,17 @@ def floor_count_nb(x):
     return k
 
 
+@njit(error_model="numpy")
+def leverage_cap_nb(lad, start, stop, lever):
+    """Most contracts a risk-limit group allows at ``lever``: the largest ``max_size``
+    of its tiers whose maximum leverage is at least ``lever`` (-1: none allows it)."""
+    cap = -1.0
+    for k in range(start, stop):
+        if lad[LAD_MAXLEV, k] >= lever:
+            cap = max(cap, lad[LAD_MAX, k])
+    return cap
+
+
 @njit(cache=True, error_model="numpy")
 def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_available,
                 out_contracts, status):
@@ -98,6 +117,12 @@ def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_availab
             s = st.ERR_MODE
         elif group_of_nb(tt.g_lut, tt.l_col, c * 2 + mode[i], lever[i]) < 0:
             s = st.ERR_NO_TIER   # a leverage HTX does not offer for this contract
+        cap = np.inf
+        if s == st.OK and risk_limit_nb(tt.c_sys, c):
+            start, stop = group_rows_nb(tt.g_lut, tt.l_col, tt.g_len, c, mode[i], lever[i])
+            cap = leverage_cap_nb(tt.lad, start, stop, lever[i])
+            if cap < 0.0:
+                s = st.ERR_LEVER_ABOVE_TIER
         status[i] = s
         if s != st.OK:
             continue
@@ -107,5 +132,6 @@ def max_open_nb(tt, lm, contract, mode, equity, price, lever, limit, out_availab
         n = floor_count_nb(avail / per_contract)
         if not np.isnan(limit[i]):
             n = min(n, limit[i])
+        n = min(n, cap)
         out_available[i] = avail
         out_contracts[i] = n

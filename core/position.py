@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from htxcore import status as st
-from htxcore.tiers import KIND_LINEAR, contract_nb, lookup_tier_nb
+from htxcore.tiers import KIND_LINEAR, contract_nb, lookup_tier_nb, risk_limit_nb
 
 
 # ---------------------------------------------------------------------------- rows
@@ -89,6 +89,15 @@ def solve_price_nb(kind, net, gross, basis_linear, basis_inverse, margin):
     whether no price liquidates the legs (``NO_LIQUIDATION``) or every price does
     (``LIQUIDATED``).
     """
+    p, c0, c1 = root_nb(kind, net, gross, basis_linear, basis_inverse, margin)
+    return checked_price_nb(p, c0, c1)
+
+
+@njit(error_model="numpy")
+def root_nb(kind, net, gross, basis_linear, basis_inverse, margin):
+    """``(root, c0, c1)`` of ``solve_price_nb``'s equation ``f = c0 + c1 * x`` (``x = P``
+    linear, ``1/P`` inverse), the root unchecked: HTX's new USDT-M system prints it as
+    the liquidation price even when it is negative (no liquidation)."""
     # both forms, then a select: random mixes of kinds would otherwise mispredict
     c0_linear = margin - basis_linear
     c1_linear = net - gross
@@ -99,6 +108,13 @@ def solve_price_nb(kind, net, gross, basis_linear, basis_inverse, margin):
     c1 = c1_linear if linear else c1_inverse
     # one division: its operands selected, not its results
     p = -(c0 if linear else c1) / (c1 if linear else c0)
+    return p, c0, c1
+
+
+@njit(error_model="numpy")
+def checked_price_nb(p, c0, c1):
+    """``(price, status)`` of a root ``p`` of ``f = c0 + c1 * x``: a positive finite price,
+    or why there is none."""
     if p > 0.0 and p < np.inf:
         return p, st.OK
     if c1 > 0.0 or (c1 == 0.0 and c0 > 0.0):
@@ -195,6 +211,13 @@ def distance_nb(side, mark, liq):
 
 
 @njit(error_model="numpy")
+def adjust_factor_nb(c_sys, c, mmr, lever):
+    """The adjustment factor ``MMR * L`` of an adjustment-factor ladder; NaN for a
+    risk-limit contract, whose MMR does not depend on the leverage."""
+    return np.nan if risk_limit_nb(c_sys, c) else mmr * lever
+
+
+@njit(error_model="numpy")
 def margin_ratio_at_nb(kind, size, side, q, entry, mark, lever, margin, mmr):
     """``(margin ratio, equity, status)`` at ``mark``: MR = MM / equity (HTX "Liquidation
     Rules for Futures Trading")."""
@@ -247,10 +270,10 @@ def initial_margin_nb(tt, contract, q, price, lever, out, status):
 def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status):
     """HTX ladder number, adjustment factor and MMR for a net position per row.
 
-    For a Multi-Assets row (MMR given) the adjustment factor reported is MMR * L.
+    A risk-limit contract has no adjustment factor (NaN; its MMR is the tier's).
     """
-    g_lut, l_col, g_mins, lad, l_bound, l_ladder, c_size = (
-        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder, tt.c_size)
+    g_lut, l_col, g_mins, lad, l_bound, l_ladder, c_size, c_sys = (
+        tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder, tt.c_size, tt.c_sys)
     for i in range(status.shape[0]):
         out_ladder[i] = np.nan
         out_af[i] = np.nan
@@ -265,7 +288,7 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
             if s == st.OK:
                 out_ladder[i] = l_ladder[k]
                 out_mmr[i] = mmr
-                out_af[i] = mmr * lever[i]
+                out_af[i] = adjust_factor_nb(c_sys, c, mmr, lever[i])
         status[i] = s
 
 

@@ -45,8 +45,10 @@ NO_LIQUIDATION = 40       # no positive price liquidates it (long at <= 1x, coin
 LIQUIDATED = 41           # equity <= maintenance margin already, or at every price
 UNREACHABLE = 42          # target cannot be reached (e.g. ROE needs a price <= 0)
 NO_POSITION = 43          # a row with no contracts (only frozen order margin)
+NOT_APPLICABLE = 44       # a legacy figure (adjustment factor, risk rate) of a risk-limit
+                          # contract: HTX's new USDT-M system has none
 
-N_CODES = 44
+N_CODES = 45
 
 # the argument each input error belongs to (Excel argument names)
 ARGUMENT = {

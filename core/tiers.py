@@ -1,11 +1,18 @@
 """Tier (ladder) lookup on a compiled tier table.
 
-HTX publishes, per (contract, margin mode, leverage), up to five ladders
-``[min_size, max_size] -> adjust_factor`` over the *net position in contracts*
-(HTX "Tiered Adjustment Factor of USDT-Margined Contracts"; API
-``/linear-swap-api/v1/swap_adjustfactor``). ``MMR = adjust_factor / leverage``.
-Multi-Assets tables give the MMR directly plus a maximum leverage per tier; their
-groups carry leverage 0, a wildcard that matches any leverage.
+Two systems of tiers, one per contract (``c_sys``):
+
+* **adjustment-factor ladders** (``SYS_ADJUST``; coin-margined futures, and USDT-margined
+  ones before HTX's 2026 migration): per (contract, margin mode, leverage) up to five
+  ladders ``[min_size, max_size] -> adjust_factor`` over the *net position in contracts*
+  (HTX "Tiered Adjustment Factor of USDT-Margined Contracts"; API
+  ``/linear-swap-api/v1/swap_adjustfactor``). ``MMR = adjust_factor / leverage``; a
+  position above the lowest ladder is liquidated step by step (``htxcore.liquidation``).
+* **risk-limit tiers** (``SYS_RISK``; HTX's USDT-M trading system since 2026 and its
+  Multi-Assets Collateral mode; API ``/v5/market/risk/limit``): per (contract, margin
+  mode) tiers ``[min_volume, max_volume] -> MMR`` with a maximum leverage per tier, taken
+  on each position side's own contracts. Their groups carry leverage 0, a wildcard that
+  matches any leverage; a leverage above the tier's ``max_lever`` is refused.
 
 Array conventions (the named record ``TierArrays`` built and validated, in one place,
 by ``xlhtx.reference.tiers.TierTable.compile``; kernels read its fields by name). The
@@ -40,6 +47,7 @@ l_bound    int64    G*SLOTS    ``(max_size + 1) << 32 | max_leverage``, whole nu
 l_ladder   int64    G*SLOTS    HTX's ladder number (0 = lowest); -1 padding
 c_size     float64  C          contract size in coin (linear, > 0) / minus the face
                                value in USD (inverse, < 0)
+c_sys      int8     C          the contract's system: ``SYS_ADJUST`` or ``SYS_RISK``
 =========  =======  =========  =======================================================
 
 Groups are sorted by ``(g_key, g_lever)``. HTX publishes whole leverages, so the group
@@ -69,11 +77,15 @@ MODE_ISOLATED = 0
 MODE_CROSS = 1
 KIND_LINEAR = 0
 KIND_INVERSE = 1
+# a contract's system of tiers (``c_sys``)
+SYS_ADJUST = 0   # adjustment-factor ladders: MMR = a / L, net position, partial liquidation
+SYS_RISK = 1     # risk-limit tiers: MMR per tier, position side's contracts, leverage caps
 # rows of ``lad`` (column-major: ``lad[LAD_MMR, k]``)
 LAD_MIN, LAD_MAX, LAD_MMR, LAD_MAXLEV = 0, 1, 2, 3
 # the compiled tier table: one named record, its fields read by name in every kernel
 TierArrays = namedtuple("TierArrays", ["g_key", "g_lever", "g_len", "g_lut", "l_col",
-                                       "g_mins", "lad", "l_bound", "l_ladder", "c_size"])
+                                       "g_mins", "lad", "l_bound", "l_ladder", "c_size",
+                                       "c_sys"])
 MAX_LADDERS = 5   # HTX publishes up to five ladders (HTX API swap_adjustfactor)
 SLOTS = MAX_LADDERS
 # a half of a packed word meaning "no bound"; sizes and caps must stay below it
@@ -86,6 +98,12 @@ def contract_nb(c_size, c):
     """``(kind, size)`` of contract ``c``: the sign of ``c_size`` is the kind."""
     sz = c_size[c]
     return np.int8(sz < 0.0), abs(sz)
+
+
+@njit(error_model="numpy")
+def risk_limit_nb(c_sys, c):
+    """True when contract ``c`` follows risk-limit tiers (``SYS_RISK``)."""
+    return c_sys[c] == SYS_RISK
 
 
 @njit(error_model="numpy")

@@ -1,5 +1,10 @@
-"""Plain-Python reference of HTX's formulas (SPEC 2), written from the SPEC's text and
-independent of the kernels: the tests check the compiled path against it.
+"""Plain-Python reference of HTX's formulas (docs/maths.md), written from the rules' text
+and independent of the kernels: the tests check the compiled path against it.
+
+Two systems: adjustment-factor ladders (MMR = a / L, net position, partial liquidation)
+and risk-limit tiers (``lever`` 0 in the table: an MMR per tier, the first tier whose
+``max_volume`` holds the size, leverage up to the tier's ``max_lever``, the whole
+position liquidated at its first trigger).
 
 Everything works on one position at a time from a parsed ``TierTable``'s ladders;
 ``None`` stands for "no number" (an invalid row or no liquidation).
@@ -28,6 +33,13 @@ def tier(table, code, mode, lever, net):
     if not lads:
         return None
     lads.sort(key=lambda x: x.min_size)
+    if is_risk_limit(table, code):
+        # the first tier holding the size in whole contracts (a boundary two tiers share
+        # belongs to the lower one)
+        found = next((x for x in lads if net < x.max_size + 1), None)
+        if found is None or lever > found.max_leverage or not 0 <= found.mmr < 1:
+            return None
+        return found.ladder, found.mmr
     found = lads[0]
     for x in lads:
         if x.min_size <= net:
@@ -38,6 +50,12 @@ def tier(table, code, mode, lever, net):
         return None
     mmr = found.mmr if not math.isnan(found.mmr) else found.adjust_factor / lever
     return (found.ladder, mmr) if 0 <= mmr < 1 else None
+
+
+def is_risk_limit(table, code):
+    """A contract on risk-limit tiers: its table rows carry no leverage."""
+    c = table.contract(code)
+    return any(x.lever == 0 for x in table.ladders if c is not None and x.contract == c.code)
 
 
 def value(c, q, p):
@@ -80,13 +98,17 @@ def ladder(table, code, mode, s, q, e, lev, m):
     """SPEC 2.4 step by step: list of (trigger, q_before, q_after, tier_before,
     tier_after, margin_after)."""
     c = table.contract(code)
+    risk_limit = is_risk_limit(table, code)
     lads = sorted((x for x in table.ladders if x.contract == c.code and x.mode == mode
-                   and x.lever == lev), key=lambda x: x.min_size)
+                   and x.lever == (0 if risk_limit else lev)), key=lambda x: x.min_size)
     steps = []
     while q > 0:
         t = tier(table, code, mode, lev, q)
         p = liq_price(c, s, q, e, t[1], m)
         if p is None:
+            break
+        if risk_limit:   # no published partial liquidation: all of it at the trigger
+            steps.append((p, q, 0.0, t[0], -1, 0.0))
             break
         equity = m + pnl(c, s, q, e, p)
         here = [x.ladder for x in lads].index(t[0])
@@ -137,7 +159,9 @@ def cross_liq(table, positions, balance):
     for code, s, q, e, mark, lev in positions:
         c = table.contract(code)
         exact = type(c)(c.code, c.kind, F(c.size))
-        mmr = tier(table, code, "cross", lev, abs(net[code]))[1]
+        # risk-limit tiers are per position side, ladders on the net position
+        size = q if is_risk_limit(table, code) else abs(net[code])
+        mmr = tier(table, code, "cross", lev, size)[1]
         legs.append((exact, s, F(q), F(e), F(mmr)))
     marks = {code: F(mark) for code, s, q, e, mark, lev in positions}
     if account_equity_minus_mm(legs, F(balance), marks) <= 0:

@@ -31,7 +31,7 @@ from xlhtx.messages import Wording, status_message
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.tiers import TierTable
-from xlhtx.reference.snapshot import snapshot
+from xlhtx.reference.snapshot import snapshot, snapshot_name
 
 EMPTY = 100   # every required argument of the row was empty
 INPUT = 101   # a value could not be read (text in a number cell, ...)
@@ -124,12 +124,18 @@ def _cached_parse(rows: Any, kind: str, parse) -> Any:
 
 
 def resolve_tiers(tiers: Any = None) -> TierTable:
-    """``None`` -> the bundled snapshot; a ``TierTable`` as is; an Excel range (header +
-    rows, the Tiers sheet's columns) parsed once per distinct content."""
+    """``None`` -> the bundled snapshot of today's HTX; ``"legacy"`` / ``"today"`` -> that
+    bundled snapshot; a ``TierTable`` as is; an Excel range (header + rows: the Tiers
+    and RiskLimits tables, alone or side by side) parsed once per distinct content."""
     if tiers is None:
         return snapshot()
     if isinstance(tiers, TierTable):
         return tiers
+    if isinstance(tiers, str):
+        if snapshot_name(tiers) is None:
+            raise TableError(f"tiers = {tiers!r}: give a tier range, or the name of a "
+                             "bundled snapshot: today or legacy")
+        return snapshot(tiers)
     return _cached_parse(tiers, "tiers", _tier_rows)
 
 
@@ -244,8 +250,22 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
     tier_nb(t.compile(), b.contracts(t), b.modes(), b.floats("leverage"),
             b.floats("net_contracts"), lad, af, mmr, s)
     first = finish(b, lad, s, t)
-    return {"ladder": first,
-            "adjust_factor": first.alike(af), "mmr": first.alike(mmr)}
+    return {"ladder": first, "adjust_factor": not_applicable(first, af, b, t),
+            "mmr": first.alike(mmr)}
+
+
+def not_applicable(first: Result, values: np.ndarray, b: Batch, t: TierTable) -> Result:
+    """``first.alike(values)``, where a computed row's value is NaN because its contract
+    is on risk-limit tiers (no adjustment factor, no risk rate): ``NOT_APPLICABLE``."""
+    res = first.alike(values)
+    gone = np.flatnonzero(res.ok & np.isnan(values))
+    if gone.size == 0:
+        return res
+    status, messages = res.status.copy(), dict(res.messages)
+    status[gone] = st.NOT_APPLICABLE
+    for i in gone.tolist():
+        messages[i] = status_message(st.NOT_APPLICABLE, b, i, t)
+    return Result(res.values, status, messages)
 
 
 def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) -> Result:
@@ -399,7 +419,7 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
         mark_price=mark_price, leverage=leverage, adjust_factor=adjust_factor,
         frozen_margin=frozen_margin, mode=row_mode.tolist())
     cid = b.contracts(t).copy()
-    liq, ratio, risk, eq, s = _out(b, 4)
+    liq, ratio, risk, eq, root, s = _out(b, 5)
     acc_s = np.empty(b.n, dtype=np.int8)
     account = np.ascontiguousarray(np.broadcast_to(np.asarray(account, dtype=np.int64), b.n))
     # a row margined in another asset belongs to another account: left out, with a message
@@ -409,14 +429,15 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
     cid[list(b.errors)] = -1
     sub = lambda a: np.ascontiguousarray(a[live])  # noqa: E731 - the rows that take part
     outs = [np.empty(int(live.sum())) for _ in range(4)] + \
-           [np.empty(int(live.sum()), dtype=np.int8) for _ in range(2)]
+           [np.empty(int(live.sum()), dtype=np.int8) for _ in range(2)] + \
+           [np.empty(int(live.sum()))]
     account_nb(t.compile(), sub(account), np.asarray(modes, dtype=np.int8),
                np.asarray(balances, dtype=np.float64), sub(cid), sub(b.sides()),
                sub(b.floats("contracts")), sub(b.floats("entry_price")),
                sub(b.floats("mark_price")), sub(b.floats("leverage")),
                sub(b.floats("adjust_factor", default=NAN)),
                sub(b.floats("frozen_margin", default=NAN)), *outs)
-    for arr, o in zip((liq, ratio, risk, eq, s, acc_s), outs):
+    for arr, o in zip((liq, ratio, risk, eq, s, acc_s, root), outs):
         arr[:] = st.OK if arr.dtype.kind == "i" else NAN
         arr[live] = o
     acc_s[~live] = st.ERR_ACCOUNT
@@ -427,7 +448,8 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
     acc_msgs = {i: m for i, m in first.messages.items() if acc_status[i] != st.OK}
     acc = Result(np.zeros(b.n), acc_status, acc_msgs)
     return {"liq_price": first, "margin_ratio": acc.alike(ratio),
-            "risk_rate": acc.alike(risk), "equity": acc.alike(eq)}
+            "risk_rate": not_applicable(acc, risk, b, t), "equity": acc.alike(eq),
+            "liq_root": acc.alike(root)}
 
 
 def account(contract, side, contracts, entry_price, mark_price, leverage, balance,

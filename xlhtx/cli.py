@@ -79,13 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     pos = sub.add_parser("positions", help="positions: import from HTX responses")
     psub = pos.add_subparsers(dest="positions_command", metavar="ACTION")
-    i = _parser(psub, "import", "turn an HTX account or position response (JSON) into a "
-                "positions table with our liquidation price and risk rate beside HTX's",
-                "xlhtx positions import swap_account_position_info.json -o positions.csv",
+    i = _parser(psub, "import", "turn HTX account or position responses (JSON) into a "
+                "positions table with our liquidation price, margin ratio and risk rate "
+                "beside HTX's",
+                "xlhtx positions import swap_account_position_info.json -o positions.csv\n"
+                "  xlhtx positions import positions.json balance.json -o positions.csv",
                 cmd_positions_import)
-    i.add_argument("file", help="JSON saved from swap_account_position_info, "
-                   "swap_cross_account_position_info, contract_account_position_info, "
-                   "swap_position_info or swap_cross_position_info")
+    i.add_argument("file", nargs="+", help="JSON saved from HTX. USDT-M today (v5): "
+                   "/v5/trade/position/opens or the 'positions' push, with /v5/account/balance "
+                   "or the 'account' push of the same moment. Legacy (v1): "
+                   "swap_account_position_info, swap_cross_account_position_info, "
+                   "contract_account_position_info, swap_position_info or "
+                   "swap_cross_position_info")
     i.add_argument("-o", "--output", help="table to write (default: print CSV)")
     i.add_argument("--tiers", help=TIERS_HELP + "; used only where the response carries "
                    "no adjust_factor")
@@ -337,18 +342,31 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
 
 def cmd_positions_import(args: argparse.Namespace) -> int:
     import pyarrow as pa
-    from xlhtx import positions, tableio
-    try:
-        payload = json.loads(Path(args.file).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise XlhtxError(f"{args.file}: cannot read it as JSON: {e}") from None
-    accounts = positions.parse_accounts(payload)
+    from xlhtx import positions, positions_v5, tableio
+    payloads = []
+    for name in args.file:
+        try:
+            payloads.append((name, json.loads(Path(name).read_text("utf-8"))))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise XlhtxError(f"{name}: cannot read it as JSON: {e}") from None
+    v5 = [positions_v5.is_v5(p) for _, p in payloads]
     tiers = load_tiers(args.tiers, args.contracts)
-    if any(leg.adjust_factor is None for acc in accounts for leg in acc.legs):
-        note_if_bundled(tiers)   # only legs without HTX's adjust_factor use the tiers
-    cols = positions.compare(accounts, tiers)
-    table = pa.table({k: pa.array(v, type=pa.string() if k in positions.TEXT_COLUMNS
-                                  else pa.float64()) for k, v in cols.items()})
+    if all(v5):
+        moment = positions_v5.Moment()
+        for name, p in payloads:
+            positions_v5.read(moment, p, Path(name).name)
+        cols, text = positions_v5.compare(moment, tiers), positions_v5.TEXT_COLUMNS
+    elif any(v5):
+        new = ", ".join(n for (n, _), x in zip(payloads, v5) if x)
+        raise XlhtxError(f"{new}: HTX's new USDT-M (v5) responses; the others are legacy (v1) "
+                         "ones: import each system's files on their own")
+    else:
+        accounts = [a for _, p in payloads for a in positions.parse_accounts(p)]
+        if any(leg.adjust_factor is None for acc in accounts for leg in acc.legs):
+            note_if_bundled(tiers)   # only legs without HTX's adjust_factor use the tiers
+        cols, text = positions.compare(accounts, tiers), positions.TEXT_COLUMNS
+    table = pa.table({k: pa.array(v, type=pa.string() if k in text else pa.float64())
+                      for k, v in cols.items()})
     if args.output:
         tableio.write_table(table, args.output)
         say(f"wrote {args.output}: {table.num_rows} positions")

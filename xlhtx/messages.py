@@ -48,6 +48,8 @@ NO_NUMBER = {
     st.LIQUIDATED: "liquidated: equity is at or below the maintenance margin",
     st.UNREACHABLE: "#N/A the target needs a price <= 0: unreachable",
     st.NO_POSITION: "no position: this row holds only order margin",
+    st.NOT_APPLICABLE: "n/a: risk-limit tiers (HTX's USDT-M system since 2026) have no "
+                       "adjustment factor or risk rate; see the MMR and the margin ratio",
 }
 
 
@@ -153,8 +155,19 @@ def _above(code: int, batch: Batch, i: int, table: Any) -> str:
 
 def _lever_above(code: int, batch: Batch, i: int, table: Any) -> str:
     contract, mode, lev = _where(batch, i)
-    return (f"#VALUE! leverage = {describe(lev)}: above the maximum leverage of the "
-            f"{contract} tier for this position size")
+    col = "net_contracts" if "net_contracts" in batch.raw else "contracts"
+    try:
+        size = float(batch.value(col, i)) if col in batch.raw else 0.0
+    except (TypeError, ValueError):
+        size = 0.0
+    tier = table.tier_at(contract, mode, size) if hasattr(table, "tier_at") else None
+    if tier is None or tier.max_leverage == float("inf"):
+        return (f"#VALUE! leverage = {describe(lev)}: above the maximum leverage of the "
+                f"{contract} tier for this position size")
+    top = f"{tier.max_size:,.0f}" if tier.max_size != float("inf") else "any"
+    return (f"#VALUE! leverage = {describe(lev)}: {contract} {mode} tier {tier.ladder} "
+            f"({tier.min_size:,.0f} to {top} contracts) allows at most "
+            f"{tier.max_leverage:g}x; lower the leverage or the size")
 
 
 def _tier_value(code: int, batch: Batch, i: int, table: Any) -> str:

@@ -17,7 +17,10 @@ Reads the raw JSON of (HTX API references, docs/maths.md "Margin accounts"):
   needs its account.
 
 Each account goes through the account kernel (``htxcore.account``) with HTX's own
-``adjust_factor`` and the cost basis ``cost_hold``.
+``adjust_factor`` and the cost basis ``cost_hold``. These are responses of HTX's
+adjustment-factor system: a contract the tier table has on risk-limit tiers (USDT-M
+today) is taken on the legacy snapshot's ladders here. Responses of the new USDT-M
+system (v5) are read by ``xlhtx.positions_v5``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from xlhtx import api
 from xlhtx.errors import XlhtxError
 from xlhtx.reference.contracts import Contract, default_size, infer_kind
 from xlhtx.reference.tables import TableError, api_data
-from xlhtx.reference.tiers import TierTable
+from xlhtx.reference.snapshot import snapshot
+from xlhtx.reference.tiers import RISK_LIMIT, TierTable
 
 COLUMNS = ("margin_account", "margin_mode", "contract", "side", "contracts", "entry_price",
            "cost_hold", "mark_price", "leverage", "adjust_factor", "position_margin",
@@ -226,9 +230,21 @@ def with_contracts_of(accounts: list[Account], table: TierTable) -> TierTable:
 # --------------------------------------------------------------------- computing
 
 
+def legacy_rules(tiers: TierTable) -> TierTable:
+    """``tiers`` with its risk-limit contracts on the legacy snapshot's adjustment-factor
+    ladders: a legacy (v1) response was margined by those rules."""
+    moved = {c for c, system in tiers.systems.items() if system == RISK_LIMIT}
+    if not moved:
+        return tiers
+    ladders = [x for x in tiers.ladders if x.contract not in moved] + \
+        [x for x in snapshot("legacy").ladders if x.contract in moved]
+    return TierTable(dict(tiers.contracts), ladders, tiers.source, tiers.as_of,
+                     tiers.ladder_margin).validated()
+
+
 def compare(accounts: list[Account], tiers: TierTable) -> dict[str, list]:
     """One row per position: the position, our figures and HTX's, and a status."""
-    table = with_contracts_of(accounts, tiers)
+    table = with_contracts_of(accounts, legacy_rules(tiers))
     priced = [(i, leg) for i, acc in enumerate(accounts) if acc.balance is not None
               for leg in acc.legs]
     figures = iter(_compute(accounts, priced, table))

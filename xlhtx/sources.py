@@ -13,7 +13,7 @@ from typing import Any
 from xlhtx.errors import XlhtxError
 from xlhtx.reference.contracts import Contract, parse_contract_rows
 from xlhtx.reference.ladder_margin import MarginLadders
-from xlhtx.reference.snapshot import load_snapshot_json, snapshot
+from xlhtx.reference.snapshot import load_snapshot_json, snapshot, snapshot_name
 from xlhtx.reference.tiers import TierTable
 
 TABLE_FORMATS = (".csv", ".parquet")
@@ -21,10 +21,13 @@ WORKBOOK_FORMATS = (".xlsx", ".xlsm")
 
 
 def load_tiers(path: Any = None, contracts: Any = None) -> TierTable:
-    """The tier table of ``path`` (default: the bundled snapshot), with the contracts of
-    a contracts table added (``contract_code, contract_size[, kind]``)."""
+    """The tier table of ``path`` (default: the bundled snapshot; ``today`` or ``legacy``
+    name a bundled one), with the contracts of a contracts table added
+    (``contract_code, contract_size[, kind]``)."""
     table = snapshot()
-    if path:
+    if snapshot_name(str(path or "")) and not Path(str(path)).exists():
+        table = snapshot(str(path))
+    elif path:
         ext = Path(path).suffix.lower()
         if ext == ".json":
             table = _tier_file(Path(path))
@@ -47,10 +50,20 @@ def _tier_file(path: Path) -> TierTable:
         doc = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise XlhtxError(f"{path}: cannot read the tier file: {e}") from None
-    if not isinstance(doc, dict):
-        raise XlhtxError(f"{path}: a tier file is a JSON object with an 'adjustfactor' "
-                         "entry (what `xlhtx tiers fetch` writes)")
-    return load_snapshot_json(doc)
+    if isinstance(doc, dict) and ("adjustfactor" in doc or "risk_limit" in doc):
+        return load_snapshot_json(doc)
+    if isinstance(doc, (dict, list)):
+        # a bare HTX response: /v5/market/risk/limit or swap_adjustfactor
+        data = doc.get("data") if isinstance(doc, dict) else doc
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        if "maintenance_margin_rate" in first or "max_lever" in first:
+            return TierTable.from_api(None, contracts=snapshot().contracts, risk_limit=doc,
+                                      source=str(path))
+        if "list" in first:
+            return TierTable.from_api(doc, contracts=snapshot().contracts, source=str(path))
+    raise XlhtxError(f"{path}: a tier file is a JSON object with 'adjustfactor' and/or "
+                     "'risk_limit' entries (what `xlhtx tiers fetch` writes), or HTX's own "
+                     "/v5/market/risk/limit or swap_adjustfactor response")
 
 
 def table_rows(path: Any) -> list[list]:

@@ -1,6 +1,12 @@
-"""Contract and tier (adjustment-factor ladder) tables: parsing, validation, compiling.
+"""Contract and tier tables: parsing, validation, compiling.
 
-Shapes read (docs/maths.md "Tiers"):
+A contract follows one of two systems (docs/maths.md "Tiers" and "HTX's USDT-M system
+since 2026"): **adjustment-factor ladders** per leverage (coin-margined futures; USDT-M
+before the 2026 migration) or **risk-limit tiers** (USDT-M today, Multi-Assets): an MMR
+per tier for any leverage up to the tier's maximum. In a ``Ladder`` the second has
+``lever`` 0. One table may hold both, each contract in one of them.
+
+Shapes read:
 * HTX's ``swap_adjustfactor`` / ``swap_cross_adjustfactor`` JSON: data -> contract ->
   list -> lever_rate -> ladders (ladder, min_size, max_size (null = unbounded),
   adjust_factor).
@@ -11,6 +17,11 @@ Shapes read (docs/maths.md "Tiers"):
 * Multi-Assets Collateral rows: ``contract_code, tier, max_leverage, position_limit,
   mmr`` (optional ``margin_mode``, default cross): the MMR is given, any leverage up to
   the tier's maximum.
+* Risk-limit tiers: HTX's ``/v5/market/risk/limit`` JSON, or rows with its columns
+  ``contract_code, margin_mode, tier, min_volume, max_volume, max_lever,
+  maintenance_margin_rate`` (``mmr`` also accepted; optional ``contract_size``).
+* Several of these tables side by side in one range, an empty column between them (the
+  workbook's Tiers and RiskLimits tables, passed to a function as one range).
 
 ``TierTable.compile()`` turns a table into the flat arrays of ``htxcore.tiers``.
 """
@@ -24,14 +35,17 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from htxcore.tiers import (KIND_INVERSE, MAX_LADDERS, MODE_CROSS, MODE_ISOLATED, SLOTS, UNBOUNDED,
-                           TierArrays)
+from htxcore.tiers import (KIND_INVERSE, MAX_LADDERS, MODE_CROSS, MODE_ISOLATED, SLOTS,
+                           SYS_ADJUST, SYS_RISK, UNBOUNDED, TierArrays)
 from xlhtx.reference.contracts import (KINDS, Contract, default_size, infer_kind,
                                        parse_contract_info)
-from xlhtx.reference.tables import TableError, api_data, number, records, text
+from xlhtx.reference.tables import TableError, api_data, norm_header, number, records, text
 
 MODES = {"isolated": MODE_ISOLATED, "cross": MODE_CROSS}
 INF = math.inf
+# how messages, HTX_VERSION and the Guide name the two systems
+RISK_LIMIT = "risk-limit tiers"
+ADJUST_FACTOR = "adjustment-factor ladders"
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,11 @@ class Ladder:
     adjust_factor: float   # nan where an MMR is given
     mmr: float = math.nan
     max_leverage: float = INF
+
+    @property
+    def risk_limit(self) -> bool:
+        """A risk-limit tier (no leverage of its own: any leverage up to its maximum)."""
+        return self.lever == 0
 
 
 def mode_name(v: Any, where: str) -> str:
@@ -67,25 +86,29 @@ class TierTable:
     @classmethod
     def from_api(cls, adjustfactor: Any, contract_info: Any = None, *,
                  default_mode: str = "isolated", source: str = "", as_of: str = "",
-                 contracts: dict[str, Contract] | None = None) -> "TierTable":
-        """HTX JSON; contract sizes from ``contract_info``, else ``contracts``."""
+                 contracts: dict[str, Contract] | None = None,
+                 risk_limit: Any = None) -> "TierTable":
+        """HTX JSON: ``swap_adjustfactor`` ladders and/or ``/v5/market/risk/limit`` tiers;
+        contract sizes from ``contract_info``, else ``contracts``."""
         contracts = dict(contracts or {})
         if contract_info is not None:
             contracts.update(parse_contract_info(contract_info))
-        ladders = parse_adjustfactor(adjustfactor, default_mode)
+        ladders = parse_adjustfactor(adjustfactor, default_mode) if adjustfactor else []
+        if risk_limit is not None:
+            ladders += parse_risk_limit(risk_limit)
         return cls(_with_inferred(contracts, ladders), ladders, source, as_of).validated()
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]], contracts: dict[str, Contract] | None = None,
                   *, source: str = "worksheet", as_of: str = "") -> "TierTable":
-        """Plain rows or Multi-Assets rows, told apart by their header. Contract sizes
-        come from a ``contract_size`` column, else ``contracts``."""
-        rows = list(rows)
-        header = {str(h).strip().lower() for h in (rows[0] if rows else []) if h is not None}
-        if "position_limit" in header:
-            ladders, sizes = parse_multi_assets_rows(rows)
-        else:
-            ladders, sizes = parse_tier_rows(rows)
+        """Plain, Multi-Assets or risk-limit rows, told apart by their header; several
+        tables side by side (an empty column between them) are read each by its own
+        header. Contract sizes come from a ``contract_size`` column, else ``contracts``."""
+        ladders, sizes = [], {}
+        for block in side_by_side(list(rows)):
+            lads, sz = _parse_block(block)
+            ladders += lads
+            sizes.update(sz)
         contracts = dict(contracts or {})
         for code, size in sizes.items():
             kind = contracts[code].kind if code in contracts else infer_kind(code)
@@ -100,6 +123,7 @@ class TierTable:
         groups: dict[tuple, list[Ladder]] = {}
         for lad in self.ladders:
             groups.setdefault((lad.contract, lad.mode, lad.lever), []).append(lad)
+        self._check_systems()
         for (code, mode, lever), lads in groups.items():
             where = _group_name(code, mode, lever)
             if lever != int(lever) or lever > 10_000:
@@ -110,7 +134,11 @@ class TierTable:
                 raise TableError(f"{where}: {len(lads)} ladders; HTX publishes at most "
                                  f"{MAX_LADDERS} per contract and leverage")
             for a, b in zip(lads, lads[1:]):
-                if b.min_size <= a.max_size:
+                # HTX's own risk-limit tables share one boundary contract between tiers
+                # (BTC-USDT tier 4 ends and tier 5 starts at 120,000): it stays in the
+                # lower tier, whose max_lever HTX allows up to its max_volume
+                shared = lever == 0 and b.min_size == a.max_size
+                if b.min_size <= a.max_size and not shared:
                     raise TableError(f"{where}: ladder {b.ladder} ({b.min_size:g}-) overlaps "
                                      f"ladder {a.ladder} (-{a.max_size:g})")
             for lad in lads:
@@ -125,6 +153,43 @@ class TierTable:
         self.compile()   # a table the kernels cannot read is refused when it is loaded
         return self
 
+    def _check_systems(self) -> None:
+        """One system per contract: risk-limit tiers or adjustment-factor ladders."""
+        seen: dict[str, Ladder] = {}
+        for lad in self.ladders:
+            other = seen.setdefault(lad.contract, lad)
+            if other.risk_limit != lad.risk_limit:
+                raise TableError(
+                    f"tiers {lad.contract}: the table mixes {RISK_LIMIT} (no leverage, an "
+                    f"MMR per tier) and {ADJUST_FACTOR} (per leverage) for one contract; a "
+                    "contract follows one system: keep the rows of one")
+
+    @cached_property
+    def systems(self) -> dict[str, str]:
+        """Contract code -> ``RISK_LIMIT`` or ``ADJUST_FACTOR`` (contracts with tiers)."""
+        return {lad.contract: RISK_LIMIT if lad.risk_limit else ADJUST_FACTOR
+                for lad in self.ladders}
+
+    def system_summary(self) -> str:
+        """The systems of the table in words: ``risk-limit tiers: BTC-USDT, ETH-USDT;
+        adjustment-factor ladders: BTC-USD``."""
+        parts = []
+        for name in (RISK_LIMIT, ADJUST_FACTOR):
+            codes = sorted(c for c, s in self.systems.items() if s == name)
+            if codes:
+                shown = ", ".join(codes[:6]) + (f" and {len(codes) - 6} more"
+                                                if len(codes) > 6 else "")
+                parts.append(f"{name}: {shown}")
+        return "; ".join(parts)
+
+    def tier_at(self, code: str, mode: str, size: float, lever: float = 0.0) -> Ladder | None:
+        """The ladder or tier holding ``size`` contracts (for messages), or None."""
+        c = self.contract(code)
+        if c is None:
+            return None
+        lads = sorted((x for x in self.ladders if x.contract == c.code and x.mode == mode
+                       and x.lever in (0, lever)), key=lambda x: x.min_size)
+        return next((x for x in lads if size <= x.max_size), None)
     # ---------------------------------------------------------------- compiling
     @cached_property
     def codes(self) -> list[str]:
@@ -162,16 +227,30 @@ class TierTable:
                          self.as_of, self.ladder_margin)
 
     def to_rows(self) -> list[list[Any]]:
-        """Header + rows in the plain shape (what the workbook's Tiers sheet holds)."""
+        """Header + the adjustment-factor ladders in the plain shape (what the workbook's
+        Tiers table holds; risk-limit tiers are in ``risk_rows``)."""
         head = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size",
                 "max_size", "adjust_factor", "mmr", "contract_size"]
         out: list[list[Any]] = [head]
-        for lad in sorted(self.ladders, key=lambda x: (x.contract, x.mode, x.lever, x.min_size)):
+        for lad in sorted((x for x in self.ladders if not x.risk_limit),
+                          key=lambda x: (x.contract, x.mode, x.lever, x.min_size)):
             out.append([lad.contract, lad.mode, lad.lever or None, lad.ladder, lad.min_size,
                          None if lad.max_size == INF else lad.max_size,
                          None if math.isnan(lad.adjust_factor) else lad.adjust_factor,
                          None if math.isnan(lad.mmr) else lad.mmr,
                          self.contracts[lad.contract].size])
+        return out
+
+    def risk_rows(self) -> list[list[Any]]:
+        """Header + the risk-limit tiers with HTX's column names (the workbook's
+        RiskLimits table; ``/v5/market/risk/limit``)."""
+        out: list[list[Any]] = [list(RISK_COLUMNS) + ["contract_size"]]
+        for lad in sorted((x for x in self.ladders if x.risk_limit),
+                          key=lambda x: (x.contract, x.mode, x.min_size)):
+            out.append([lad.contract, lad.mode, lad.ladder, lad.min_size,
+                        None if lad.max_size == INF else lad.max_size,
+                        None if lad.max_leverage == INF else lad.max_leverage, lad.mmr,
+                        self.contracts[lad.contract].size])
         return out
 
 
@@ -280,9 +359,11 @@ def _compile(table: TierTable) -> TierArrays:
     l_bound = np.zeros(n_g * SLOTS, dtype=np.int64)
     l_ladder = np.full(n_g * SLOTS, -1, dtype=np.int64)
     for g in range(n_g):
+        high = -1
         for j, x in enumerate(lads[g_start[g]:g_start[g + 1]]):
             k = g * SLOTS + j
-            low = _whole(x.min_size, "min_size", x, top)
+            # a boundary contract two risk-limit tiers share belongs to the lower one
+            low = max(_whole(x.min_size, "min_size", x, top), high + 1)
             high = _whole(x.max_size, "max_size", x, top)
             cap = _whole(x.max_leverage, "max_leverage", x, UNBOUNDED - 1)
             if j:
@@ -292,6 +373,9 @@ def _compile(table: TierTable) -> TierArrays:
             mmr = x.mmr if not math.isnan(x.mmr) else x.adjust_factor / x.lever
             lad[k] = (x.min_size, x.max_size, mmr, x.max_leverage)
             l_ladder[k] = x.ladder
+    systems = table.systems
+    c_sys = np.array([SYS_RISK if systems.get(c) == RISK_LIMIT else SYS_ADJUST
+                      for c in table.codes], dtype=np.int8)
     sizes = []
     for c in table.codes:
         size = table.contracts[c].size
@@ -303,7 +387,8 @@ def _compile(table: TierTable) -> TierArrays:
         g_len=np.diff(np.asarray(g_start, dtype=np.int64)), g_lut=g_lut, l_col=l_col,
         g_mins=np.ascontiguousarray((mins[:, 0::2] | (mins[:, 1::2] << 32)).T),
         lad=np.ascontiguousarray(lad.T),
-        l_bound=l_bound, l_ladder=l_ladder, c_size=np.asarray(sizes, dtype=np.float64))
+        l_bound=l_bound, l_ladder=l_ladder, c_size=np.asarray(sizes, dtype=np.float64),
+        c_sys=c_sys)
 
 
 # -------------------------------------------------------------------- parsers
@@ -408,3 +493,100 @@ def parse_multi_assets_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder]
             if size > 0:
                 sizes[code] = size
     return ladders, sizes
+
+
+# the columns of HTX's /v5/market/risk/limit, as a table's header
+RISK_COLUMNS = ("contract_code", "margin_mode", "tier", "min_volume", "max_volume",
+                "max_lever", "maintenance_margin_rate")
+# volume units HTX may state for a risk-limit row: whole contracts ("cont")
+CONTRACT_UNITS = ("", "cont", "conts", "contract", "contracts")
+
+
+def parse_risk_limit(payload: Any) -> list[Ladder]:
+    """HTX ``/v5/market/risk/limit`` JSON (``{"code": 200, "data": [...]}``) -> tiers.
+
+    Rows of delivery futures (``contract_type`` other than ``swap``) are refused by
+    name: their codes differ from the swap's and HTX publishes them per expiry.
+    """
+    if isinstance(payload, dict) and payload.get("code") not in (None, 200, "200"):
+        raise TableError(f"HTX returned an error for the risk limits: {payload.get('code')} "
+                         f"{payload.get('message') or payload.get('msg') or ''}".strip())
+    if isinstance(payload, dict):
+        payload = payload.get("data")
+    if not isinstance(payload, list):
+        raise TableError("risk limits: expected HTX's response shape "
+                         "{'code': 200, 'data': [...]} (/v5/market/risk/limit)")
+    rows = [_obj(r, f"risk limits: entry {n}") for n, r in enumerate(payload, start=1)]
+    for r in rows:
+        kind = str(r.get("contract_type") or "swap").strip().lower()
+        if kind != "swap":
+            raise TableError(f"risk limits {r.get('contract_code')}: contract_type {kind!r}; "
+                             "xlhtx reads the perpetual swaps' tiers (contract_type swap)")
+    return _risk_ladders([dict(r, _row=n) for n, r in enumerate(rows, start=1)],
+                         "risk limits")[0]
+
+
+def parse_risk_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder], dict[str, float]]:
+    """Risk-limit rows with HTX's column names (``mmr`` for the rate also accepted)."""
+    rows = list(rows)
+    head = [norm_header(h) for h in rows[0]] if rows else []
+    if "mmr" in head and "maintenance_margin_rate" not in head:
+        rows = [[("maintenance_margin_rate" if norm_header(h) == "mmr" else h) for h in rows[0]],
+                *rows[1:]]
+    recs = records(rows, "risk limits", ("contract_code", "tier", "min_volume", "max_volume",
+                                          "max_lever", "maintenance_margin_rate"),
+                   ("margin_mode", "contract_size", "volume_unit", "contract_type"))
+    return _risk_ladders(recs, "risk limits")
+
+
+def _risk_ladders(recs: list[dict], table: str) -> tuple[list[Ladder], dict[str, float]]:
+    ladders, sizes = [], {}
+    for r in recs:
+        where = f"{table} row {r['_row']}"
+        code = text(r, "contract_code", table).upper()
+        unit = str(r.get("volume_unit") or "").strip().lower()
+        if unit not in CONTRACT_UNITS:
+            raise TableError(f"{where}: volume_unit = {r.get('volume_unit')!r}; xlhtx reads "
+                             "tiers counted in contracts (cont)")
+        lever = number(r, "max_lever", table, minimum=0)
+        if not lever >= 1:
+            raise TableError(f"{where}: max_lever = {r.get('max_lever')!r}; a maximum "
+                             "leverage is a number >= 1")
+        ladders.append(Ladder(
+            code, mode_name(r.get("margin_mode") or "cross", where), 0.0,
+            int(number(r, "tier", table, minimum=0)), number(r, "min_volume", table, minimum=0),
+            number(r, "max_volume", table, blank=INF, minimum=0), math.nan,
+            number(r, "maintenance_margin_rate", table, minimum=0), lever))
+        size = number(r, "contract_size", table, blank=0.0, minimum=0)
+        if size > 0:
+            sizes[code] = size
+    return ladders, sizes
+
+
+def side_by_side(rows: list) -> list[list[list]]:
+    """A range holding tables side by side (an empty header cell between them) -> one
+    block of rows per table, each trimmed to its own columns."""
+    rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in rows]
+    if not rows:
+        return [rows]
+    head = rows[0]
+    spans, start = [], None
+    for j, h in enumerate(head + [None]):
+        named = h is not None and str(h).strip() != ""
+        if named and start is None:
+            start = j
+        elif not named and start is not None:
+            spans.append((start, j))
+            start = None
+    if len(spans) <= 1:
+        return [rows]
+    return [[r[a:b] for r in rows] for a, b in spans]
+
+
+def _parse_block(rows: list) -> tuple[list[Ladder], dict[str, float]]:
+    header = {norm_header(h) for h in (rows[0] if rows else []) if h is not None}
+    if "position_limit" in header:
+        return parse_multi_assets_rows(rows)
+    if header & {"max_lever", "min_volume", "max_volume", "maintenance_margin_rate"}:
+        return parse_risk_rows(rows)
+    return parse_tier_rows(rows)

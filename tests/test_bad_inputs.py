@@ -9,6 +9,9 @@ from hypothesis import strategies as hs
 
 from htxcore import status as st
 from xlhtx import api
+
+# HTX's adjustment-factor rules: the worked examples of its pages are on them
+LEGACY = "legacy"
 from xlhtx.coerce import ArgError
 
 GOOD = 29915.560916767186  # SPEC 2.3: long 5,000 BTC-USDT at 30,000, 125x
@@ -39,7 +42,7 @@ def test_bad_value_in_one_row_leaves_the_other_rows(arg, value, message):
                 contracts=[5000, 5000], entry_price=[30000, 30000], leverage=[125, 125],
                 margin=[None, None])
     args[arg] = [args[arg][0], value]
-    r = api.liq_price(**args)
+    r = api.liq_price(**args, tiers=LEGACY)
     assert r.values[0] == pytest.approx(GOOD, rel=1e-12)
     assert math.isnan(r.values[1])
     assert r.messages[1].startswith(message), r.messages[1]
@@ -48,29 +51,29 @@ def test_bad_value_in_one_row_leaves_the_other_rows(arg, value, message):
 
 def test_text_numbers_and_aliases_are_accepted():
     r = api.liq_price(["BTC-USDT", " btc-usdt "], ["BUY", -1], ["5,000", 5000.0],
-                      ["30000", 30000], [125, "125"])
+                      ["30000", 30000], [125, "125"], tiers=LEGACY)
     assert r.values.tolist() == pytest.approx([GOOD, 30083.565459610025], rel=1e-12)
 
 
 def test_ranges_of_unequal_length_are_refused_naming_them():
     with pytest.raises(ArgError, match="unequal length: contract has 3, contracts has 2"):
-        api.liq_price(["BTC-USDT"] * 3, "long", [1, 2], 30000, 125)
+        api.liq_price(["BTC-USDT"] * 3, "long", [1, 2], 30000, 125, tiers=LEGACY)
 
 
 def test_two_dimensional_range_is_refused():
     with pytest.raises(ArgError, match="expects one column or one row, got a 2x2 range"):
-        api.liq_price("BTC-USDT", "long", ((1, 2), (3, 4)), 30000, 125)
+        api.liq_price("BTC-USDT", "long", ((1, 2), (3, 4)), 30000, 125, tiers=LEGACY)
 
 
 def test_rows_with_every_required_argument_empty_give_empty_results():
     r = api.liq_price(["BTC-USDT", None, ""], ["long", None, None], [5000, None, None],
-                      [30000, None, ""], [125, None, None])
+                      [30000, None, ""], [125, None, None], tiers=LEGACY)
     assert r.to_list() == [pytest.approx(GOOD), None, None]
     assert r.status.tolist()[1:] == [api.EMPTY, api.EMPTY]
 
 
 def test_a_broadcast_bad_scalar_marks_every_row():
-    r = api.liq_price("BTC-USDT", "long", [1, 2, 3], "thirty thousand", 125)
+    r = api.liq_price("BTC-USDT", "long", [1, 2, 3], "thirty thousand", 125, tiers=LEGACY)
     assert all(m.startswith("#VALUE! entry_price = 'thirty thousand'") for m in r.to_list())
 
 
@@ -84,13 +87,13 @@ CELL = hs.one_of(hs.none(), hs.booleans(), hs.text(max_size=6), hs.integers(-10*
 @given(hs.lists(hs.tuples(CELL, CELL, CELL, CELL, CELL, CELL), min_size=1, max_size=8))
 def test_fuzzed_cells_give_numbers_or_messages(rows):
     cols = list(zip(*rows))
-    r = api.liq_price(*[list(c) for c in cols])
+    r = api.liq_price(*[list(c) for c in cols], tiers=LEGACY)
     for i, v in enumerate(r.to_list()):
         assert v is None or isinstance(v, str) or math.isfinite(v)
         if isinstance(v, float):
             # a number only comes out of a fully valid row: check it against the formula
             contract, side, q, e, lev, m = rows[i]
-            again = api.liq_price(contract, side, q, e, lev, m)
+            again = api.liq_price(contract, side, q, e, lev, m, tiers=LEGACY)
             assert again.values[0] == v
 
 

@@ -21,6 +21,9 @@ import pytest
 
 from htxcore import status as st
 from xlhtx import api, cli, udfs
+
+# HTX's adjustment-factor rules, where a test is about their ladders
+LEGACY = "legacy"
 from xlhtx.headless import RecalcError, recalc
 from xlhtx.reference import fetch
 from xlhtx.reference.tables import TableError
@@ -47,13 +50,13 @@ def positions_csv(path, rows, header="contract,side,contracts,entry_price,levera
 def test_a_decimal_comma_is_refused_not_read_as_a_bigger_number(tmp_path, capsys):
     src = positions_csv(tmp_path / "p.csv", ['BTC-USDT,long,5000,"30000,5",125',
                                              "BTC-USDT,long,5000,30000,125"])
-    assert run_cli("calc", src, "-o", tmp_path / "o.csv") == 0
+    assert run_cli("calc", src, "-o", tmp_path / "o.csv", "--tiers", "legacy") == 0
     out = pacsv.read_csv(tmp_path / "o.csv").to_pylist()
     assert out[0]["liq_price"] is None and "comma" in out[0]["status"]
     assert out[1]["liq_price"] == pytest.approx(GOOD, rel=1e-12)
     with pytest.raises(Exception, match="comma"):
         udfs.HTX_LIQPRICE("BTC-USDT", "long", "1,5", 30000, 125)
-    assert udfs.HTX_LIQPRICE("BTC-USDT", "long", "5,000", "30,000", 125) == \
+    assert udfs.HTX_LIQPRICE("BTC-USDT", "long", "5,000", "30,000", 125, tiers=LEGACY) == \
         pytest.approx(GOOD, rel=1e-12)   # thousands separators are read as such
 
 
@@ -77,19 +80,19 @@ def test_a_tier_that_would_liquidate_beyond_entry_is_refused(field, value):
 
 def test_roe_needs_a_leverage_and_text_nan_is_no_number():
     for lev in (None, float("nan"), "nan", "NaN", "inf"):
-        r = api.roe("BTC-USDT", "long", 5000, 30000, 31000, lev)
+        r = api.roe("BTC-USDT", "long", 5000, 30000, 31000, lev, tiers=LEGACY)
         assert not r.ok[0] and r.messages[0].startswith("#VALUE! leverage"), lev
-    r = api.liq_price("BTC-USDT", "long", 5000, 30000, 125, margin="nan")
+    r = api.liq_price("BTC-USDT", "long", 5000, 30000, 125, margin="nan", tiers=LEGACY)
     assert not r.ok[0] and "margin = 'nan'" in r.messages[0]
 
 
 def test_maxopen_refuses_a_leverage_without_a_ladder():
     for lev in (1000, 1e308, 7):
-        r = api.max_open("BTC-USDT", 100000, 50000, lev)["contracts"]
+        r = api.max_open("BTC-USDT", 100000, 50000, lev, tiers=LEGACY)["contracts"]
         assert not r.ok[0], lev
-    assert "no tier ladder" in api.max_open("BTC-USDT", 100000, 50000, 1000)["contracts"
+    assert "no tier ladder" in api.max_open("BTC-USDT", 100000, 50000, 1000, tiers=LEGACY)["contracts"
                                                                              ].messages[0]
-    ok = api.max_open("BTC-USDT", 100000, 50000, 30)["contracts"]
+    ok = api.max_open("BTC-USDT", 100000, 50000, 30, tiers=LEGACY)["contracts"]
     assert ok.values[0] == 40500
 
 
@@ -98,9 +101,9 @@ def test_huge_inputs_are_refused_not_computed_into_inf(arg):
     args = dict(contract="BTC-USDT", side="long", contracts=5000, entry_price=30000,
                 leverage=125, margin=None)
     args[arg] = 1e308
-    r = api.liq_price(**args)
+    r = api.liq_price(**args, tiers=LEGACY)
     assert not r.ok[0] and r.messages[0].startswith(f"#VALUE! {arg} = 1e+308"), r.messages
-    for f in (api.notional("BTC-USDT", 1e14, 1e14), api.pnl("BTC-USD", "long", 1e14, 1e-14, 1e14)):
+    for f in (api.notional("BTC-USDT", 1e14, 1e14, tiers=LEGACY), api.pnl("BTC-USD", "long", 1e14, 1e-14, 1e14, tiers=LEGACY)):
         assert f.ok[0] == np.isfinite(f.values[0]) and not np.isinf(f.values).any()
 
 
@@ -299,7 +302,7 @@ def test_write_protected_output_is_not_replaced(tmp_path, capsys):
 
 def test_cross_liq_price_at_a_leverage_without_a_ladder_says_so():
     r = api.cross_liq_price(["BTC-USDT", "ETH-USDT"], ["long", "short"], [5000, 100],
-                            [30000, 2000], [30000, 2000], [7, 20], 2000)
+                            [30000, 2000], [30000, 2000], [7, 20], 2000, tiers=LEGACY)
     assert r.messages[0].startswith("#N/A no tier ladder for BTC-USDT cross at 7x")
 
 

@@ -11,7 +11,7 @@ from htxcore import status as st
 from xlhtx import api
 from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.tables import TableError
-from xlhtx.reference.tiers import TierTable
+from xlhtx.reference.tiers import ADJUST_FACTOR, RISK_LIMIT, TierTable
 from xlhtx.reference.snapshot import snapshot
 from xlhtx.reference.contracts import parse_contract_info
 
@@ -27,7 +27,7 @@ def rows_125x():
 
 
 def test_snapshot_has_source_date_and_the_published_example():
-    s = snapshot()
+    s = snapshot("legacy")
     assert "HTX" in s.source and s.as_of == "2026-11-21"
     lads = sorted((x for x in s.ladders if (x.contract, x.mode, x.lever) ==
                    ("BTC-USDT", "isolated", 125)), key=lambda x: x.min_size)
@@ -37,6 +37,21 @@ def test_snapshot_has_source_date_and_the_published_example():
     assert s.contract("btc-usd").kind == "inverse" and s.contract("BTC-USD").size == 100
     assert s.contract("ETH-USD").size == 10 and s.contract("BTC-USDT").size == 0.001
     assert {x.mode for x in s.ladders if x.contract == "BTC-USDT"} == {"isolated", "cross"}
+
+
+def test_todays_snapshot_has_htx_risk_limit_example_for_usdt_and_ladders_for_coin():
+    s = snapshot()
+    assert "risk-limit" in s.source and s.as_of == "2026-12-04"
+    tiers = sorted((x for x in s.ladders if (x.contract, x.mode) == ("BTC-USDT", "cross")),
+                   key=lambda x: x.min_size)
+    # HTX's /v5/market/risk/limit example, BTC-USDT cross
+    assert [(x.ladder, x.max_leverage, x.mmr, x.min_size, x.max_size) for x in tiers] == [
+        (1, 200, 0.00385, 1, 400), (2, 100, 0.005, 401, 4000), (3, 50, 0.015, 4001, 8000),
+        (4, 30, 0.02, 8001, 120000), (5, 20, 0.03, 120000, 500000)]
+    assert all(x.lever == 0 for x in tiers)
+    assert s.systems["BTC-USDT"] == RISK_LIMIT and s.systems["BTC-USD"] == ADJUST_FACTOR
+    assert {c for c, sys_ in s.systems.items() if sys_ == ADJUST_FACTOR} == {"BTC-USD", "ETH-USD"}
+    assert s.system_summary().startswith("risk-limit tiers: BTC-USDT")
 
 
 def test_api_json_shape_parses_like_htx_documents_it():
@@ -92,7 +107,9 @@ def test_multi_assets_shape_gives_mmr_and_caps_leverage():
                  "cross", rows)
     assert r["ladder"].status.tolist() == [st.OK, st.OK, st.OK, st.ERR_LEVER_ABOVE_TIER, st.OK]
     assert r["mmr"].values[:3].tolist() == [0.005, 0.01, 0.025]
-    assert "leverage = 75: above the maximum leverage" in r["mmr"].messages[3]
+    assert r["mmr"].messages[3] == ("#VALUE! leverage = 75: BTC-USDT cross tier 1 (10,001 to "
+                                    "50,000 contracts) allows at most 50x; lower the leverage "
+                                    "or the size")
     # any leverage up to the tier maximum, even one the isolated table lacks
     assert r["mmr"].values[4] == 0.005
 
@@ -117,7 +134,7 @@ def test_bad_tier_tables_are_refused_with_the_row(rows, message):
 
 
 def test_leverage_without_ladder_names_contract_and_leverage():
-    r = api.liq_price("ETH-USDT", "long", 10, 3000, 125)
+    r = api.liq_price("ETH-USDT", "long", 10, 3000, 125, tiers="legacy")
     assert r.status[0] == st.ERR_NO_TIER
     assert r.messages[0].startswith("#N/A no tier ladder for ETH-USDT isolated at 125x")
     assert "leverages with ladders: 1, 2, 3, 5, 10, 20, 30, 50, 75, 100" in r.messages[0]
@@ -130,10 +147,18 @@ def test_contract_info_json():
     assert got["BTC-USDT"].kind == "linear" and got["BTC-USD"].kind == "inverse"
 
 
-def test_to_rows_round_trips_through_the_plain_shape():
-    s = snapshot()
-    again = TierTable.from_rows(s.to_rows())
+@pytest.mark.parametrize("name", ["today", "legacy"])
+def test_to_rows_round_trips_through_the_plain_shape(name):
+    """Tiers and RiskLimits tables side by side, an empty column between them, read as
+    one range give back the table."""
+    s = snapshot(name)
+    tiers, risk = s.to_rows(), s.risk_rows()
+    n = max(len(tiers), len(risk))
+    pad = lambda rows, w: rows + [[None] * w] * (n - len(rows))  # noqa: E731
+    block = [a + [None] + b for a, b in zip(pad(tiers, len(tiers[0])), pad(risk, len(risk[0])))]
+    again = TierTable.from_rows(block if len(risk) > 1 else tiers)
     assert sorted(again.ladders, key=repr) == sorted(s.ladders, key=repr)
+    assert again.systems == s.systems
 
 
 def test_margin_ladder_rows_and_json_agree():
@@ -182,10 +207,12 @@ def tier_tables(draw):
     rows = [HEADER + ["mmr", "max_leverage", "contract_size"]]
     for code in draw(hs.lists(hs.sampled_from(["BTC-USDT", "ETH-USDT", "BTC-USD"]),
                               min_size=1, max_size=3, unique=True)):
+        risk_limit = draw(hs.booleans())   # a contract follows one system
         for mode in draw(hs.lists(hs.sampled_from(["isolated", "cross"]), min_size=1,
                                   max_size=2, unique=True)):
-            for lever in draw(hs.lists(hs.sampled_from([0, 1, 2, 5, 20, 125, 200]),
-                                       min_size=1, max_size=3, unique=True)):
+            levers = [0] if risk_limit else draw(hs.lists(
+                hs.sampled_from([1, 2, 5, 20, 125, 200]), min_size=1, max_size=3, unique=True))
+            for lever in levers:
                 cuts = sorted(draw(hs.lists(hs.integers(1, TOP), min_size=0, max_size=4,
                                             unique=True)))
                 bounded = draw(hs.booleans())
@@ -289,7 +316,7 @@ def test_packed_layout_fields():
 def test_dense_and_compact_layouts_give_the_same_prices_and_statuses():
     """The liquidation kernel compiled for each layout: bit-identical prices and the
     same status on every row of a random book with bad rows of every kind."""
-    t = snapshot()
+    t = snapshot("legacy")
     rng = np.random.default_rng(5)
     n = 20_000
     levers = np.array([1, 2, 3, 5, 7, 20, 30, 50, 75, 100, 125, 200, 2.5, 0.5, 10_000, 0,

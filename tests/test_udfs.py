@@ -42,7 +42,7 @@ SPEC = {
     "HTX_ADLRANK": "pnl_col, margin_col, notional_col",
     "HTX_VERSION": "",
 }
-T = snapshot()
+T = snapshot("legacy")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,14 @@ def col(*values):
     return tuple((v,) for v in values)
 
 
+def legacy(name, *args):
+    """``args`` with the tiers argument set to the bundled legacy snapshot (the worked
+    examples of HTX's adjustment-factor pages are on it)."""
+    names = [a.strip(" []") for a in SPEC[name].split(",")]
+    k = names.index("tiers")
+    return (*args, *[None] * (k - len(args)), "legacy")
+
+
 def test_scalars_match_the_oracle(xl):
     _, m = xl
     c = T.contract("BTC-USDT")
@@ -99,11 +107,17 @@ def test_scalars_match_the_oracle(xl):
         ("HTX_AFTERLIQ", "BTC-USDT", "long", 100000.0, 30000.0, 125.0, 29950.0): 89999,
         ("HTX_ADDMARGIN", "BTC-USDT", "long", 5000.0, 30000.0, 125.0, 29000.0):
             oracle.margin_for_liq(c, 1, 5000, 30000, mmr, 29000) - im,
-        ("HTX_MAXOPEN", "BTC-USDT", 100000.0, 50000.0, 30.0): 40500,
-        ("HTX_TARGETPRICE", "BTC-USDT", "long", 30000.0, 10.0, 0.5): 31500.0,
         ("HTX_INSURANCE", "BTC-USDT", "long", 5000.0, 30000.0, 125.0, 29800.0): 200.0,
     }
     for (name, *args), want in cases.items():
+        got = excel_call(m, name, *legacy(name, *args))
+        assert got == pytest.approx(want, rel=1e-12), name
+    today = {   # functions without a tiers argument: today's snapshot (BTC-USDT risk limits)
+        # all of 100,000 USDT at 30x: 60,000 contracts, under tier 4's 120,000 (30x cap)
+        ("HTX_MAXOPEN", "BTC-USDT", 100000.0, 50000.0, 30.0): 60000,
+        ("HTX_TARGETPRICE", "BTC-USDT", "long", 30000.0, 10.0, 0.5): 31500.0,
+    }
+    for (name, *args), want in today.items():
         got = excel_call(m, name, *args)
         assert got == pytest.approx(want, rel=1e-12), name
 
@@ -111,7 +125,7 @@ def test_scalars_match_the_oracle(xl):
 def test_columns_broadcast_against_single_cells(xl):
     _, m = xl
     got = excel_call(m, "HTX_LIQPRICE", "BTC-USDT", col("long", "short", "long"),
-                     5000.0, 30000.0, col(125.0, 125.0, 20.0))
+                     5000.0, 30000.0, col(125.0, 125.0, 20.0), None, "legacy")
     assert [r[0] for r in got] == pytest.approx([29915.5609167672, 30083.5654596100,
                                                  28500 / 0.995], rel=1e-12)
     row = excel_call(m, "HTX_NOTIONAL", "BTC-USDT", ((1.0, 2.0, 3.0),), 30000.0)
@@ -122,7 +136,8 @@ def test_mixed_good_and_bad_rows(xl):
     _, m = xl
     got = excel_call(m, "HTX_LIQPRICE", col("BTC-USDT", "XXX", "BTC-USDT", None),
                      col("long", "long", "sideways", None), col(5000.0, 1.0, 1.0, None),
-                     col(30000.0, 30000.0, 30000.0, None), col(125.0, 10.0, 10.0, None))
+                     col(30000.0, 30000.0, 30000.0, None), col(125.0, 10.0, 10.0, None),
+                     None, "legacy")
     assert got[0][0] == pytest.approx(29915.5609167672)
     assert got[1][0].startswith("#N/A contract 'XXX'")
     assert got[2][0].startswith("#VALUE! side = 'sideways'")
@@ -150,7 +165,8 @@ def test_excel_error_values_and_empty_text_arrive_as_empty(xl):
 
 def test_ladder_spills_a_table_with_header(xl):
     _, m = xl
-    got = excel_call(m, "HTX_LIQLADDER", "BTC-USDT", "long", 100000.0, 30000.0, 125.0)
+    got = excel_call(m, "HTX_LIQLADDER", "BTC-USDT", "long", 100000.0, 30000.0, 125.0, None,
+                     "legacy")
     assert got[0] == ["step", "trigger_price", "contracts_before", "contracts_after",
                       "tier_before", "tier_after", "margin_after"]
     assert [r[3] for r in got[1:]] == [89999, 8999, 0]
@@ -160,7 +176,7 @@ def test_cross_and_adl_take_columns(xl):
     _, m = xl
     got = excel_call(m, "HTX_CROSSLIQPRICE", col("BTC-USDT", "ETH-USDT"), col("long", "short"),
                      col(5000.0, 100.0), col(30000.0, 2000.0), col(30000.0, 2000.0),
-                     col(125.0, 20.0), 2000.0)
+                     col(125.0, 20.0), 2000.0, "legacy")
     want = oracle.cross_liq(T, [("BTC-USDT", 1, 5000, 30000, 30000, 125),
                                 ("ETH-USDT", -1, 100, 2000, 2000, 20)], 2000)
     assert [r[0] for r in got] == pytest.approx(want, rel=1e-12)

@@ -131,10 +131,13 @@ def resolve_tiers(tiers: Any = None) -> TierTable:
         return snapshot()
     if isinstance(tiers, TierTable):
         return tiers
+    if isinstance(tiers, (list, tuple)) and len(tiers) == 1 and \
+            isinstance(tiers[0], (list, tuple)) and len(tiers[0]) == 1:
+        tiers = tiers[0][0]      # one cell (Excel passes ranges as rows of cells)
     if isinstance(tiers, str):
         if snapshot_name(tiers) is None:
-            raise TableError(f"tiers = {tiers!r}: give a tier range, or the name of a "
-                             "bundled snapshot: today or legacy")
+            raise TableError(f"tiers = {tiers!r}: give a tier range (Tiers and RiskLimits "
+                             "tables), or the name of a bundled snapshot: today or legacy")
         return snapshot(tiers)
     return _cached_parse(tiers, "tiers", _tier_rows)
 

@@ -39,9 +39,9 @@ ARG_DOCS = {
     "leverage": "Leverage, e.g. 20 for 20x; the tier table must have ladders for it.",
     "margin": "Optional isolated margin balance; empty = initial margin at entry.",
     "mode": "Optional margin mode: isolated (default) or cross (HTX_RISKRATE: cross).",
-    "tiers": "Optional tier table range with a header row (contract_code, margin_mode, "
-             "lever_rate, ladder, min_size, max_size, adjust_factor[, mmr, contract_size]); "
-             "empty = bundled snapshot.",
+    "tiers": "Optional tier tables: a range with the Tiers (adjustment-factor ladders) and/or "
+             "RiskLimits (risk-limit tiers) tables, side by side; or \"legacy\" / \"today\" "
+             "for a bundled snapshot; empty = today's snapshot.",
     "target_liq_price": "The liquidation price you want.",
     "equity": "Margin balance (equity) available for the new position.",
     "margin_ladders": "Optional tiered available-margin table range (swap_ladder_margin "

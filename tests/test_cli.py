@@ -57,7 +57,7 @@ def test_calc_each_format_keeps_bad_rows_apart(tmp_path, ext):
     src = tmp_path / f"pos{ext}"
     write_positions(src)
     out = tmp_path / f"out{ext}"
-    assert cli.main(["calc", str(src), "-o", str(out)]) == 0
+    assert cli.main(["calc", "--tiers", "legacy", str(src), "-o", str(out)]) == 0
     if ext == ".csv":
         t = pacsv.read_csv(out)
     elif ext == ".parquet":
@@ -83,11 +83,11 @@ def test_calc_each_format_keeps_bad_rows_apart(tmp_path, ext):
 def test_calc_refuses_to_overwrite_its_input_and_names_missing_columns(tmp_path, capsys):
     src = tmp_path / "p.csv"
     write_positions(src)
-    assert cli.main(["calc", str(src), "-o", str(src)]) == 1
+    assert cli.main(["calc", "--tiers", "legacy", str(src), "-o", str(src)]) == 1
     assert "would overwrite the input" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("contract,side\nBTC-USDT,long\n")
-    assert cli.main(["calc", str(bad)]) == 1
+    assert cli.main(["calc", "--tiers", "legacy", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == "xlhtx: positions: missing column(s) contracts, entry_price, leverage; " \
                   "required: contract, side, contracts, entry_price, leverage"
@@ -229,10 +229,11 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "liquidation 29,915.5609" in out and "trigger 28,159.69" in out
     assert (tmp_path / "positions-results.csv").exists()
-    assert "recalculated without Excel" in out and "liq 29,915.5609" in out
+    assert "recalculated without Excel" in out and "liq 29,847.7157" in out
+    assert "tier 1, MMR 0.385%): liquidation 29,814.7869" in out   # today's USDT-M system
     from openpyxl import load_workbook
     ws = load_workbook(tmp_path / "xlhtx-values.xlsx")["Positions"]
-    assert ws["S2"].value == pytest.approx(GOOD, rel=1e-12)
+    assert ws["S2"].value == pytest.approx((30000 - 600) / (1 - 0.015), rel=1e-12)
 
 
 def test_calc_with_a_contracts_table_overrides_sizes(tmp_path):
@@ -241,7 +242,7 @@ def test_calc_with_a_contracts_table_overrides_sizes(tmp_path):
     sizes = tmp_path / "contracts.csv"
     sizes.write_text("contract_code,contract_size\nBTC-USDT,0.01\n")
     out = tmp_path / "r.csv"
-    assert cli.main(["calc", str(src), "--contracts", str(sizes), "-o", str(out)]) == 0
+    assert cli.main(["calc", "--tiers", "legacy", str(src), "--contracts", str(sizes), "-o", str(out)]) == 0
     d = pacsv.read_csv(out).to_pydict()
     assert d["notional"][0] == pytest.approx(5000 * 0.01 * 29950)
     assert d["initial_margin"][0] == pytest.approx(12000)

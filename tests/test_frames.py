@@ -9,6 +9,9 @@ import pytest
 
 import xlhtx
 from xlhtx import api, cli
+
+# HTX's adjustment-factor rules: the worked ladder of its pages is on them
+LEGACY = "legacy"
 from xlhtx.errors import XlhtxError
 from xlhtx.sources import load_tiers
 
@@ -24,7 +27,7 @@ def book():
 
 
 def test_pandas_in_pandas_out_with_every_metric():
-    out = xlhtx.calc(book())
+    out = xlhtx.calc(book(), tiers="legacy")
     assert isinstance(out, pd.DataFrame) and list(out.columns[:6]) == list(book().columns)
     assert out["liq_price"][0] == pytest.approx(GOOD, rel=1e-12)
     assert out["margin_asset"].tolist()[:2] == ["USDT", "ETH"]
@@ -33,7 +36,7 @@ def test_pandas_in_pandas_out_with_every_metric():
 
 
 def test_polars_in_polars_out_with_nulls_for_no_number():
-    out = xlhtx.calc(pl.from_pandas(book()))
+    out = xlhtx.calc(pl.from_pandas(book()), tiers="legacy")
     assert isinstance(out, pl.DataFrame)
     assert out["liq_price"][0] == pytest.approx(GOOD, rel=1e-12)
     assert out["liq_price"][2] is None and out["liq_price"].null_count() == 1
@@ -45,14 +48,14 @@ def test_calc_refuses_what_is_not_a_frame():
 
 
 def test_results_convert_naturally():
-    r = api.liq_price(["BTC-USDT", "BTC-USDT"], "long", 5000, 30000, [125, 7])
+    r = api.liq_price(["BTC-USDT", "BTC-USDT"], "long", 5000, 30000, [125, 7], tiers=LEGACY)
     a = np.asarray(r)
     assert a[0] == pytest.approx(GOOD) and np.isnan(a[1])
     s = r.to_series(name="liq")
     assert s.name == "liq" and s.isna().tolist() == [False, True]
-    assert float(api.liq_price("BTC-USDT", "long", 5000, 30000, 125)) == pytest.approx(GOOD)
+    assert float(api.liq_price("BTC-USDT", "long", 5000, 30000, 125, tiers=LEGACY)) == pytest.approx(GOOD)
     with pytest.raises(XlhtxError, match="no tier ladder for BTC-USDT isolated at 7x"):
-        float(api.liq_price("BTC-USDT", "long", 5000, 30000, 7))
+        float(api.liq_price("BTC-USDT", "long", 5000, 30000, 7, tiers=LEGACY))
 
 
 def tier_rows():
@@ -83,9 +86,10 @@ def test_calc_reads_the_workbooks_positions_sheet_with_its_headers(tmp_path, cap
     assert cli.main(["calc", str(ROOT / "workbook" / "xlhtx-values.xlsx"), "-o", str(out),
                      "--tiers", str(ROOT / "workbook" / "xlhtx.xlsm")]) == 0
     rows = pacsv.read_csv(out).to_pylist()
+    # the workbook's first sample row: 5,000 BTC-USDT at 30,000, 50x, risk-limit tier 3
     assert rows[0]["Contract"] == "BTC-USDT" and rows[0]["liq_price"] == pytest.approx(
-        GOOD, rel=1e-12)
-    assert cli.main(["calc", str(ROOT / "workbook" / "xlhtx-values.xlsx"), "--sheet", "Nope",
+        (30000 - 600) / (1 - 0.015), rel=1e-12)
+    assert cli.main(["calc", "--tiers", "legacy", str(ROOT / "workbook" / "xlhtx-values.xlsx"), "--sheet", "Nope",
                      "-o", str(out)]) == 1
     assert "no sheet 'Nope'; it has Guide, Positions" in capsys.readouterr().err
 
@@ -96,19 +100,19 @@ ONE = ["--contract", "BTC-USDT", "--side", "long", "--contracts", "100000", "--e
 
 def run_csv(tmp_path, *args):
     out = tmp_path / "o.csv"
-    assert cli.main([*map(str, args), "-o", str(out)]) == 0
+    assert cli.main([*map(str, args), "-o", str(out), "--tiers", "legacy"]) == 0
     return pacsv.read_csv(out).to_pylist()
 
 
 def test_addmargin_to_a_target_or_a_distance(tmp_path):
     rows = run_csv(tmp_path, "addmargin", *ONE, "--target-price", 29000)
     assert rows[0]["margin_to_add"] == pytest.approx(
-        api.add_margin("BTC-USDT", "long", 100000, 30000, 125, 29000).values[0], rel=1e-12)
+        api.add_margin("BTC-USDT", "long", 100000, 30000, 125, 29000, tiers=LEGACY).values[0], rel=1e-12)
     rows = run_csv(tmp_path, "addmargin", *ONE, "--distance", "2%")
     assert rows[0]["target_liq_price"] == pytest.approx(30000 * 0.98)
     # the top-up moves the liquidation price where it was asked to go
     m = 100000 * 0.001 * 30000 / 125 + rows[0]["margin_to_add"]
-    assert float(api.liq_price("BTC-USDT", "long", 100000, 30000, 125, m)) == pytest.approx(
+    assert float(api.liq_price("BTC-USDT", "long", 100000, 30000, 125, m, tiers=LEGACY)) == pytest.approx(
         29400, rel=1e-12)
 
 
@@ -146,7 +150,7 @@ def test_whatifs_over_a_table(tmp_path):
 
 
 def test_whatif_asks_for_what_is_missing(capsys):
-    assert cli.main(["ladder", "--contract", "BTC-USDT", "--side", "long"]) == 1
+    assert cli.main(["ladder", "--tiers", "legacy", "--contract", "BTC-USDT", "--side", "long"]) == 1
     assert "--contracts, --entry, --leverage" in capsys.readouterr().err
 
 
@@ -154,7 +158,7 @@ def test_xlsx_results_are_a_table_with_formats(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
                    "BTC-USDT,long,5000,30000,125,29950\n")
-    assert cli.main(["calc", str(src), "-o", str(tmp_path / "o.xlsx")]) == 0
+    assert cli.main(["calc", "--tiers", "legacy", str(src), "-o", str(tmp_path / "o.xlsx")]) == 0
     from openpyxl import load_workbook
     ws = load_workbook(tmp_path / "o.xlsx")["results"]
     head = [c.value for c in ws[1]]

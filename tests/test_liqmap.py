@@ -13,14 +13,17 @@ from hypothesis import strategies as hs
 import oracle
 from htxcore.liqmap import HIST_ROWS, merge_nb
 from xlhtx import api, cli, udfs
+
+# HTX's adjustment-factor rules: the worked ladder of its pages is on them
+LEGACY = "legacy"
 from xlhtx.reference.snapshot import snapshot
 
-T = snapshot()
+T = snapshot("legacy")
 BTC_LEVERS = [5.0, 10.0, 20.0, 50.0, 125.0]
 
 
 def test_the_worked_ladder_lands_in_its_buckets():
-    m = api.liq_map("BTC-USDT", "long", 100000, 30000, 125, None, 28000.0, 32000.0, 100.0)
+    m = api.liq_map("BTC-USDT", "long", 100000, 30000, 125, None, 28000.0, 32000.0, 100.0, tiers=LEGACY)
     c = m.columns()
     k = lambda p: int((p - 28000) // 100)  # noqa: E731
     assert c["long_contracts"][k(29963.75)] == 10001 + 81000    # both partial steps
@@ -42,7 +45,7 @@ def test_map_matches_the_oracle(book):
         c = T.contract(code)
         rows.append((code, s, q, e, lev, f * oracle.initial_margin(c, q, e, lev)))
     code, side, q, e, lev, m = (list(x) for x in zip(*rows))
-    got = api.liq_map(code, side, q, e, lev, m, 20_000.0, 40_000.0, 250.0)
+    got = api.liq_map(code, side, q, e, lev, m, 20_000.0, 40_000.0, 250.0, tiers=LEGACY)
     want = oracle.liq_map(T, rows, 20_000.0, 250.0, 80)
     cols = got.columns()
     for (s, k), (contracts, notional) in want.items():
@@ -58,11 +61,11 @@ def test_map_matches_the_oracle(book):
 def test_partitions_add_up_to_the_same_digits(book, cut):
     code, side, q, e, lev, _ = (list(x) for x in zip(*book))
     args = (20_000.0, 40_000.0, 100.0)
-    whole = api.liq_map(code, side, q, e, lev, None, *args)
+    whole = api.liq_map(code, side, q, e, lev, None, *args, tiers=LEGACY)
     cut = min(cut, len(code))
-    a = api.liq_map(code[:cut], side[:cut], q[:cut], e[:cut], lev[:cut], None, *args)
+    a = api.liq_map(code[:cut], side[:cut], q[:cut], e[:cut], lev[:cut], None, *args, tiers=LEGACY)
     b = api.liq_map(code[cut:] or ["BTC-USDT"], side[cut:] or ["long"], q[cut:] or [1.0],
-                    e[cut:] or [1e9], lev[cut:] or [5.0], None, *args)  # a far-away filler
+                    e[cut:] or [1e9], lev[cut:] or [5.0], None, *args, tiers=LEGACY)  # a far-away filler
     total = np.zeros((HIST_ROWS, whole.hist.shape[1]))
     merge_nb(total, b.hist)
     merge_nb(total, a.hist)
@@ -73,7 +76,7 @@ def test_partitions_add_up_to_the_same_digits(book, cut):
 
 def test_excel_function_spills_the_map_and_refuses_bad_ranges():
     t = udfs.HTX_LIQMAP([["BTC-USDT"]], [["long"]], [[100000]], [[30000]], [[125]], [[None]],
-                        28000, 32000, 1000, None, 30000)
+                        28000, 32000, 1000, [["legacy"]], 30000)
     assert t[0] == list(api.LIQMAP_COLUMNS) and len(t) == 5
     assert t[2][2] == 91001 and t[1][2] == 8999
     for bad, msg in [((28000, 32000, 0), "step"), ((32000, 28000, 100), "above price_from"),
@@ -97,7 +100,7 @@ def write_dataset(folder, parts=4, n=3000, seed=5):
 
 def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
     ds = write_dataset(tmp_path / "book")
-    common = ["liqmap", str(ds), "--from", "20000", "--to", "40000", "--step", "250",
+    common = ["liqmap", "--tiers", "legacy", str(ds), "--from", "20000", "--to", "40000", "--step", "250",
               "--mark", "30000"]
     assert cli.main([*common, "-o", str(tmp_path / "one.csv"), "--png",
                      str(tmp_path / "map.png")]) == 0
@@ -109,7 +112,7 @@ def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
     table = pa.concat_tables([pq.read_table(p) for p in sorted(ds.glob("*.parquet"))])
     c = table.to_pydict()
     m = api.liq_map(c["contract"], c["side"], c["contracts"], c["entry_price"], c["leverage"],
-                    None, 20000.0, 40000.0, 250.0, mark_price=30000.0)
+                    None, 20000.0, 40000.0, 250.0, mark_price=30000.0, tiers=LEGACY)
     rows = pacsv.read_csv(tmp_path / "one.csv").to_pydict()
     for k, v in m.columns().items():
         assert np.array_equal(np.asarray(rows[k], dtype=float), v), k
@@ -117,8 +120,8 @@ def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
 
 def test_calc_on_a_dask_cluster_equals_one_process(tmp_path):
     ds = write_dataset(tmp_path / "book", n=2000)
-    assert cli.main(["calc", str(ds), "-o", str(tmp_path / "one")]) == 0
-    assert cli.main(["calc", str(ds), "-o", str(tmp_path / "many"), "--engine", "dask"]) == 0
+    assert cli.main(["calc", "--tiers", "legacy", str(ds), "-o", str(tmp_path / "one")]) == 0
+    assert cli.main(["calc", "--tiers", "legacy", str(ds), "-o", str(tmp_path / "many"), "--engine", "dask"]) == 0
     one = pq.read_table(tmp_path / "one" / "part-00000.parquet")
     many = pa.concat_tables([pq.read_table(p) for p in sorted((tmp_path / "many").glob("*.parquet"))])
     assert many.num_rows == one.num_rows == 8000
@@ -127,12 +130,12 @@ def test_calc_on_a_dask_cluster_equals_one_process(tmp_path):
 
 def test_a_dataset_needs_a_folder_for_its_results(tmp_path, capsys):
     ds = write_dataset(tmp_path / "book", parts=1, n=10)
-    assert cli.main(["calc", str(ds), "-o", str(tmp_path / "x.csv")]) == 1
+    assert cli.main(["calc", "--tiers", "legacy", str(ds), "-o", str(tmp_path / "x.csv")]) == 1
     assert "give -o a folder" in capsys.readouterr().err
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
     ds = write_dataset(tmp_path / "book", parts=1, n=10)
-    assert cli.main(["liqmap", str(ds), "--from", "1", "--to", "2", "--step", "1",
+    assert cli.main(["liqmap", "--tiers", "legacy", str(ds), "--from", "1", "--to", "2", "--step", "1",
                      "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]) == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

@@ -152,7 +152,9 @@ def test_to_rows_round_trips_through_the_plain_shape(name):
     """Tiers and RiskLimits tables side by side, an empty column between them, read as
     one range give back the table."""
     s = snapshot(name)
-    tiers, risk = s.to_rows(), s.risk_rows()
+    again = TierTable.from_rows(s.to_rows())   # both systems in one plain table
+    assert sorted(again.ladders, key=repr) == sorted(s.ladders, key=repr)
+    tiers, risk = s.to_rows(risk_limit=False), s.risk_rows()
     n = max(len(tiers), len(risk))
     pad = lambda rows, w: rows + [[None] * w] * (n - len(rows))  # noqa: E731
     block = [a + [None] + b for a, b in zip(pad(tiers, len(tiers[0])), pad(risk, len(risk[0])))]

@@ -89,9 +89,15 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert len(wb["Ladder"]._charts) == 1 and len(wb["Scenario"]._charts) == 1
     for name in ("Tiers", "Contracts", "MarginLadders"):
         assert name in wb[name].tables
-    assert "As of 2026-11-21" in [c.value for c in wb["Tiers"]["K"]]
+    assert "As of 2026-12-04" in [c.value for c in wb["Tiers"]["L"]]
     guide = "\n".join(str(c.value) for c in wb["Guide"]["A"] if c.value)
-    assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.udfs" in guide and "2026-11-21" in guide
+    assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.udfs" in guide and "2026-12-04" in guide
+    assert "risk-limit tiers: BTC-USDT" in guide and "adjustment-factor ladders: BTC-USD" in guide
+
+
+# the first sample position: long 5,000 BTC-USDT at 30,000, 50x, on today's risk-limit
+# tiers (tier 3, MMR 1.5%): (30,000 - 3,000 / 5) / (1 - 0.015)
+SAMPLE_LIQ = (30000 - 3000 / 5) / (1 - 0.015)
 
 
 def test_spills_are_dynamic_arrays(book):
@@ -116,7 +122,10 @@ def test_recalc_values_equal_the_core(model):
         pnl = api.pnl(c, side, q, e, mark).values[0]
         assert v[("Positions", r, 17)] == pytest.approx((m if m is not None else im) + pnl,
                                                        rel=1e-12)
-    ladder = api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125).table(0)
+    # the Ladder sheet's pick, Positions row 3: long 150,000 BTC-USDT at 30,000, 20x, on
+    # risk-limit tiers: one step, the whole position at its liquidation price
+    ladder = api.liq_ladder("BTC-USDT", "long", 150000, 30000, 20).table(0)
+    assert len(ladder) == 2 and ladder[1][3] == 0
     got = [[v[("Ladder", 13 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
     assert got == ladder
     assert v[("Ladder", 13 + len(ladder), 1)] is None   # past the spill: empty
@@ -127,34 +136,35 @@ def test_recalc_values_equal_the_core(model):
         assert [v[("Accounts", 8 + i, 7 + j)] for i in range(4)] == acc[key].to_list()
     assert v[("Accounts", 8, 7)] == v[("Accounts", 9, 7)]   # the hedge pair: one price
     # Scenario: the grid is centred on the picked position's liquidation price (row 3:
-    # long 100,000 at 30,000, mark 29,990); its columns agree with the functions
-    liq = api.liq_price("BTC-USDT", "long", 100000, 30000, 125).values[0]
+    # long 150,000 at 30,000, 20x, mark 29,500); its columns agree with the functions
+    liq = api.liq_price("BTC-USDT", "long", 150000, 30000, 20).values[0]
     assert v[("Scenario", 13 + 12, 2)] == pytest.approx(liq, rel=1e-12)
     for r in range(13, 38):
         p = v[("Scenario", r, 2)]
-        after = api.after_liq("BTC-USDT", "long", 100000, 30000, 125, p)
+        after = api.after_liq("BTC-USDT", "long", 150000, 30000, 20, p)
         assert v[("Scenario", r, 3)] == after["contracts"].values[0]
         assert v[("Scenario", r, 5)] == pytest.approx(after["equity"].values[0], rel=1e-12)
-        assert v[("Scenario", r, 6)] >= -24000 - 1e-6   # an isolated loss stops at the margin
+        assert v[("Scenario", r, 6)] >= -225000 - 1e-6  # an isolated loss stops at the margin
 
 
 def test_recalculates_as_cells_change(model):
-    # mark price of row 2 (G2), leverage of row 4 (D4), and a tier's adjust factor
+    # mark price of row 2 (G2), leverage of row 4 (D4), and a risk-limit tier's MMR (row
+    # 2 holds 5,000 BTC-USDT at 50x: tier 3)
     tiers_row = next(r for r in range(2, 400) if
                      [model.inputs.get("Tiers", r, j) for j in (1, 2, 3, 4)] ==
-                     ["BTC-USDT", "isolated", 125, 0])
+                     ["BTC-USDT", "isolated", None, 3])
     v = model.calculate({("Positions", 2, 7): 29940.0, ("Positions", 5, 4): 20,
-                         ("Tiers", tiers_row, 7): 0.5})
-    mr = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 125)["margin_ratio"]
+                         ("Tiers", tiers_row, 8): 0.01})
+    mr = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 50)["margin_ratio"]
     rows = [["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
-             "adjust_factor", "mmr", "contract_size"]]
-    rows += [[model.inputs.get("Tiers", r, j) for j in range(1, 10)] for r in range(2, 400)
+             "adjust_factor", "mmr", "max_leverage", "contract_size"]]
+    rows += [[model.inputs.get("Tiers", r, j) for j in range(1, 11)] for r in range(2, 400)
              if model.inputs.get("Tiers", r, 1)]
-    rows[tiers_row - 1][6] = 0.5
-    mr_new = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 125, tiers=rows)
+    rows[tiers_row - 1][7] = 0.01
+    mr_new = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 50, tiers=rows)
     assert mr_new["margin_ratio"].values[0] != mr.values[0]
     assert v[("Positions", 2, 18)] == pytest.approx(mr_new["margin_ratio"].values[0], rel=1e-12)
-    assert v[("Positions", 2, 13)] == pytest.approx(0.5 / 125)
+    assert v[("Positions", 2, 13)] == pytest.approx(0.01)   # the tier's MMR, any leverage
     assert v[("Positions", 2, 15)] == pytest.approx(-300)                # PnL at 29,940
     assert v[("Positions", 2, 21)] == pytest.approx(
         (29940 - v[("Positions", 2, 19)]) / 29940, rel=1e-12)            # ordinary formula
@@ -175,14 +185,14 @@ def test_recalc_writes_a_copy_and_keeps_everything_else(book, tmp_path):
         if not name.startswith("xl/worksheets/sheet"):
             assert p_in[name] == p_out[name], name   # charts, styles, VBA, tables untouched
     wb = load_workbook(out, data_only=True)
-    assert wb["Positions"]["S2"].value == pytest.approx(29915.560916767186, rel=1e-12)
-    assert wb["Positions"]["U2"].value == pytest.approx(0.0011498859176231576, rel=1e-9)
+    assert wb["Positions"]["S2"].value == pytest.approx(SAMPLE_LIQ, rel=1e-12)
+    assert wb["Positions"]["U2"].value == pytest.approx((29950 - SAMPLE_LIQ) / 29950, rel=1e-9)
     assert load_workbook(out)["Positions"]["S2"].value.startswith("=HTX_LIQPRICE(")
     with pytest.raises(RecalcError, match="would overwrite the input"):
         recalc(src, src)
     recalc(src, in_place=True)
     assert load_workbook(src, data_only=True)["Positions"]["S2"].value == pytest.approx(
-        29915.560916767186)
+        SAMPLE_LIQ)
 
 
 def test_values_only_copy_is_a_plain_xlsx(book, tmp_path):
@@ -191,7 +201,7 @@ def test_values_only_copy_is_a_plain_xlsx(book, tmp_path):
     assert "xl/vbaProject.bin" not in p and b"macroEnabled" not in p["[Content_Types].xml"]
     assert not re.search(rb"<f[ >]", p["xl/worksheets/sheet2.xml"])
     wb = load_workbook(out)
-    assert wb["Positions"]["S2"].value == pytest.approx(29915.560916767186)
+    assert wb["Positions"]["S2"].value == pytest.approx(SAMPLE_LIQ)
     with pytest.raises(RecalcError, match="name it .xlsx"):
         recalc(book, tmp_path / "v.xlsm", values_only=True)
     with pytest.raises(RecalcError, match="has no macros; name the copy .xlsx"):
@@ -207,13 +217,16 @@ def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, m
     assert cli.main(["tiers", "fetch", "--workbook", str(target)]) == 0
     wb = load_workbook(target)
     tiers = wb["Tiers"]
-    assert tiers.tables["Tiers"].ref == f"A1:I{tiers.max_row}"
+    assert tiers.tables["Tiers"].ref == f"A1:J{tiers.max_row}"
     assert {r[0] for r in tiers.iter_rows(min_row=2, max_col=1, values_only=True)} == \
         {"BTC-USDT", "BTC-USD"}
-    assert str(tiers["K2"].value).startswith("HTX public API")
+    assert str(tiers["L2"].value).startswith("HTX public API")
     assert len(wb["Ladder"]._charts) == 1   # the rest of the workbook is untouched
     v = WorkbookModel(target).calculate()
-    assert v[("Positions", 2, 19)] == pytest.approx(29915.560916767186, rel=1e-12)
+    # the recorded (legacy) answer has BTC-USDT ladders at 20x and 125x only
+    assert v[("Positions", 2, 19)] == ("#N/A no tier ladder for BTC-USDT isolated at 50x; "
+                                       "leverages with ladders: 20, 125 (nearest: 20x and "
+                                       "125x)")
     assert v[("Positions", 5, 19)] == ("#N/A no tier ladder for BTC-USDT isolated at 10x; "
                                        "leverages with ladders: 20, 125")
 

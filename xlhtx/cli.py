@@ -384,7 +384,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_version(args: argparse.Namespace) -> int:
     from xlhtx.reference.snapshot import snapshot
     s = snapshot()
-    print(f"xlhtx {__version__}; tier snapshot as of {s.as_of}: {s.source}")
+    print(f"xlhtx {__version__}; tier snapshot as of {s.as_of} ({s.system_summary()}): "
+          f"{s.source}")
     return 0
 
 

@@ -20,21 +20,34 @@ def fmt(v: Any, spec: str = ",.2f") -> str:
 
 
 def worked_examples(say: Callable[[str], None]) -> None:
-    say("Worked example (HTX API reference tiers): BTC-USDT, 5,000 contracts at 30,000, 125x, margin = IM")
+    say("HTX's USDT-M system since 2026 (risk-limit tiers, HTX's BTC-USDT example table):")
+    for q, lev in ((300, 100), (5000, 50), (5000, 125)):
+        tier = api.tier("BTC-USDT", lev, q)
+        liq = api.liq_price("BTC-USDT", "long", q, 30000, lev).cell(0)
+        where = (f"tier {tier['ladder'].cell(0):.0f}, MMR {tier['mmr'].cell(0):.3%}"
+                 if tier["ladder"].ok[0] else "refused")
+        say(f"  long {q:>5,} at 30,000, {lev:>3}x ({where}): liquidation {fmt(liq, ',.4f')}")
+    say("Legacy rules (adjustment factors; coin-margined today): BTC-USDT, 5,000 contracts "
+        "at 30,000, 125x, margin = IM")
     for side in ("long", "short"):
-        liq = api.liq_price("BTC-USDT", side, 5000, 30000, 125).cell(0)
-        bk = api.bankruptcy_price("BTC-USDT", side, 5000, 30000, 125).cell(0)
+        liq = api.liq_price("BTC-USDT", side, 5000, 30000, 125, tiers="legacy").cell(0)
+        bk = api.bankruptcy_price("BTC-USDT", side, 5000, 30000, 125, tiers="legacy").cell(0)
         say(f"  {side:5}  liquidation {fmt(liq, ',.4f')}   bankruptcy {fmt(bk, ',.2f')}")
-    say("Tiered liquidation: long 100,000 BTC-USDT at 30,000, 125x, margin 24,000")
-    for row in api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125).table(0)[1:]:
+    say("Tiered liquidation (legacy rules): long 100,000 BTC-USDT at 30,000, 125x, margin 24,000")
+    for row in api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125, tiers="legacy").table(0)[1:]:
         step, p, qb, qa, kb, ka, m = row
         after = f"reduce to {qa:,} (ladder {ka})" if qa else "fully liquidated"
         say(f"  step {step}: trigger {p:,.2f}  {qb:,} contracts (ladder {kb}) -> {after}")
-    say("Max open under HTX's tiered available margin, BTC-USDT at 50,000:")
+    say("Max open under HTX's tiered available margin (legacy rules), BTC-USDT at 50,000:")
     for lev, eq in ((30, 100000), (50, 100000), (100, 100000), (10, 100)):
-        r = api.max_open("BTC-USDT", eq, 50000, lev)
+        r = api.max_open("BTC-USDT", eq, 50000, lev, tiers="legacy")
         say(f"  {lev:>3}x equity {eq:>7,}: available {fmt(r['available'].cell(0), ',.0f')}"
             f" -> {fmt(r['contracts'].cell(0), ',.0f')} contracts")
+    say("Max open today (risk-limit tiers cap the size by leverage), BTC-USDT at 50,000, "
+        "equity 100,000:")
+    for lev in (30, 50, 100):
+        r = api.max_open("BTC-USDT", 100000, 50000, lev)
+        say(f"  {lev:>3}x -> {fmt(r['contracts'].cell(0), ',.0f')} contracts")
 
 
 def sample_book(say: Callable[[str], None]) -> None:

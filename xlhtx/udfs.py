@@ -386,10 +386,11 @@ def HTX_ADLRANK(pnl_col, margin_col, notional_col):
 
 @xw.func(category=CATEGORY)
 def HTX_VERSION():
-    """xlhtx version and the bundled tier snapshot's source and date."""
+    """xlhtx version, the bundled tier snapshot's date and the systems of its tables."""
     s = api.snapshot()
-    return (f"xlhtx {__version__}; bundled tier snapshot as of {s.as_of}: illustrative, "
-            "not HTX's live tables (xlhtx tiers fetch --workbook replaces the Tiers sheet)")
+    return (f"xlhtx {__version__}; bundled tier snapshot as of {s.as_of} "
+            f"({s.system_summary()}): illustrative, not HTX's live tables (xlhtx tiers "
+            "fetch --workbook replaces the Tiers sheet)")
 
 
 # every Excel function by its name: what headless recalculation evaluates

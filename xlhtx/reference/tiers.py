@@ -226,18 +226,20 @@ class TierTable:
         return TierTable({**self.contracts, **contracts}, self.ladders, self.source,
                          self.as_of, self.ladder_margin)
 
-    def to_rows(self) -> list[list[Any]]:
-        """Header + the adjustment-factor ladders in the plain shape (what the workbook's
-        Tiers table holds; risk-limit tiers are in ``risk_rows``)."""
+    def to_rows(self, risk_limit: bool | None = None) -> list[list[Any]]:
+        """Header + rows in the plain shape (what the workbook's Tiers table holds): both
+        systems (a risk-limit tier has no lever_rate, its mmr and max_leverage), or only
+        the risk-limit tiers (``True``) or the adjustment-factor ladders (``False``)."""
         head = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size",
-                "max_size", "adjust_factor", "mmr", "contract_size"]
+                "max_size", "adjust_factor", "mmr", "max_leverage", "contract_size"]
         out: list[list[Any]] = [head]
-        for lad in sorted((x for x in self.ladders if not x.risk_limit),
+        for lad in sorted((x for x in self.ladders if risk_limit in (None, x.risk_limit)),
                           key=lambda x: (x.contract, x.mode, x.lever, x.min_size)):
             out.append([lad.contract, lad.mode, lad.lever or None, lad.ladder, lad.min_size,
                          None if lad.max_size == INF else lad.max_size,
                          None if math.isnan(lad.adjust_factor) else lad.adjust_factor,
                          None if math.isnan(lad.mmr) else lad.mmr,
+                         None if lad.max_leverage == INF else lad.max_leverage,
                          self.contracts[lad.contract].size])
         return out
 

@@ -269,6 +269,13 @@ def guide(b: Book, ws, table: TierTable) -> None:
         ("", None),
         ("Tier snapshot", "h"),
         (f"As of {table.as_of}. Source: {table.source}", None),
+        (f"Systems of the loaded tables: {table.system_summary()}.", None),
+        ("Risk-limit tiers (HTX's USDT-M trading system since 2026): the MMR is the tier's, "
+         "the tier holds the position side's contracts, the leverage may not pass the "
+         "tier's max_leverage. HTX publishes no partial liquidation for them: the Ladder, "
+         "Scenario and Liquidation map take the whole position as liquidated at its first "
+         "trigger (an assumption). Adjustment-factor ladders (coin-margined): MMR = factor "
+         "/ leverage on the net position, liquidated ladder by ladder.", None),
         ("The bundled snapshot is illustrative, not HTX's live tables: xlhtx tiers fetch "
          "--workbook <this file> puts HTX's current tables in the Tiers sheet.", None),
         ("", None),

@@ -30,6 +30,7 @@ from typing import Any
 
 from xlhtx import api
 from xlhtx.errors import XlhtxError
+from xlhtx.positions import _num   # HTX's numbers-as-text, read one way
 from xlhtx.reference.contracts import Contract
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.tiers import RISK_LIMIT, TierTable
@@ -124,16 +125,6 @@ def _position(p: dict, where: str) -> Position:
                     _num(p.get("maintenance_margin")), _num(p.get("margin_rate")),
                     _num(p.get("liquidation_price")), _num(p.get("profit_unreal")),
                     str(p.get("margin_currency") or "USDT").upper())
-
-
-def _num(v: Any) -> float | None:
-    if v is None or isinstance(v, bool) or v == "":
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _close(a: float | None, b: float | None) -> bool:

@@ -13,7 +13,10 @@ the same threads and nothing else; outputs preallocated on both sides);
 Haswell's ``NUMBA_CPU_FEATURES``, in a
 new process with an empty cache); ``first_call_s`` / ``cached_start_s`` (a new process,
 import + first call, with an empty / a warm Numba cache); ``ladder_rows_per_s`` (full
-tiered-liquidation ladder for 1,000,000 positions); ratios of numba to the others.
+tiered-liquidation ladder for 1,000,000 positions); ratios of numba to the others. These
+run on the legacy snapshot (every contract on adjustment-factor ladders). ``mixed_*``: the
+same kernel and alternatives on a book of today's snapshot (USDT-M on risk-limit tiers,
+coin-M on adjustment factors, one call), with ``mixed_avx2_rows_per_s`` and the ratios.
 """
 
 from __future__ import annotations
@@ -37,14 +40,22 @@ from xlhtx.api import LADDER_COLUMNS, max_ladder_steps
 from xlhtx.reference.snapshot import snapshot
 
 
-def make_book(n: int, seed: int = 7):
-    """Random isolated positions on the snapshot's contracts and leverages."""
-    t = snapshot()
+# leverages every contract of today's snapshot takes (risk-limit tiers cap them by size)
+MIXED_LEVERS = np.array([1.0, 2.0, 3.0, 5.0, 10.0, 20.0])
+
+
+def make_book(n: int, seed: int = 7, table: str = "legacy"):
+    """Random isolated positions on a bundled snapshot's contracts: ``legacy`` (its
+    leverages, 1x..50x, every contract has them) or ``today`` (a mixed book)."""
+    t = snapshot(table)
     tt = t.compile()
     rng = np.random.default_rng(seed)
-    levers = np.array(sorted({lad.lever for lad in t.ladders if lad.contract == "BTC-USDT"}))
+    if table == "legacy":
+        levers = np.array(sorted({lad.lever for lad in t.ladders if lad.contract == "BTC-USDT"}))
+        lever = levers[rng.integers(0, 8, n)]  # 1x..50x: every contract has them
+    else:
+        lever = MIXED_LEVERS[rng.integers(0, len(MIXED_LEVERS), n)]
     contract = rng.integers(0, len(t.codes), n).astype(np.int32)
-    lever = levers[rng.integers(0, 8, n)]  # 1x..50x: every contract has them
     book = dict(
         contract=contract, mode=np.zeros(n, np.int8),
         side=np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8),
@@ -91,7 +102,7 @@ import json, sys, time
 sys.path.insert(0, sys.argv[2])
 import kernels
 import numpy as np
-tt, b = kernels.make_book(int(sys.argv[1]))
+tt, b = kernels.make_book(int(sys.argv[1]), table=sys.argv[3])
 n = b["q"].shape[0]
 out, status = np.empty(n), np.empty(n, np.int8)
 kernels.run_numba(tt, b, out, status)
@@ -99,7 +110,7 @@ print(json.dumps(n / kernels.best(lambda: kernels.run_numba(tt, b, out, status))
 """
 
 
-def avx2_rate(n: int) -> float:
+def avx2_rate(n: int, table: str = "legacy") -> float:
     """The kernel compiled for AVX2 only (a Haswell CPU, most laptops running Excel), in
     a new process with its own empty cache: a cached native build would otherwise be
     loaded and measured."""
@@ -107,7 +118,8 @@ def avx2_rate(n: int) -> float:
         env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL,
                    NUMBA_CACHE_DIR=cache)
         res = subprocess.run([sys.executable, "-c", AVX2_SCRIPT, str(n),
-                              os.path.dirname(os.path.abspath(__file__))], env=env, check=True,
+                              os.path.dirname(os.path.abspath(__file__)), table], env=env,
+                             check=True,
                              capture_output=True, text=True)
     return float(res.stdout.strip().splitlines()[-1])
 
@@ -125,18 +137,23 @@ def plain(tt):
 def run_numpy(tt, b):
     """The best vectorized NumPy version: composite-key searchsorted for group and ladder."""
     g_key, g_lever, g_start, lad, c_kind, c_size = plain(tt)
-    l_min, l_max, l_mmr = lad[:, 0], lad[:, 1], lad[:, 2]
+    l_min, l_max, l_mmr, l_cap = lad[:, 0], lad[:, 1], lad[:, 2], lad[:, 3]
     gk = g_key * 4096.0 + g_lever                    # group composite key, sorted
-    key = (b["contract"] * 2 + b["mode"]) * 4096.0 + b["lever"]
-    g = np.searchsorted(gk, key)
-    g_ok = g < gk.shape[0]
-    g = np.minimum(g, gk.shape[0] - 1)
-    g_ok &= gk[g] == key
+    base = (b["contract"] * 2 + b["mode"]) * 4096.0
+
+    def find(key):
+        g = np.minimum(np.searchsorted(gk, key), gk.shape[0] - 1)
+        return g, gk[g] == key
+
+    g, g_ok = find(base + b["lever"])
+    g_any, any_ok = find(base)                       # a risk-limit (any-leverage) group
+    g = np.where(g_ok, g, g_any)
+    g_ok |= any_ok
     grp = np.repeat(np.arange(g_key.shape[0]), np.diff(g_start))
     lk = grp * 1e12 + l_min                          # ladder composite key, sorted
     k = np.searchsorted(lk, g * 1e12 + b["q"], side="right") - 1
     k = np.maximum(k, g_start[g])
-    ok = g_ok & (b["q"] < l_max[k] + 1.0)
+    ok = g_ok & (b["q"] < l_max[k] + 1.0) & (b["lever"] <= l_cap[k])
     mmr = l_mmr[k]
     kind, size = c_kind[b["contract"]], c_size[b["contract"]]
     qs = b["q"] * size
@@ -154,6 +171,7 @@ def run_python(tt, b, rows):
     """Plain Python: bisect over the same flat tables, one row at a time."""
     g_key, g_lever, g_start, lad, c_kind, c_size = (x.tolist() for x in plain(tt))
     l_min, l_max, l_mmr = [r[0] for r in lad], [r[1] for r in lad], [r[2] for r in lad]
+    l_cap = [r[3] for r in lad]
     groups = list(zip(g_key, g_lever))
     cols = [b[k][:rows].tolist() for k in ("contract", "mode", "side", "q", "entry", "lever",
                                            "margin")]
@@ -161,10 +179,12 @@ def run_python(tt, b, rows):
     for c, mode, s, q, e, lev, m in zip(*cols):
         g = bisect.bisect_left(groups, (c * 2 + mode, lev))
         if g == len(groups) or groups[g] != (c * 2 + mode, lev):
-            out.append(math.nan)
-            continue
+            g = bisect.bisect_left(groups, (c * 2 + mode, 0.0))   # any leverage
+            if g == len(groups) or groups[g] != (c * 2 + mode, 0.0):
+                out.append(math.nan)
+                continue
         k = max(bisect.bisect_right(l_min, q, g_start[g], g_start[g + 1]) - 1, g_start[g])
-        if q >= l_max[k] + 1:
+        if q >= l_max[k] + 1 or lev > l_cap[k]:
             out.append(math.nan)
             continue
         mmr = l_mmr[k]
@@ -200,7 +220,7 @@ def copy_bandwidth(nbytes=800 * 2**20):
 START_SCRIPT = """
 import time; t0 = time.perf_counter()
 from xlhtx import api
-api.liq_price("BTC-USDT", "long", 5000, 30000, 125)
+api.liq_price("BTC-USDT", "long", 5000, 30000, 50)
 print(time.perf_counter() - t0)
 """
 
@@ -218,7 +238,7 @@ def start_times():
 
 
 def ladder_rate(n=1_000_000):
-    t = snapshot()
+    t = snapshot("legacy")
     tt, b = make_book(n, seed=11)
     steps = max_ladder_steps(t)
     outs = [np.empty((n, steps)) for _ in LADDER_COLUMNS[1:]]
@@ -227,6 +247,23 @@ def ladder_rate(n=1_000_000):
                                  b["entry"], b["lever"], b["margin"], *outs, n_steps, status)
     call()
     return n / best(call)
+
+
+def mixed(n: int, rows: int) -> dict:
+    """The kernel and its alternatives on a book of today's snapshot: both systems of
+    tiers in one call (checked to agree before timing)."""
+    tt, b = make_book(n, seed=13, table="today")
+    got, status = run_numba(tt, b)
+    assert np.allclose(got, run_numpy(tt, b), rtol=1e-9, equal_nan=True), \
+        "numba and numpy disagree on the mixed book"
+    assert np.allclose(got[:1000], run_python(tt, b, 1000), rtol=1e-9, equal_nan=True), \
+        "numba and python disagree on the mixed book"
+    out, status = np.empty(n), np.empty(n, np.int8)
+    return {"mixed_rows_per_s": n / best(lambda: run_numba(tt, b, out, status)),
+            "mixed_numpy_rows_per_s": n / best(lambda: run_numpy(tt, b), 2),
+            "mixed_python_rows_per_s": rows / best(lambda: run_python(tt, b, rows), 1),
+            "mixed_avx2_rows_per_s": avx2_rate(n, "today"),
+            "mixed_ok_fraction": float((status == 0).mean())}
 
 
 def main(argv=None) -> dict:
@@ -260,6 +297,7 @@ def main(argv=None) -> dict:
         "first_call_s": first,
         "cached_start_s": cached,
         "ladder_rows_per_s": ladder_rate(),
+        **mixed(a.n, min(a.python_rows, a.n)),
         "threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
     }
     res["numba_vs_numpy"] = res["numba_rows_per_s"] / res["numpy_rows_per_s"]
@@ -267,6 +305,9 @@ def main(argv=None) -> dict:
     res["fraction_of_bandwidth"] = res["numba_rows_per_s"] / res["bandwidth_rows_per_s"]
     res["fraction_of_bound"] = res["numba_rows_per_s"] / res["bound_rows_per_s"]
     res["avx2_vs_native"] = res["avx2_rows_per_s"] / res["numba_rows_per_s"]
+    res["mixed_vs_numpy"] = res["mixed_rows_per_s"] / res["mixed_numpy_rows_per_s"]
+    res["mixed_vs_python"] = res["mixed_rows_per_s"] / res["mixed_python_rows_per_s"]
+    res["mixed_avx2_vs_native"] = res["mixed_avx2_rows_per_s"] / res["mixed_rows_per_s"]
     print(json.dumps(res, indent=None if a.json else 2))
     return res
 

@@ -8,7 +8,8 @@ best of 3) and ``positions_per_s``; ``numpy_s`` (the same map with vectorized Nu
 ladder step at a time) and ``numpy_ratio``; ``single_s`` (``xlhtx liqmap``'s path in one
 process: a 10-partition Parquet dataset read, coerced and mapped) and ``dask_s`` (the
 same on a local Dask cluster of two workers, started before the clock); ``same_map``
-(all three maps equal to the digit). BTC-USDT books, leverages 5x to 125x (3 ladders).
+(all three maps equal to the digit). BTC-USDT books, leverages 5x to 125x (3 ladders), on
+the legacy snapshot's adjustment-factor ladders (tiered liquidation step by step).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ LO, HI, STEP = 20_000.0, 40_000.0, 50.0
 
 def make_book(n: int, seed: int = 11) -> dict:
     rng = np.random.default_rng(seed)
-    btc = snapshot().contract_id("BTC-USDT")
+    btc = snapshot("legacy").contract_id("BTC-USDT")
     return {"contract": np.full(n, btc, np.int32), "mode": np.zeros(n, np.int8),
             "side": np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8),
             "q": np.floor(rng.uniform(1, 150_000, n)), "entry": rng.uniform(28_000, 32_000, n),
@@ -114,7 +115,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    t = snapshot()
+    t = snapshot("legacy")
     tt = t.compile()
     b = make_book(args.rows)
     run_kernel(tt, make_book(1000))

@@ -36,7 +36,7 @@ def main(argv=None) -> dict:
     scalar = []
     for i in range(5000):
         t0 = time.perf_counter()
-        HTX_LIQPRICE([["BTC-USDT"]], [["long"]], [[5000.0]], [[30000.0]], [[125.0]], None, None)
+        HTX_LIQPRICE([["BTC-USDT"]], [["long"]], [[5000.0]], [[30000.0]], [[50.0]], None, None)
         scalar.append(time.perf_counter() - t0)
     res = {"n": n, "array_call_s": min(array), "scalar_call_s": statistics.median(scalar)}
     res["array_speedup"] = n * res["scalar_call_s"] / res["array_call_s"]

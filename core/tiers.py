@@ -39,7 +39,9 @@ l_col      None                dense tables: column ``w`` is whole leverage ``w`
                                leverages without a group share the last column
 g_mins     int64    2, G       minimums of ladders 1-4 in whole contracts, two int32
                                per word (low half first), padded with ``UNBOUNDED``
-lad        float64  4, G*SLOTS per ladder row (columns ``LAD_*``): min_size, max_size
+lad        float64  4, G*SLOTS per ladder row (columns ``LAD_*``): min_size (as looked
+                               up: a boundary contract a risk-limit tier shares with
+                               the tier below starts one higher), max_size
                                (``inf`` = unbounded), MMR (a / L of the group, or as
                                given), maximum leverage (``inf`` = no limit); NaN padding
 l_bound    int64    G*SLOTS    ``(max_size + 1) << 32 | max_leverage``, whole numbers,

@@ -43,27 +43,33 @@ def test_built_template_opens(soffice, tmp_path):
     s = sheets_as_csv(soffice, book, tmp_path)
     assert {"Guide", "Positions", "Ladder", "Scenario", "Accounts", "Tiers"} <= set(s)
     assert s["Positions"][0][:3] == ["Contract", "Side", "Margin mode"]
-    assert s["Positions"][1][:7] == ["BTC-USDT", "long", "isolated", "125", "5000", "30000",
+    assert s["Positions"][1][:7] == ["BTC-USDT", "long", "isolated", "50", "5000", "30000",
                                      "29950"]
-    assert ["BTC-USDT", "isolated", "125", "0", "0", "8999", "0.65"] in \
-        [r[:7] for r in s["Tiers"]]
+    # a risk-limit tier (no leverage of its own, its MMR and cap) and a coin-M ladder
+    assert ["BTC-USDT", "isolated", "", "3", "4001", "8000", "", "0.015", "50"] in \
+        [r[:9] for r in s["Tiers"]]
+    assert ["BTC-USD", "isolated", "125"] in [r[:3] for r in s["Tiers"]]
 
 
 def test_recalculated_copies_show_the_numbers(soffice, tmp_path):
     full = recalc(ROOT / "workbook" / "xlhtx.xlsm", tmp_path / "full.xlsm")
     s = sheets_as_csv(soffice, full, tmp_path)
     row = s["Positions"][1]
-    assert float(row[18]) == pytest.approx(29915.5609167672, rel=1e-9)    # Liq. price
-    assert row[17] == "81.9684210526316%"                                 # Margin ratio
+    # long 5,000 BTC-USDT at 30,000, 50x: tier 3, MMR 1.5%
+    assert float(row[18]) == pytest.approx(29400 / 0.985, rel=1e-9)      # Liq. price
+    assert row[17] == "81.6818181818182%"           # Margin ratio: 2,246.25 / 2,750
     values = tmp_path / "v"
     values.mkdir()
     s = sheets_as_csv(soffice, ROOT / "workbook" / "xlhtx-values.xlsx", values)
     assert s["Ladder"][11][:4] == ["Step", "Trigger price", "Contracts before",
                                    "Contracts after"]
-    assert float(s["Ladder"][13][1]) == pytest.approx(29963.7535239629, rel=1e-9)
-    assert s["Ladder"][15][5] == "closed"
+    # the picked position (150,000 BTC-USDT at 30,000, 20x) is on risk-limit tiers: one
+    # step, the whole position at its liquidation price (28,500 / 0.97)
+    liq = 28500 / (1 - 0.03)
+    assert float(s["Ladder"][13][1]) == pytest.approx(liq, rel=1e-9)
+    assert s["Ladder"][13][5] == "closed"
     assert float(s["Accounts"][7][6]) > 0 and s["Accounts"][7][6] == s["Accounts"][8][6]
-    assert float(s["Scenario"][24][1]) == pytest.approx(29963.7535239629, rel=1e-9)
+    assert float(s["Scenario"][24][1]) == pytest.approx(liq, rel=1e-9)
 
 
 RENDERED = ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map"]
@@ -121,6 +127,6 @@ def test_a_workbook_saved_by_libreoffice_recalculates(soffice, tmp_path):
     out = recalc(saved, tmp_path / "again.xlsx")
     from openpyxl import load_workbook
     ws = load_workbook(out, data_only=True)["Positions"]
-    assert ws["S2"].value == pytest.approx(29915.560916767186, rel=1e-12)
-    assert ws["Q2"].value == pytest.approx(950.0)
+    assert ws["S2"].value == pytest.approx(29400 / 0.985, rel=1e-12)
+    assert ws["Q2"].value == pytest.approx(2750.0)   # equity: 3,000 - 5 x 50
     assert load_workbook(saved)["Positions"]["S2"].value.lower().startswith("=htx_liqprice(")

@@ -131,7 +131,7 @@ def test_recalc_values_equal_the_core(model):
     assert v[("Ladder", 13 + len(ladder), 1)] is None   # past the spill: empty
     assert v[("Ladder", 13 + len(ladder) - 1, 6)] == "closed"   # no tier -1 shown
     legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
-    acc = api.account(*legs, 25000, "cross", 0)
+    acc = api.account(*legs, template.ACCOUNT_BALANCE, "cross", 0)
     for j, key in enumerate(("liq_price", "margin_ratio", "risk_rate", "equity")):
         assert [v[("Accounts", 8 + i, 7 + j)] for i in range(4)] == acc[key].to_list()
     assert v[("Accounts", 8, 7)] == v[("Accounts", 9, 7)]   # the hedge pair: one price

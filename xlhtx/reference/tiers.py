@@ -373,7 +373,7 @@ def _compile(table: TierTable) -> TierArrays:
             l_bound[k] = ((high + 1 if high != UNBOUNDED else UNBOUNDED) << 32) | cap
             # MMR at the group's leverage: a / L, or the MMR a Multi-Assets row gives
             mmr = x.mmr if not math.isnan(x.mmr) else x.adjust_factor / x.lever
-            lad[k] = (x.min_size, x.max_size, mmr, x.max_leverage)
+            lad[k] = (low, x.max_size, mmr, x.max_leverage)   # the minimum the lookup uses
             l_ladder[k] = x.ladder
     systems = table.systems
     c_sys = np.array([SYS_RISK if systems.get(c) == RISK_LIMIT else SYS_ADJUST

@@ -426,7 +426,9 @@ def ladder_sheet(b: Book, ws) -> None:
     refs = position_picker(b, ws)
     top = 13
     ws.write_string("A11", "As the mark moves against the position, HTX cuts it tier by tier "
-                    "at each trigger price (HTX_LIQLADDER):", b.fmt(NOTE))
+                    "at each trigger price (HTX_LIQLADDER); on risk-limit tiers (USDT-M "
+                    "today) HTX publishes no partial liquidation: all of it goes at the "
+                    "first trigger.", b.fmt(NOTE))
     header_row(b, ws, top - 2, LADDER_HEADERS)
     f = (f"=HTX_LIQLADDER({refs['Contract']},{refs['Side']},{refs['Contracts']},"
          f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIERS})")
@@ -496,7 +498,9 @@ def scenario_sheet(b: Book, ws) -> None:
     centre = "IF(ISNUMBER($E$3),$E$3,$E$4)"
     after = f"{pos},{refs['Leverage']},B{{r}},{refs['Margin']},{TIERS}"
     move = b.fmt(num_format="+0.00%;-0.00%;0.00%")
-    whole, pct, money = (b.fmt(num_format="#,##0"), b.fmt(num_format=PCT),
+    # the ratio column shrinks its words (a fully liquidated position has no ratio), as
+    # the Positions formula columns do
+    whole, pct, money = (b.fmt(num_format="#,##0"), b.fmt(num_format=PCT, shrink=True),
                          b.fmt(num_format="#,##0.00"))
     for k in range(SCENARIO_POINTS):
         r = top + 1 + k
@@ -542,6 +546,9 @@ ACCOUNT_LEGS = [("BTC-USDT", "long", 20000, 64000, 63500, 20),
                 ("BTC-USDT", "short", 5000, 64500, 63500, 20),
                 ("ETH-USDT", "short", 3000, 3100, 3150, 20),
                 ("SOL-USDT", "long", 500, 142.5, 140.0, 10)]
+# the sample account's balance: enough for today's risk-limit MMRs (the BTC-USDT long is
+# in tier 4, 2%)
+ACCOUNT_BALANCE = 60000
 
 
 def accounts_sheet(b: Book, ws) -> None:
@@ -550,7 +557,8 @@ def accounts_sheet(b: Book, ws) -> None:
     HTX's risk rate, all from HTX_ACCOUNT."""
     ws.write_string("A1", "Margin account (USDT cross)", b.fmt(TITLE))
     inputs = [("Margin mode", "cross", "@"),
-              ("Balance before unrealized PnL (USDT, HTX margin_static)", 25000, MONEY),
+              ("Balance before unrealized PnL (USDT, HTX margin_static)", ACCOUNT_BALANCE,
+               MONEY),
               ("Frozen order margin (USDT)", 0, MONEY)]
     for r, (label, value, fmt) in enumerate(inputs, start=3):
         ws.write_string(f"A{r}", label)

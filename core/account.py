@@ -5,10 +5,11 @@ API ``swap_account_position_info``, ``swap_cross_account_position_info``,
 An account is a static balance (HTX's ``margin_static``) and legs. Per contract, the legs
 (a hedge pair: a long and a short) move with one price and are tiered on the net
 position (adjustment-factor ladders) or each on its own contracts (risk-limit tiers,
-HTX's USDT-M system since 2026, whose tiers are per position side); the liquidation price solves equity = maintenance margin with only that
-contract's price moving, every other contract of the account held at its current PnL and
-maintenance margin (``position.solve_price_nb``, the one solver). An isolated single
-position is the one-leg account.
+HTX's USDT-M system since 2026, whose tiers are per position side); the liquidation
+price solves equity = maintenance margin with only that contract's price moving, every
+other contract of the account held at its current PnL and maintenance margin
+(``position.solve_price_nb``, the one solver). An isolated single position is the one-leg
+account.
 
 Array conventions
 -----------------
@@ -22,7 +23,8 @@ Array conventions
 * Outputs per row: ``out_liq`` the liquidation price of the row's contract,
   ``out_ratio`` the account's margin ratio (MM / equity), ``out_risk`` HTX's risk rate of
   the account (NaN for an account holding a risk-limit contract: HTX's new system
-  reports the margin ratio instead), ``out_equity`` the account's equity (HTX's ``margin_balance``);
+  reports the margin ratio instead), ``out_equity`` the account's equity (HTX's
+  ``margin_balance``);
   ``status`` is the liquidation price's status, ``acc_status`` OK when the account's
   figures (ratio, risk rate, equity) are valid; ``out_root`` the unchecked root of the
   liquidation equation (HTX's new USDT-M system prints it even when negative).

@@ -270,7 +270,9 @@ def initial_margin_nb(tt, contract, q, price, lever, out, status):
 def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status):
     """HTX ladder number, adjustment factor and MMR for a net position per row.
 
-    A risk-limit contract has no adjustment factor (NaN; its MMR is the tier's).
+    A risk-limit contract has no adjustment factor (NaN; its MMR is the tier's). A row
+    whose leverage is above its tier's maximum keeps the ladder number (what a message
+    names), with that status.
     """
     g_lut, l_col, g_mins, lad, l_bound, l_ladder, c_size, c_sys = (
         tt.g_lut, tt.l_col, tt.g_mins, tt.lad, tt.l_bound, tt.l_ladder, tt.c_size, tt.c_sys)
@@ -285,8 +287,9 @@ def tier_nb(tt, contract, mode, lever, net, out_ladder, out_af, out_mmr, status)
         if s == st.OK:
             k, mmr, s = lookup_tier_nb(g_lut, l_col, g_mins, lad, l_bound, c, mode[i],
                                        lever[i], net[i])
-            if s == st.OK:
+            if s == st.OK or s == st.ERR_LEVER_ABOVE_TIER:
                 out_ladder[i] = l_ladder[k]
+            if s == st.OK:
                 out_mmr[i] = mmr
                 out_af[i] = adjust_factor_nb(c_sys, c, mmr, lever[i])
         status[i] = s

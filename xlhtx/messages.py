@@ -158,9 +158,9 @@ def _lever_above(code: int, batch: Batch, i: int, table: Any) -> str:
     col = "net_contracts" if "net_contracts" in batch.raw else "contracts"
     try:
         size = float(batch.value(col, i)) if col in batch.raw else 0.0
+        tier = table.tier_at(contract, mode, size, float(lev))
     except (TypeError, ValueError):
-        size = 0.0
-    tier = table.tier_at(contract, mode, size) if hasattr(table, "tier_at") else None
+        tier = None
     if tier is None or tier.max_leverage == float("inf"):
         return (f"#VALUE! leverage = {describe(lev)}: above the maximum leverage of the "
                 f"{contract} tier for this position size")

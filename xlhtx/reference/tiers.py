@@ -182,14 +182,22 @@ class TierTable:
                 parts.append(f"{name}: {shown}")
         return "; ".join(parts)
 
-    def tier_at(self, code: str, mode: str, size: float, lever: float = 0.0) -> Ladder | None:
-        """The ladder or tier holding ``size`` contracts (for messages), or None."""
-        c = self.contract(code)
-        if c is None:
+    def tier_at(self, code: str, mode: str, size: float, lever: float) -> Ladder | None:
+        """The ladder or tier holding ``size`` contracts at ``lever`` (for messages), as
+        the kernels' own lookup finds it, or None."""
+        from htxcore.position import tier_nb
+        c = self.contract_id(code)
+        if c < 0 or mode not in MODES:
             return None
-        lads = sorted((x for x in self.ladders if x.contract == c.code and x.mode == mode
-                       and x.lever in (0, lever)), key=lambda x: x.min_size)
-        return next((x for x in lads if size <= x.max_size), None)
+        one = lambda v, t=np.float64: np.array([v], dtype=t)  # noqa: E731
+        ladder, af, mmr, s = one(np.nan), one(np.nan), one(np.nan), one(0, np.int8)
+        tier_nb(self.compile(), one(c, np.int32), one(MODES[mode], np.int8), one(lever),
+                one(size), ladder, af, mmr, s)
+        if np.isnan(ladder[0]):
+            return None
+        return next(x for x in self.ladders if x.contract == self.codes[c] and x.mode == mode
+                    and x.lever in (0, lever) and x.ladder == ladder[0])
+
     # ---------------------------------------------------------------- compiling
     @cached_property
     def codes(self) -> list[str]:

@@ -45,6 +45,10 @@ def test_htx_risk_limit_response_is_a_risk_limit_table():
     assert caps["mmr"].messages[1] == ("#VALUE! leverage = 201: BTC-USDT cross tier 1 (1 to "
                                        "400 contracts) allows at most 200x; lower the "
                                        "leverage or the size")
+    # the message names the tier the lookup found: 400.5 contracts stay in tier 1
+    assert api.tier("BTC-USDT", 150, 400.5, "cross", t)["mmr"].values[0] == 0.00385
+    assert api.tier("BTC-USDT", 250, 400.5, "cross", t)["mmr"].messages[0].startswith(
+        "#VALUE! leverage = 250: BTC-USDT cross tier 1 (1 to 400 contracts)")
     # no adjustment factor in this system: said, not a silent number
     assert r["adjust_factor"].status[0] == st.NOT_APPLICABLE
     assert r["adjust_factor"].cell(0).startswith("n/a: risk-limit tiers")

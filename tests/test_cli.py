@@ -16,6 +16,7 @@ import pytest
 
 from xlhtx import cli
 from xlhtx.reference import fetch
+from xlhtx.reference.tiers import ADJUST_FACTOR, RISK_LIMIT
 from xlhtx.reference.snapshot import load_snapshot_json
 
 DATA = Path(__file__).parent / "data" / "htx"
@@ -23,7 +24,10 @@ GOOD = 29915.560916767186
 
 
 def recorded(url: str, timeout: float) -> bytes:
-    """Replay HTX's recorded answers by endpoint."""
+    """Replay HTX's recorded answers by endpoint (v5 risk limits: HTX's documented
+    BTC-USDT cross example)."""
+    if "/v5/market/risk/limit" in url:
+        return (DATA.parent / "htx-v5" / "market-risk-limit-btc-usdt.json").read_bytes()
     kind = "linear" if "/linear-swap-api/" in url else "inverse"
     name = url.split("?")[0].rsplit("/", 1)[-1]
     return (DATA / f"{kind}_{name}.json").read_bytes()
@@ -98,11 +102,18 @@ def test_fetch_builds_a_tier_file_from_recorded_responses(tmp_path):
     t = load_snapshot_json(doc)
     assert set(t.codes) == {"BTC-USDT", "BTC-USD"}
     assert t.contract("BTC-USD").kind == "inverse" and t.contract("BTC-USDT").size == 0.001
+    # USDT-M from /v5/market/risk/limit (risk-limit tiers), coin-M from adjustment factors
+    assert t.systems == {"BTC-USDT": RISK_LIMIT, "BTC-USD": ADJUST_FACTOR}
     from xlhtx import api
-    assert api.liq_price("BTC-USDT", "long", 5000, 30000, 125, tiers=t).values[0] == \
-        pytest.approx(GOOD, rel=1e-12)
-    assert api.tier("BTC-USDT", 125, 9000, "cross", t)["adjust_factor"].values[0] == 0.8
-    assert api.max_open("BTC-USDT", 150000, 50000, 20, tiers=t)["available"].values[0] == 150000
+    assert api.liq_price("BTC-USDT", "long", 300, 30000, 100, tiers=t, mode="cross").values[0] \
+        == pytest.approx((30000 - 300) / (1 - 0.00385), rel=1e-12)
+    assert api.tier("BTC-USDT", 20, 9000, "cross", t)["mmr"].values[0] == 0.02
+    assert api.max_open("BTC-USDT", 150000, 50000, 20, tiers=t, mode="cross")[
+        "contracts"].values[0] == 60000
+    # HTX's example table is cross only: an isolated position is refused by name
+    iso = api.liq_price("BTC-USDT", "long", 300, 30000, 100, tiers=t)
+    assert iso.messages[0] == ("#N/A no isolated risk-limit tiers for BTC-USDT in the tier "
+                               "table (it has cross)")
 
 
 def test_fetch_one_coin_margined_contract_asks_only_the_coin_api():
@@ -115,9 +126,14 @@ def test_fetch_one_coin_margined_contract_asks_only_the_coin_api():
 def test_htx_error_payload_is_one_clear_error():
     err = (DATA / "error_invalid_contract.json").read_bytes()
     with pytest.raises(fetch.FetchError, match="HTX answered with an error for "
-                       r"/linear-swap-api/v1/swap_adjustfactor\?contract_code=X-USDT: 1014 "
+                       r"/v5/market/risk/limit\?contract_code=X-USDT: 1014 "
                        "This contract doesnt exist."):
         fetch.fetch_tables("X-USDT", get=lambda u, t: err)
+    # the v5 envelope: a code other than 200 with its message
+    v5 = b'{"code": 1010, "message": "Account does not exist", "data": null}'
+    with pytest.raises(fetch.FetchError, match=r"error for /v5/market/risk/limit: 1010 "
+                       "Account does not exist"):
+        fetch.fetch_tables(get=lambda u, t: v5)
 
 
 def test_offline_retries_with_backoff_then_says_so():

@@ -223,12 +223,14 @@ def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, m
     assert str(tiers["L2"].value).startswith("HTX public API")
     assert len(wb["Ladder"]._charts) == 1   # the rest of the workbook is untouched
     v = WorkbookModel(target).calculate()
-    # the recorded (legacy) answer has BTC-USDT ladders at 20x and 125x only
-    assert v[("Positions", 2, 19)] == ("#N/A no tier ladder for BTC-USDT isolated at 50x; "
-                                       "leverages with ladders: 20, 125 (nearest: 20x and "
-                                       "125x)")
-    assert v[("Positions", 5, 19)] == ("#N/A no tier ladder for BTC-USDT isolated at 10x; "
-                                       "leverages with ladders: 20, 125")
+    # the recorded /v5/market/risk/limit answer (HTX's example) has cross tiers only:
+    # the isolated sample rows say so; a cross row's MMR computes on them (the MMR column
+    # passes the margin mode)
+    for r in (2, 5):
+        assert v[("Positions", r, 19)] == ("#N/A no isolated risk-limit tiers for BTC-USDT "
+                                           "in the tier table (it has cross)")
+    v = WorkbookModel(target).calculate({("Positions", 2, 3): "cross"})
+    assert v[("Positions", 2, 13)] == 0.015   # 5,000 contracts: tier 3
 
 
 def make_zip(path, members):

@@ -65,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("tiers", help="tier tables: fetch from HTX")
     tsub = t.add_subparsers(dest="tiers_command", metavar="ACTION")
-    f = _parser(tsub, "fetch", "download adjustment factors, contract sizes and ladder "
-                "margins from HTX's public API", "xlhtx tiers fetch --contract BTC-USDT "
+    f = _parser(tsub, "fetch", "download tier tables and contract sizes from HTX's public "
+                "API: risk-limit tiers for USDT-M (/v5/market/risk/limit), adjustment "
+                "factors for coin-M", "xlhtx tiers fetch --contract BTC-USDT "
                 "-o tiers.json", cmd_tiers_fetch)
     f.add_argument("--contract", help="one contract code (default: all)")
     dest = f.add_mutually_exclusive_group(required=True)

@@ -15,6 +15,7 @@ from htxcore import status as st
 import numpy as np
 
 from xlhtx.coerce import Batch, Categorical, describe
+from xlhtx.reference.tiers import RISK_LIMIT
 
 BELOW = "below 1e15"
 RULES = {
@@ -131,6 +132,10 @@ def _where(batch: Batch, i: int) -> tuple[str, str, Any]:
 
 def _no_tier(code: int, batch: Batch, i: int, table: Any) -> str:
     contract, mode, lev = _where(batch, i)
+    if table.systems.get(contract) == RISK_LIMIT:
+        other = sorted({x.mode for x in table.ladders if x.contract == contract} - {mode})
+        has = f" (it has {' and '.join(other)})" if other else ""
+        return f"#N/A no {mode} risk-limit tiers for {contract} in the tier table{has}"
     published = [x for x in table.leverages(contract, mode) if x]
     levs = ", ".join(f"{x:g}" for x in published)
     have = (f"; leverages with ladders: {levs}" if levs

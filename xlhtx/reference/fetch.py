@@ -1,11 +1,14 @@
 """Fetching tier, contract and margin-ladder tables from HTX's public REST API.
 
-Endpoints (HTX API reference): USDT-margined ``/linear-swap-api/v1/swap_adjustfactor``,
-``swap_cross_adjustfactor``, ``swap_contract_info``, ``swap_ladder_margin``,
-``swap_cross_ladder_margin``; coin-margined ``/swap-api/v1/swap_adjustfactor`` and
-``swap_contract_info``. Every request has a timeout and is retried with exponential
-backoff; offline, HTTP errors and HTX error payloads (``"status": "error"``,
-``err_code``, ``err_msg``) end in one clear ``FetchError``.
+Endpoints (HTX API reference): USDT-margined swaps are on HTX's trading system of 2026,
+whose tiers are ``GET /v5/market/risk/limit`` (risk-limit tiers; "Get Futures Risk
+Limit"), with contract sizes from ``/linear-swap-api/v1/swap_contract_info``;
+coin-margined ``/swap-api/v1/swap_adjustfactor`` and ``swap_contract_info`` (adjustment
+factors). The legacy USDT-M ``swap_adjustfactor`` / ``swap_ladder_margin`` endpoints are
+discontinued by HTX (after 2026-07-13) and no longer asked. Every request has a timeout
+and is retried with exponential backoff; offline, HTTP errors and HTX error payloads
+(``"status": "error"``, ``err_code``, ``err_msg``; v5: ``code`` other than 200 with its
+``message``) end in one clear ``FetchError``.
 
 The transport is a function ``get(url, timeout) -> bytes`` so tests replay recorded
 responses and never touch the network.
@@ -30,6 +33,7 @@ from xlhtx.errors import XlhtxError
 DEFAULT_BASE = "https://api.hbdm.com"
 LINEAR = "/linear-swap-api/v1/"
 INVERSE = "/swap-api/v1/"
+RISK_LIMIT = "/v5/market/risk/limit"
 
 Transport = Callable[[str, float], bytes]
 
@@ -100,6 +104,10 @@ def get_json(url: str, *, get: Transport | None = None, timeout: float = 10.0,
                 raise FetchError(f"HTX answered with an error for {_short(url)}: "
                                  f"{printable(payload.get('err_code'), 40)} "
                                  f"{printable(payload.get('err_msg'), 300)}")
+            if isinstance(payload, dict) and payload.get("code") not in (None, 200, "200"):
+                raise FetchError(f"HTX answered with an error for {_short(url)}: "
+                                 f"{printable(payload.get('code'), 40)} "
+                                 f"{printable(payload.get('message'), 300)}")
             return payload
         if attempt < retries:
             sleep(backoff * 2 ** attempt)
@@ -130,25 +138,20 @@ def fetch_tables(contract: str | None = None, *, base: str = DEFAULT_BASE,
             raise FetchError(f"{path}: unexpected answer (no data list)")
         return data
 
-    adj, info, ladders = [], [], []
+    adj, info, ladders, risk = [], [], [], []
     if kind in (None, "linear"):
-        adj += [dict(x, margin_mode=x.get("margin_mode") or "isolated")
-                for x in one(LINEAR + "swap_adjustfactor")]
-        adj += [dict(x, margin_mode="cross") for x in one(LINEAR + "swap_cross_adjustfactor")]
+        risk += one(RISK_LIMIT)
         info += one(LINEAR + "swap_contract_info")
-        ladders += [dict(x, margin_mode=x.get("margin_mode") or "isolated")
-                    for x in one(LINEAR + "swap_ladder_margin")]
-        ladders += [dict(x, margin_mode="cross")
-                    for x in one(LINEAR + "swap_cross_ladder_margin")]
     if kind in (None, "inverse"):
         adj += [dict(x, margin_mode="isolated") for x in one(INVERSE + "swap_adjustfactor")]
         info += [dict(x, kind="inverse") for x in one(INVERSE + "swap_contract_info")]
-    if not adj:
-        raise FetchError(f"HTX has no adjustment factors for {contract or 'any contract'}")
+    if not adj and not risk:
+        raise FetchError(f"HTX has no tiers for {contract or 'any contract'}")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return {"source": f"HTX public API {base} (swap_adjustfactor, swap_cross_adjustfactor, "
-                      "swap_contract_info, swap_ladder_margin)",
+    return {"source": f"HTX public API {base} (USDT-M: {RISK_LIMIT} risk-limit tiers; "
+                      "coin-M: swap_adjustfactor; swap_contract_info)",
             "as_of": stamp,
             "contract_info": {"status": "ok", "data": info},
+            "risk_limit": {"code": 200, "data": risk},
             "adjustfactor": {"status": "ok", "data": adj},
             "ladder_margin": {"status": "ok", "data": ladders}}

@@ -46,9 +46,10 @@ def test_built_template_opens(soffice, tmp_path):
     assert s["Positions"][1][:7] == ["BTC-USDT", "long", "isolated", "50", "5000", "30000",
                                      "29950"]
     # a risk-limit tier (no leverage of its own, its MMR and cap) and a coin-M ladder
-    assert ["BTC-USDT", "isolated", "", "3", "4001", "8000", "", "0.015", "50"] in \
-        [r[:9] for r in s["Tiers"]]
+    # a coin-M ladder in Tiers, a risk-limit tier in RiskLimits beside it
     assert ["BTC-USD", "isolated", "125"] in [r[:3] for r in s["Tiers"]]
+    assert ["BTC-USDT", "isolated", "3", "4001", "8000", "50", "0.015"] in \
+        [r[11:18] for r in s["Tiers"]]
 
 
 def test_recalculated_copies_show_the_numbers(soffice, tmp_path):

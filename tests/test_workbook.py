@@ -77,7 +77,13 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert [c.value for c in pos[1]][:8] == ["Contract", "Side", "Margin mode", "Leverage",
                                              "Contracts", "Entry price", "Mark price", "Margin"]
     assert pos["S2"].value.startswith("=HTX_LIQPRICE(Positions[[#This Row],[Contract]]")
-    assert "Tiers[#All]" in pos["S2"].value
+    # every HTX_* cell reads the Tiers sheet's two tables through one name over both
+    assert pos["S2"].value.endswith(",TierTables)")
+    tiers = wb["Tiers"]
+    assert tiers.tables["Tiers"].ref.startswith("A1:J")
+    assert tiers.tables["RiskLimits"].ref == "L1:S51"     # 50 risk-limit tiers
+    last = max(int(tiers.tables["Tiers"].ref.split(":J")[1]), 51)
+    assert wb.defined_names["TierTables"].attr_text == f"Tiers!$A$1:$S${last + 50}"
     lists = {dv.formula1 for dv in pos.data_validations.dataValidation}
     assert '"long,short"' in lists and '"isolated,cross"' in lists
     assert any("Contracts[contract_code]" in f for f in lists)
@@ -89,7 +95,7 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert len(wb["Ladder"]._charts) == 1 and len(wb["Scenario"]._charts) == 1
     for name in ("Tiers", "Contracts", "MarginLadders"):
         assert name in wb[name].tables
-    assert "As of 2026-12-04" in [c.value for c in wb["Tiers"]["L"]]
+    assert "As of 2026-12-04" in [c.value for c in wb["Tiers"]["U"]]
     guide = "\n".join(str(c.value) for c in wb["Guide"]["A"] if c.value)
     assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.udfs" in guide and "2026-12-04" in guide
     assert "risk-limit tiers: BTC-USDT" in guide and "adjustment-factor ladders: BTC-USD" in guide
@@ -150,17 +156,19 @@ def test_recalc_values_equal_the_core(model):
 def test_recalculates_as_cells_change(model):
     # mark price of row 2 (G2), leverage of row 4 (D4), and a risk-limit tier's MMR (row
     # 2 holds 5,000 BTC-USDT at 50x: tier 3)
+    # (the RiskLimits table: columns L to S)
     tiers_row = next(r for r in range(2, 400) if
-                     [model.inputs.get("Tiers", r, j) for j in (1, 2, 3, 4)] ==
-                     ["BTC-USDT", "isolated", None, 3])
+                     [model.inputs.get("Tiers", r, j) for j in (12, 13, 14)] ==
+                     ["BTC-USDT", "isolated", 3])
     v = model.calculate({("Positions", 2, 7): 29940.0, ("Positions", 5, 4): 20,
-                         ("Tiers", tiers_row, 8): 0.01})
+                         ("Tiers", tiers_row, 18): 0.01})
     mr = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 50)["margin_ratio"]
-    rows = [["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
-             "adjust_factor", "mmr", "max_leverage", "contract_size"]]
-    rows += [[model.inputs.get("Tiers", r, j) for j in range(1, 11)] for r in range(2, 400)
-             if model.inputs.get("Tiers", r, 1)]
-    rows[tiers_row - 1][7] = 0.01
+    rows = [[model.inputs.get("Tiers", r, j) for j in range(1, 20)] for r in range(1, 400)]
+    rows[0] = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
+               "adjust_factor", "mmr", "max_leverage", "contract_size", None,
+               "contract_code", "margin_mode", "tier", "min_volume", "max_volume",
+               "max_lever", "maintenance_margin_rate", "contract_size"]
+    rows[tiers_row - 1][17] = 0.01
     mr_new = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 50, tiers=rows)
     assert mr_new["margin_ratio"].values[0] != mr.values[0]
     assert v[("Positions", 2, 18)] == pytest.approx(mr_new["margin_ratio"].values[0], rel=1e-12)
@@ -217,10 +225,17 @@ def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, m
     assert cli.main(["tiers", "fetch", "--workbook", str(target)]) == 0
     wb = load_workbook(target)
     tiers = wb["Tiers"]
-    assert tiers.tables["Tiers"].ref == f"A1:J{tiers.max_row}"
-    assert {r[0] for r in tiers.iter_rows(min_row=2, max_col=1, values_only=True)} == \
-        {"BTC-USDT", "BTC-USD"}
-    assert str(tiers["L2"].value).startswith("HTX public API")
+    # coin-M ladders in Tiers, HTX's five BTC-USDT risk-limit tiers in RiskLimits beside
+    assert tiers.tables["Tiers"].ref == "A1:J3"
+    assert tiers.tables["RiskLimits"].ref == "L1:S6"
+    assert [c.value for c in tiers["L1:S1"][0]] == [
+        "contract_code", "margin_mode", "tier", "min_volume", "max_volume", "max_lever",
+        "maintenance_margin_rate", "contract_size"]
+    assert {r[0] for r in tiers.iter_rows(min_row=2, max_col=1, values_only=True)
+            if r[0]} == {"BTC-USD"}
+    assert [r[0].value for r in tiers["P2:P6"]] == [400, 4000, 8000, 120000, 500000]
+    assert str(tiers["U2"].value).startswith("HTX public API")
+    assert wb.defined_names["TierTables"].attr_text == "Tiers!$A$1:$S$56"
     assert len(wb["Ladder"]._charts) == 1   # the rest of the workbook is untouched
     v = WorkbookModel(target).calculate()
     # the recorded /v5/market/risk/limit answer (HTX's example) has cross tiers only:

@@ -14,7 +14,7 @@ from xlhtx.errors import XlhtxError
 from xlhtx.reference.contracts import Contract, parse_contract_rows
 from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.snapshot import load_snapshot_json, snapshot, snapshot_name
-from xlhtx.reference.tiers import TierTable
+from xlhtx.reference.tiers import TierTable, side_by_side
 
 TABLE_FORMATS = (".csv", ".parquet")
 WORKBOOK_FORMATS = (".xlsx", ".xlsm")
@@ -79,14 +79,19 @@ def load_contracts(path: Any) -> dict[str, Contract]:
 
 
 def workbook_tiers(path: Path) -> TierTable:
-    """The Tiers table of a workbook (an Excel Table or a sheet named Tiers; else the
-    first sheet), with its Contracts and MarginLadders tables when it has them."""
+    """The Tiers and RiskLimits tables of a workbook (Excel Tables, or a sheet named Tiers;
+    else the first sheet), with its Contracts and MarginLadders tables when it has them."""
     from xlhtx.xlsx.workbook_io import open_workbook
     wb = open_workbook(path, data_only=True)
     try:
-        tiers = _named_rows(wb, "Tiers")
-        if tiers is None:
-            tiers = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+        tiers = [rows for rows in (_named_rows(wb, "Tiers", tables_only=True),
+                                   _named_rows(wb, "RiskLimits", tables_only=True))
+                 if rows is not None]
+        if not tiers:
+            sheet = _named_rows(wb, "Tiers")
+            sheet = sheet if sheet is not None else \
+                [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+            tiers = side_by_side(sheet)
         contracts = _named_rows(wb, "Contracts")
         ladders = _named_rows(wb, "MarginLadders")
     finally:
@@ -94,19 +99,21 @@ def workbook_tiers(path: Path) -> TierTable:
     known = dict(snapshot().contracts)
     if contracts is not None:
         known.update(parse_contract_rows(contracts))
-    table = TierTable.from_rows(tiers, known, source=f"{path.name}: Tiers")
+    table = TierTable.from_tables(tiers, known, source=f"{path.name}: Tiers")
     if ladders is not None:
         table.ladder_margin = MarginLadders.from_rows(ladders)
     return table
 
 
-def _named_rows(wb: Any, name: str) -> list[list] | None:
+def _named_rows(wb: Any, name: str, tables_only: bool = False) -> list[list] | None:
     """The rows of the Excel Table ``name`` (or of the sheet ``name``), or None."""
     for ws in wb.worksheets:
         for tname, ref in getattr(ws, "tables", {}).items():
             if tname.lower() == name.lower():
                 ref = ref if isinstance(ref, str) else ref.ref
                 return [[c.value for c in row] for row in ws[ref]]
+    if tables_only:
+        return None
     for ws in wb.worksheets:
         if ws.title.lower() == name.lower():
             return [list(r) for r in ws.iter_rows(values_only=True)]

@@ -74,7 +74,7 @@ def replace_reference_sheets(book: str | Path, table) -> None:
     from xlhtx.files import atomic_write
     from xlhtx.reference.snapshot import snapshot
     from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
-    from xlhtx.xlsx.package import read_parts, replace_table, write_parts
+    from xlhtx.xlsx.package import read_parts, replace_tables, write_parts
     book = Path(book)
     try:
         check_workbook_file(book)
@@ -82,14 +82,18 @@ def replace_reference_sheets(book: str | Path, table) -> None:
         raise XlhtxError(str(e)) from None
     parts = read_parts(book)
     ladders = table.ladder_margin or snapshot().ladder_margin
-    for sheet, rows in (("Tiers", table.to_rows()),
-                        ("Contracts", template.contract_rows(table)),
-                        ("MarginLadders", ladders.to_rows())):
-        col = len(rows[0]) + 2
-        notes = {(1, col): "Source", (2, col): table.source, (3, col): f"As of {table.as_of}",
-                 (4, col): "Replace with: xlhtx tiers fetch --workbook <this file>"}
+    for sheet, blocks in (("Tiers", template.tier_tables(table)),
+                          ("Contracts", [("Contracts", template.contract_rows(table))]),
+                          ("MarginLadders", [("MarginLadders", ladders.to_rows())])):
+        spans = template.table_spans(blocks)
+        first, width = spans[-1]
+        notes = {(r, first + width + 2): text
+                 for r, text in enumerate(template.reference_notes(table), start=1)}
+        name = (template.TIERS, f"{sheet}!{template.tier_block(blocks)}") \
+            if sheet == "Tiers" else None
         try:
-            parts = replace_table(parts, sheet, sheet, rows, notes)
+            parts = replace_tables(parts, sheet, [(t, c + 1, rows) for (t, rows), (c, _) in
+                                                  zip(blocks, spans)], notes, name)
         except KeyError as e:
             raise XlhtxError(f"{book}: not an xlhtx workbook: {e.args[0]}") from None
     atomic_write(book, lambda tmp: write_parts(tmp, parts))

@@ -104,8 +104,16 @@ class TierTable:
         """Plain, Multi-Assets or risk-limit rows, told apart by their header; several
         tables side by side (an empty column between them) are read each by its own
         header. Contract sizes come from a ``contract_size`` column, else ``contracts``."""
+        return cls.from_tables(side_by_side(list(rows)), contracts, source=source,
+                               as_of=as_of)
+
+    @classmethod
+    def from_tables(cls, tables: Iterable[list], contracts: dict[str, Contract] | None = None,
+                    *, source: str = "worksheet", as_of: str = "") -> "TierTable":
+        """Several tier tables (each a header row plus rows, any shape ``from_rows``
+        reads) as one table: the workbook's Tiers and RiskLimits."""
         ladders, sizes = [], {}
-        for block in side_by_side(list(rows)):
+        for block in tables:
             lads, sz = _parse_block(block)
             ladders += lads
             sizes.update(sz)

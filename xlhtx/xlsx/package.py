@@ -7,7 +7,7 @@ so a namespace prefix, attribute order or encoding is the parser's business, not
 * Writing cached values (``inject_values``): one streaming pass per sheet that puts the
   computed values into formula cells and the cells a formula spills into, optionally
   dropping formulas and the VBA project; every other part is copied byte for byte.
-* ``replace_table``: refreshing a reference Table of a workbook in place (the template
+* ``replace_tables``: refreshing the reference Tables of a workbook in place (the template
   itself is written by XlsxWriter).
 """
 
@@ -750,10 +750,13 @@ def _inline(col: int, r: int, v: Any, style: str | None = None) -> etree._Elemen
     return c
 
 
-def replace_table(parts: Parts, sheet: str, table: str, rows: list[list[Any]],
-                  notes: dict[tuple[int, int], str]) -> Parts:
-    """Replace the cells of ``sheet`` (a reference sheet holding one Table) by ``rows``
-    (header first) plus ``notes``, and resize the Table. Header styles are kept."""
+def replace_tables(parts: Parts, sheet: str, blocks: list[tuple[str, int, list[list[Any]]]],
+                   notes: dict[tuple[int, int], str], name: tuple[str, str] | None = None
+                   ) -> Parts:
+    """Replace the cells of ``sheet`` (a reference sheet of Tables side by side) by
+    ``blocks`` — ``(table, first column (1-based), rows with the header first)`` — plus
+    ``notes``, and resize each Table to its rows and columns. Header styles are kept.
+    ``name``: ``(defined name, range)`` set to the new extent of the tables."""
     d = dict(parts)
     where = sheet_parts(d)
     if sheet not in where:
@@ -768,31 +771,64 @@ def replace_table(parts: Parts, sheet: str, table: str, rows: list[list[Any]],
             header_styles[col] = c.get("s")
     data_el.clear()
     by_row: dict[int, list[etree._Element]] = {}
-    for r, row in enumerate(rows, start=1):
-        by_row[r] = [_inline(j, r, v, header_styles.get(j) if r == 1 else None)
-                     for j, v in enumerate(row, start=1)]
+    refs = {}
+    for table, first, rows in blocks:
+        for r, row in enumerate(rows, start=1):
+            by_row.setdefault(r, []).extend(
+                _inline(first + j, r, v, header_styles.get(first + j) if r == 1 else None)
+                for j, v in enumerate(row))
+        refs[table] = (f"{get_column_letter(first)}1:"
+                       f"{get_column_letter(first + len(rows[0]) - 1)}{max(len(rows), 2)}",
+                       rows[0])
     for (nr, nc), text in sorted(notes.items()):
         by_row.setdefault(nr, []).append(_inline(nc, nr, text))
     for r in sorted(by_row):
         row_el = etree.SubElement(data_el, ROW, r=str(r))
         row_el.extend(sorted(by_row[r], key=lambda c: split_ref(c.get("r"))[1]))
-    last = f"{get_column_letter(len(rows[0]))}{max(len(rows), 2)}"
+    last_col = max(first + len(rows[0]) - 1 for _, first, rows in blocks)
+    last_row = max(max(len(rows), 2) for _, _, rows in blocks)
     for dim in root.iter(q("dimension")):
-        dim.set("ref", f"A1:{last}")
-    out, found = [], False
+        dim.set("ref", f"A1:{get_column_letter(last_col)}{last_row}")
+    out, found = [], set()
     table_parts = {t for k, t in relationships(d, part).values() if k.endswith("/table")}
-    for name, data in parts:
-        if name == part:
+    book = workbook_part(d)
+    for part_name, data in parts:
+        if part_name == part:
             data = _document(root)
-        elif name in table_parts:
+        elif part_name in table_parts:
             t = parse(data)
-            if t.get("displayName") == table:
-                t.set("ref", f"A1:{last}")
-                for af in t.iter(q("autoFilter")):
-                    af.set("ref", f"A1:{last}")
+            if t.get("displayName") in refs:
+                ref, header = refs[t.get("displayName")]
+                _resize_table(t, ref, header)
                 data = _document(t)
-                found = True
-        out.append((name, data))
-    if not found:
-        raise KeyError(f"no table {table!r} on sheet {sheet!r}")
+                found.add(t.get("displayName"))
+        elif part_name == book and name is not None:
+            data = _set_defined_name(data, *name)
+        out.append((part_name, data))
+    missing = set(refs) - found
+    if missing:
+        raise KeyError(f"no table {sorted(missing)[0]!r} on sheet {sheet!r}")
     return out
+
+
+def _resize_table(t: etree._Element, ref: str, header: list[Any]) -> None:
+    """A Table part over ``ref`` whose columns are ``header``."""
+    t.set("ref", ref)
+    for af in t.iter(q("autoFilter")):
+        af.set("ref", ref)
+    for cols in t.iter(q("tableColumns")):
+        for old in list(cols):
+            cols.remove(old)
+        cols.set("count", str(len(header)))
+        for j, h in enumerate(header, start=1):
+            etree.SubElement(cols, q("tableColumn"), id=str(j), name=str(h))
+
+
+def _set_defined_name(data: bytes, name: str, ref: str) -> bytes:
+    """The workbook part with the workbook-scope defined name ``name`` set to ``ref``."""
+    root = parse(data)
+    for dn in root.iter(q("definedName")):
+        if dn.get("name") == name and dn.get("localSheetId") is None:
+            dn.text = ref
+            return _document(root)
+    raise KeyError(f"no defined name {name!r}")

@@ -30,7 +30,10 @@ from xlhtx.files import atomic_write
 from xlhtx.reference.tiers import TierTable
 from xlhtx.reference.snapshot import snapshot
 
-TIERS = "Tiers[#All]"
+# every HTX_* call reads the Tiers sheet's two Tables (adjustment-factor ladders and, beside
+# them, risk-limit tiers) through one defined name over both, with room to add rows
+TIERS = "TierTables"
+TIER_SLACK = 50
 NAVY = "#1F3864"
 HEAD = {"bold": True, "font_color": "#FFFFFF", "bg_color": NAVY, "align": "center",
         "valign": "vcenter", "text_wrap": True}
@@ -195,10 +198,11 @@ def _write(dst: Path, table: TierTable, positions: dict[str, list], n_rows: int 
     scenario_sheet(b, sheets["Scenario"])
     accounts_sheet(b, sheets["Accounts"])
     liqmap_sheet(b, sheets["Liquidation map"])
-    reference_sheet(b, sheets["Tiers"], "Tiers", table.to_rows(), table)
-    reference_sheet(b, sheets["Contracts"], "Contracts", contract_rows(table), table)
+    tier_block = reference_sheet(b, sheets["Tiers"], tier_tables(table), table)
+    wb.define_name(TIERS, f"=Tiers!{tier_block}")
+    reference_sheet(b, sheets["Contracts"], [("Contracts", contract_rows(table))], table)
     ladders = table.ladder_margin or snapshot().ladder_margin
-    reference_sheet(b, sheets["MarginLadders"], "MarginLadders", ladders.to_rows(), table)
+    reference_sheet(b, sheets["MarginLadders"], [("MarginLadders", ladders.to_rows())], table)
     xlwings_conf(b, sheets["xlwings.conf"])
     # every sheet has a VBA code name (Excel expects one per sheet in a macro workbook)
     for i, (name, ws) in enumerate(sheets.items(), start=1):
@@ -263,7 +267,9 @@ def guide(b: Book, ws, table: TierTable) -> None:
          "is not on the PATH (the UDF module is xlhtx.udfs, set in the xlwings.conf sheet); "
          "press Import Functions.", None),
         ("Refresh the tier tables from HTX: xlhtx tiers fetch --workbook <this file> "
-         "(or edit the Tiers sheet).", None),
+         "(or edit the Tiers sheet: its Tiers and RiskLimits tables, read by every HTX_* "
+         "cell through the name TierTables, which leaves 50 empty rows for rows you add; "
+         "past them, widen it in Formulas > Name Manager).", None),
         ("Without Excel: xlhtx recalc <this file> -o values.xlsx writes a copy with computed "
          "values that any viewer shows.", None),
         ("", None),
@@ -649,23 +655,57 @@ def contract_rows(table: TierTable) -> list[list[Any]]:
     return out
 
 
-def reference_sheet(b: Book, ws, name: str, rows: list[list[Any]], table: TierTable) -> None:
-    width = len(rows[0])
-    body = [list(r) for r in rows[1:]] or [[None] * width]
-    ws.add_table(0, 0, len(body), width - 1, {
-        "name": name, "style": "Table Style Light 9",
-        "columns": [{"header": str(h), "header_format": b.fmt(HEAD)} for h in rows[0]],
-        "data": body})
+def tier_tables(table: TierTable) -> list[tuple[str, list[list[Any]]]]:
+    """The Tiers sheet's Tables: adjustment-factor ladders, and risk-limit tiers with
+    HTX's column names beside them."""
+    return [("Tiers", table.to_rows(risk_limit=False)), ("RiskLimits", table.risk_rows())]
+
+
+def table_spans(blocks: list[tuple[str, list[list[Any]]]]) -> list[tuple[int, int]]:
+    """``(first column, width)`` of each table laid side by side, one empty column between
+    them (0-based columns)."""
+    out, col = [], 0
+    for _, rows in blocks:
+        out.append((col, len(rows[0])))
+        col += len(rows[0]) + 1
+    return out
+
+
+def tier_block(blocks: list[tuple[str, list[list[Any]]]]) -> str:
+    """The absolute range the ``TierTables`` name covers: every table of the sheet and
+    ``TIER_SLACK`` rows below the longest for rows a user adds."""
+    first, width = table_spans(blocks)[-1]
+    last_row = max(len(rows) for _, rows in blocks) + TIER_SLACK
+    return f"$A$1:${xl_col_to_name(first + width - 1)}${last_row}"
+
+
+def reference_sheet(b: Book, ws, blocks: list[tuple[str, list[list[Any]]]],
+                    table: TierTable) -> str:
+    """Reference Tables side by side with their source to the right; returns the range
+    over them (``tier_block``)."""
+    spans = table_spans(blocks)
+    for (name, rows), (first, width) in zip(blocks, spans):
+        body = [list(r) for r in rows[1:]] or [[None] * width]
+        ws.add_table(0, first, len(body), first + width - 1, {
+            "name": name, "style": "Table Style Light 9",
+            "columns": [{"header": str(h), "header_format": b.fmt(HEAD)} for h in rows[0]],
+            "data": body})
+        for j, h in enumerate(rows[0]):
+            letter = xl_col_to_name(first + j)
+            ws.set_column(f"{letter}:{letter}", max(12.0, len(str(h)) + 4))
     ws.freeze_panes("A2")
-    note = xl_col_to_name(width + 1)
-    ws.write_string(f"{note}1", "Source", b.fmt(bold=True))
-    ws.write_string(f"{note}2", table.source)
-    ws.write_string(f"{note}3", f"As of {table.as_of}")
-    ws.write_string(f"{note}4", "Replace with: xlhtx tiers fetch --workbook <this file>")
-    for j, h in enumerate(rows[0]):
-        letter = xl_col_to_name(j)
-        ws.set_column(f"{letter}:{letter}", max(12.0, len(str(h)) + 4))
+    first, width = spans[-1]
+    note = xl_col_to_name(first + width + 1)
+    for r, text in enumerate(reference_notes(table), start=1):
+        ws.write_string(f"{note}{r}", text, b.fmt(bold=True) if r == 1 else None)
     ws.set_column(f"{note}:{note}", 60)
+    return tier_block(blocks)
+
+
+def reference_notes(table: TierTable) -> list[str]:
+    """The source lines written beside a reference sheet's tables."""
+    return ["Source", table.source, f"As of {table.as_of}",
+            "Replace with: xlhtx tiers fetch --workbook <this file>"]
 
 
 def xlwings_conf(b: Book, ws) -> None:

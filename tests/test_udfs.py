@@ -36,7 +36,7 @@ SPEC = {
     "HTX_EQUITY": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
     "HTX_LIQDISTANCE": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
     "HTX_LIQMAP": "contract_col, side_col, contracts_col, entry_col, leverage_col, margin_col, price_from, price_to, step, [tiers], [mark_price]",
-    "HTX_ACCOUNT": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers]",
+    "HTX_ACCOUNT": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers], [collateral]",
     "HTX_RISKRATE": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, balance, [mode], [frozen_margin], [tiers]",
     "HTX_INSURANCE": "contract, side, contracts, entry_price, leverage, exec_price, [margin], [fee_rate], [tiers]",
     "HTX_ADLRANK": "pnl_col, margin_col, notional_col",

@@ -157,3 +157,28 @@ def test_legacy_and_v5_files_together_are_refused(tmp_path, capsys):
     assert cli.main(["positions", "import", str(legacy),
                      str(DATA / "trade-position-opens-eth-usdt-cross.json")]) == 1
     assert "import each system's files on their own" in capsys.readouterr().err
+
+
+def test_multi_assets_collateral_is_the_account_balance():
+    """HTX's multi-assets example: 1 BTC at a collateral value of 75,000 USDT beside a
+    small USDT balance; equity = collateral value + positions' PnL."""
+    from xlhtx import udfs
+    rows = [["currency", "amount", "index_price", "collateral_rate"],
+            ["BTC", 1.0, 78947.36842105263, 0.95], ["USDT", -0.005, None, None]]
+    legs = (["BTC-USDT"], ["long"], [300], [30000], [29000], [100])
+    got = api.account(*legs, collateral=rows)
+    collateral = 1.0 * 78947.36842105263 * 0.95 - 0.005     # a liability counts in full
+    pnl = 300 * 0.001 * (29000 - 30000)
+    assert got["equity"].values[0] == pytest.approx(collateral + pnl, rel=1e-12)
+    same = api.account(*legs, balance=collateral)
+    assert got["liq_root"].values[0] == same["liq_root"].values[0] < 0   # covered at any price
+    assert got["margin_ratio"].values[0] == same["margin_ratio"].values[0]
+    # Excel: the same account with the collateral range
+    cells = udfs.HTX_ACCOUNT(*[[[v] for v in c] for c in legs], None, None, None, None, rows)
+    assert cells[0][0].startswith("no liquidation")
+    assert cells[0][1] == got["margin_ratio"].values[0] and cells[0][3] == pytest.approx(
+        collateral + pnl, rel=1e-12)
+    with pytest.raises(Exception, match="collateral row 1: BTC has no index_price; give its price in USDT"):
+        api.account(*legs, collateral=[["currency", "amount"], ["BTC", 1.0]])
+    with pytest.raises(Exception, match="a Multi-Assets account is a cross account"):
+        api.account(*legs, mode="isolated", collateral=rows)

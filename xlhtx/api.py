@@ -28,6 +28,7 @@ from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_
 from xlhtx.coerce import ArgError, Batch, is_blank
 from xlhtx.errors import XlhtxError
 from xlhtx.messages import Wording, status_message
+from xlhtx.reference.collateral import collateral_value
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.tiers import TierTable
@@ -455,19 +456,31 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
             "liq_root": acc.alike(root)}
 
 
-def account(contract, side, contracts, entry_price, mark_price, leverage, balance,
-            mode=None, frozen_margin=None, adjust_factor=None, tiers=None) -> dict[str, Result]:
+def account(contract, side, contracts, entry_price, mark_price, leverage, balance=None,
+            mode=None, frozen_margin=None, adjust_factor=None, tiers=None,
+            collateral=None) -> dict[str, Result]:
     """One margin account given as columns (what ``HTX_CROSSLIQPRICE`` and
     ``HTX_RISKRATE`` read): ``accounts`` with every row in it. ``entry_price`` is the cost
     basis; ``balance`` the static balance (before unrealized PnL); ``mode`` one cell,
-    cross by default."""
-    bal = _account_scalar(balance, "balance", "the account's balance before unrealized PnL")
+    cross by default. ``collateral``: a Multi-Assets account's assets (a range with
+    ``currency, amount[, index_price, collateral_rate]``), worth
+    ``xlhtx.reference.collateral.collateral_value`` and added to ``balance`` (which may
+    then be empty)."""
     m = Batch(mode=mode)
     if m.n != 1:
         raise ArgError("mode: expects a single cell (isolated or cross for the account)")
     code = 1 if is_blank(m.value("mode", 0)) else int(m.modes()[0])   # cross by default
     if code not in (0, 1):
         raise ArgError(f"mode = {m.value('mode', 0)!r}: use isolated or cross")
+    what = "the account's balance before unrealized PnL"
+    if collateral is None:
+        bal = _account_scalar(balance, "balance", what)
+    else:
+        if code != 1:
+            raise ArgError("collateral: a Multi-Assets account is a cross account; leave "
+                           "mode empty or give cross")
+        bal = _account_scalar(balance, "balance", what, default=0.0) + \
+            _cached_parse(collateral, "collateral", collateral_value)
     return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
                     leverage, adjust_factor, frozen_margin, tiers)
 

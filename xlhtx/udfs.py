@@ -54,7 +54,10 @@ ARG_DOCS = {
     "mark_col": "Column of mark prices.",
     "leverage_col": "Column of leverages.",
     "balance": "Account balance in the margin asset before unrealized PnL (HTX's "
-               "margin_static).",
+               "margin_static); may be empty when collateral is given.",
+    "collateral": "Optional Multi-Assets collateral range (header currency, amount[, "
+                  "index_price, collateral_rate]): the assets, worth amount x index price x "
+                  "rate, added to the balance.",
     "output": "Optional: contracts (default), margin_ratio or equity.",
     "frozen_margin": "Optional order margin frozen in the account: one cell (the total) or "
                      "one per row; empty = 0.",
@@ -121,7 +124,7 @@ def single(result: api.Result) -> Any:
     return "" if value is None else value
 
 
-TABLE_ARGUMENTS = ("tiers", "margin_ladders")   # whole tables, not per-row inputs
+TABLE_ARGUMENTS = ("tiers", "margin_ladders", "collateral")   # whole tables, not per-row inputs
 
 
 def cells(compute: Callable[[], api.Result], arguments: dict[str, Any]) -> Any:
@@ -336,14 +339,15 @@ def HTX_RISKRATE(contract_col, side_col, contracts_col, entry_col, mark_col, lev
 
 @excel_function
 def HTX_ACCOUNT(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
-                balance, mode=None, frozen_margin=None, tiers=None):
+                balance, mode=None, frozen_margin=None, tiers=None, collateral=None):
     """One margin account, per leg: liquidation price of its contract (hedge legs move
     together), and the account's margin ratio, risk rate and equity (a spilled table,
     four columns, one row per leg)."""
     def compute() -> dict:
         frozen = api.frozen_column(frozen_margin, contract_col)
         return api.account(contract_col, side_col, contracts_col, entry_col, mark_col,
-                           leverage_col, balance, mode, frozen, tiers=tiers)
+                           leverage_col, balance, mode, frozen, tiers=tiers,
+                           collateral=collateral)
     res = run(compute)
     cols = [res[k] for k in ACCOUNT_COLUMNS]
     if len(cols[0]) == 1 and not cols[0].ok[0] and cols[0].status[0] < api.EMPTY and \

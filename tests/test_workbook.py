@@ -416,3 +416,16 @@ def test_the_template_follows_excels_own_conventions(book):
     assert not any("Interpreter" in key for key, _ in conf)
     dlls = set(re.findall(r"xlwings(?:32|64)-([\d.]+)\.dll", vba.modules(book)["xlwings"]))
     assert dlls == {xlwings.__version__}
+
+
+def test_accounts_sheet_takes_multi_assets_collateral(model):
+    """A BTC row in the Accounts sheet's collateral table adds its collateral value to
+    the account's equity (amount x index price x collateral rate)."""
+    head = next(r for r in range(1, 60) if model.inputs.get("Accounts", r, 1) == "currency")
+    base = model.calculate()[("Accounts", 8, 10)]
+    v = model.calculate({("Accounts", head + 1, 1): "BTC", ("Accounts", head + 1, 2): 1.0,
+                         ("Accounts", head + 1, 3): 70000.0, ("Accounts", head + 1, 4): 0.95})
+    assert v[("Accounts", 8, 10)] == pytest.approx(base + 66500.0, rel=1e-12)
+    legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
+    want = api.account(*legs, template.ACCOUNT_BALANCE + 66500.0, "cross", 0)
+    assert v[("Accounts", 8, 7)] == want["liq_price"].cell(0)

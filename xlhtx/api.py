@@ -473,14 +473,15 @@ def account(contract, side, contracts, entry_price, mark_price, leverage, balanc
     if code not in (0, 1):
         raise ArgError(f"mode = {m.value('mode', 0)!r}: use isolated or cross")
     what = "the account's balance before unrealized PnL"
-    if collateral is None:
+    assets = None if collateral is None else \
+        _cached_parse(collateral, "collateral", collateral_value)
+    if assets is None:      # no collateral, or a collateral range with no asset in it
         bal = _account_scalar(balance, "balance", what)
     else:
         if code != 1:
             raise ArgError("collateral: a Multi-Assets account is a cross account; leave "
                            "mode empty or give cross")
-        bal = _account_scalar(balance, "balance", what, default=0.0) + \
-            _cached_parse(collateral, "collateral", collateral_value)
+        bal = _account_scalar(balance, "balance", what, default=0.0) + assets
     return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
                     leverage, adjust_factor, frozen_margin, tiers)
 

@@ -25,10 +25,14 @@ OPTIONAL = ("index_price", "collateral_rate")
 STABLE = ("USDT",)   # counted at 1 USDT per unit when no index price is given
 
 
-def collateral_value(rows: Sequence[Sequence[Any]], asset: str = "USDT") -> float:
-    """The account balance in ``asset`` that the collateral rows are worth."""
+def collateral_value(rows: Sequence[Sequence[Any]], asset: str = "USDT") -> float | None:
+    """The account balance in ``asset`` that the collateral rows are worth; None for a
+    range with no asset (a header and empty rows: no collateral)."""
+    recs = records(rows, "collateral", COLUMNS, OPTIONAL)
+    if not recs:
+        return None
     total = 0.0
-    for r in records(rows, "collateral", COLUMNS, OPTIONAL):
+    for r in recs:
         where = f"collateral row {r['_row']}"
         coin = text(r, "currency", "collateral").upper()
         amount = number(r, "amount", "collateral")

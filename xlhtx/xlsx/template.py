@@ -555,6 +555,7 @@ ACCOUNT_LEGS = [("BTC-USDT", "long", 20000, 64000, 63500, 20),
 # the sample account's balance: enough for today's risk-limit MMRs (the BTC-USDT long is
 # in tier 4, 2%)
 ACCOUNT_BALANCE = 60000
+COLLATERAL_ROWS = 4   # empty input rows of the Accounts sheet's collateral table
 
 
 def accounts_sheet(b: Book, ws) -> None:
@@ -581,19 +582,34 @@ def accounts_sheet(b: Book, ws) -> None:
     last = top + len(ACCOUNT_LEGS) - 1
     cols = ",".join(f"{c}{top}:{c}{last}" for c in "ABCDEF")
     formats = dict(zip("GHIJ", (b.fmt(num_format=PRICE), b.fmt(num_format=PCT),
-                                b.fmt(num_format="0.0000"), b.fmt(num_format=MONEY))))
-    spill(b, ws, f"G{top}:J{last}", f"=HTX_ACCOUNT({cols},B4,B3,B5,{TIERS})", formats)
+                                b.fmt(num_format="0.0000", shrink=True),
+                                b.fmt(num_format=MONEY))))
     notes = [
-        "The legs of one contract (here the BTC-USDT long and short) move with one price "
-        "and are tiered on the net position; each contract's liquidation price holds the "
-        "other contracts at their mark prices.",
-        "Risk rate (HTX's risk_rate; liquidation at 0 or below): USDT cross = equity / "
-        "sum(adjust factor x (margin + frozen)) - 1; isolated and coin-margined = equity / "
-        "(margin + frozen) - adjust factor.",
+        "The legs of one contract (here the BTC-USDT long and short) move with one price; "
+        "each contract's liquidation price holds the other contracts at their mark prices.",
+        "Tiers: risk-limit tiers (USDT-M today) on each side's own contracts; "
+        "adjustment-factor ladders (coin-margined) on the net position.",
+        "Risk rate (HTX's risk_rate, adjustment-factor contracts only; liquidation at 0 or "
+        "below): USDT cross = equity / sum(adjust factor x (margin + frozen)) - 1; isolated "
+        "and coin-margined = equity / (margin + frozen) - adjust factor. Risk-limit "
+        "accounts: n/a, the margin ratio is HTX's figure.",
         "Cost basis: HTX's cost_hold (the settled basis), not the average open price.",
     ]
     for k, text in enumerate(notes, start=last + 2):
         ws.write_string(f"A{k}", text, b.fmt(NOTE))
+    # Multi-Assets collateral: assets worth amount x index price x collateral rate,
+    # added to the balance (empty rows: none)
+    c0 = last + len(notes) + 3
+    ws.write_string(f"A{c0}", "Multi-Assets collateral (optional, cross only): each asset "
+                    "counts at amount x index price x collateral rate, added to the balance",
+                    b.fmt(NOTE))
+    header_row(b, ws, c0, ["currency", "amount", "index_price", "collateral_rate"])
+    for r in range(c0 + 2, c0 + 2 + COLLATERAL_ROWS):
+        for c in "ABCD":
+            ws.write_blank(f"{c}{r}", None, b.fmt(INPUT))
+    collateral = f"A{c0 + 1}:D{c0 + 1 + COLLATERAL_ROWS}"
+    spill(b, ws, f"G{top}:J{last}", f"=HTX_ACCOUNT({cols},B4,B3,B5,{TIERS},{collateral})",
+          formats)
     widths(ws, {"A": 30, "B": 12, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15, "H": 13,
                 "I": 12, "J": 15})
 

@@ -14,8 +14,11 @@ account.
 Array conventions
 -----------------
 * One row per leg; ``account`` (int64) numbers the rows' accounts ``0..A-1`` in any
-  order. Per account: ``acc_mode`` (int8, 0 isolated, 1 cross) and ``acc_balance``
-  (float64, the static balance, without unrealized PnL).
+  order. Per account: ``acc_mode`` (int8, 0 isolated, 1 cross), ``acc_balance``
+  (float64, the static balance, without unrealized PnL) and ``acc_lock`` (float64,
+  shape ``(A, 2)``): HTX's locked-margin optimization ratios, column 0 for the long and
+  short legs of one contract, column 1 across the account's contracts (0 = both legs
+  charged in full; HTX's coin-margined swaps 1, 0; coin-margined delivery 1, 0.5).
 * Per row: ``contract`` (int32, -1 unknown), ``side`` (int8 +1/-1), ``q`` contracts
   (>= 0; 0 = a row that only carries frozen order margin), ``cost`` the cost basis,
   ``mark`` the current price, ``lever``, ``adjust`` (the adjustment factor HTX reports;
@@ -36,8 +39,8 @@ import numpy as np
 from numba import njit
 
 from htxcore import status as st
-from htxcore.position import (check_position_nb, finite_nb, nonneg_nb, pnl_row_nb,
-                              positive_nb, root_nb, solve_price_nb, value_nb)
+from htxcore.position import (check_position_nb, checked_price_nb, finite_nb, nonneg_nb,
+                              pnl_row_nb, positive_nb, root_nb, value_nb)
 from htxcore.tiers import KIND_LINEAR, MODE_CROSS, contract_nb, lookup_tier_nb, risk_limit_nb
 
 
@@ -61,8 +64,8 @@ def check_leg_nb(n_contracts, mode, contract, side, q, cost, mark, lever, adjust
 
 
 @njit(cache=True, error_model="numpy")
-def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark, lever,
-               adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status,
+def account_nb(tt, account, acc_mode, acc_balance, acc_lock, contract, side, q, cost, mark,
+               lever, adjust, frozen, out_liq, out_ratio, out_risk, out_equity, status, acc_status,
                out_root):
     """Per-contract liquidation price, margin ratio and risk rate of margin accounts."""
     g_lut, l_col, g_mins, lad, l_bound, c_size, c_sys = (
@@ -85,17 +88,18 @@ def account_nb(tt, account, acc_mode, acc_balance, contract, side, q, cost, mark
         while a1 < n and account[order[a1]] == a:
             a1 += 1
         account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, order[a0:a1],
-                        acc_mode[a], acc_balance[a], contract, side, q, cost, mark, lever,
-                        adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
+                        acc_mode[a], acc_balance[a], acc_lock[a, 0], acc_lock[a, 1],
+                        contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
                         status, acc_status, out_root)
         a0 = a1
 
 
 @njit(error_model="numpy")
 def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mode, balance,
-                    contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
-                    out_ratio, out_risk, out_equity, status, acc_status, out_root):
-    """One account: ``rows`` are its legs, sorted by contract."""
+                    lock, lock_all, contract, side, q, cost, mark, lever, adjust, frozen, mmr,
+                    out_liq, out_ratio, out_risk, out_equity, status, acc_status, out_root):
+    """One account: ``rows`` are its legs, sorted by contract; ``lock``/``lock_all`` its
+    locked-margin ratios (``locked_margin_nb``)."""
     n_c = c_size.shape[0]
     bad = False
     for i in rows:
@@ -119,6 +123,8 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
     c_first = np.empty(m, dtype=np.int64)   # first position in ``rows`` of each contract
     c_pnl = np.zeros(m)
     c_mm = np.zeros(m)
+    c_x = np.zeros(m)          # the price variable now: mark (linear), 1 / mark (inverse)
+    c_unit = np.zeros((m, 4))  # per unit of x: long MM, short MM, long IM, short IM
     n_groups = 0
     j = 0
     while j < m and not bad:
@@ -146,6 +152,12 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
                 mmr[i] = adjust[i] / lever[i]
             c_pnl[n_groups] += pnl_row_nb(kind, size, side[i], q[i], cost[i], mark[i])
             c_mm[n_groups] += mmr[i] * value_nb(kind, size, q[i], mark[i])
+            u = q[i] * size
+            if u > 0.0:
+                c_x[n_groups] = value_nb(kind, 1.0, 1.0, mark[i])
+                k0 = 0 if side[i] > 0 else 1
+                c_unit[n_groups, k0] += mmr[i] * u
+                c_unit[n_groups, k0 + 2] += u / lever[i]
         c_first[n_groups] = j
         n_groups += 1
         j = k
@@ -156,9 +168,15 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
                 status[i] = st.ERR_ACCOUNT
         return
     equity = balance + c_pnl[:n_groups].sum()
-    mm = c_mm[:n_groups].sum()
+    # HTX's locked-margin optimization: the hedged part of each contract, then of the
+    # account's contracts together, charged at (1 - ratio)
+    rem = c_unit[:n_groups].copy()
+    lock_mm, lock_im = locked_margin_nb(rem, c_x[:n_groups], lock, lock_all)
+    for t in range(n_groups):
+        c_mm[t] -= lock * min(c_unit[t, 0], c_unit[t, 1]) * c_x[t]
+    mm = c_mm[:n_groups].sum() - lock_mm[1]
     risk = risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr,
-                        frozen)
+                        frozen, lock_mm[0] + lock_mm[1], lock_im[0] + lock_im[1])
     ratio = mm / equity if equity > 0.0 else np.nan
     gone = not equity > mm   # at or past liquidation at the current prices
     for t in range(n_groups):
@@ -166,7 +184,7 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
         k = c_first[t + 1] if t + 1 < n_groups else m
         c = contract[rows[j]]
         kind, size = contract_nb(c_size, c)
-        others = equity - c_pnl[t] - (mm - c_mm[t])
+        others = equity - c_pnl[t] - (mm + lock_mm[1] - c_mm[t])
         net, gross, basis_lin, basis_inv = 0.0, 0.0, 0.0, 0.0
         for u in range(j, k):
             i = rows[u]
@@ -175,13 +193,15 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
             gross += mmr[i] * (q[i] * size)
             basis_lin += sqs * cost[i]
             basis_inv += sqs / cost[i]
-        root = root_nb(kind, net, gross, basis_lin, basis_inv, others)[0]
+        if lock > 0.0:
+            gross -= lock * min(c_unit[t, 0], c_unit[t, 1])
         if gross == 0.0 and net == 0.0:
-            p, s = np.nan, st.NO_POSITION
-        elif gone:
-            p, s = np.nan, st.LIQUIDATED
+            p, s, root = np.nan, st.NO_POSITION, np.nan
         else:
-            p, s = solve_price_nb(kind, net, gross, basis_lin, basis_inv, others)
+            p, s, root = hedged_price_nb(kind, net, gross, basis_lin, basis_inv, others,
+                                         lock_all, rem, c_x[:n_groups], t)
+            if gone:
+                p, s = np.nan, st.LIQUIDATED
         for u in range(j, k):
             i = rows[u]
             out_liq[i] = p
@@ -194,14 +214,85 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
 
 
 @njit(error_model="numpy")
-def risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr, frozen):
+def locked_margin_nb(rem, x, lock, lock_all):
+    """HTX's locked-margin optimization (docs/maths.md "Locked margin"): per contract the
+    smaller side's margin is waived at ``lock`` (100%: a hedged pair pays its larger
+    side), then across the account's contracts the smaller of what remains long and short
+    at ``lock_all`` (50% for a coin's delivery futures).
+
+    ``rem`` (contracts x 4, per unit of the price variable ``x``: long MM, short MM, long
+    IM, short IM) becomes what remains after the per-contract lock. Returns
+    ``(mm, im)``, each ``[per-contract lock, cross-contract lock]`` at the current ``x``.
+    """
+    mm = np.zeros(2)
+    im = np.zeros(2)
+    tot = np.zeros(4)
+    for t in range(rem.shape[0]):
+        for k in (0, 2):
+            both = lock * min(rem[t, k], rem[t, k + 1])
+            rem[t, k] -= both
+            rem[t, k + 1] -= both
+            if k == 0:
+                mm[0] += both * x[t]
+            else:
+                im[0] += both * x[t]
+        for k in range(4):
+            tot[k] += rem[t, k] * x[t]
+    mm[1] = lock_all * min(tot[0], tot[1])
+    im[1] = lock_all * min(tot[2], tot[3])
+    return mm, im
+
+
+@njit(error_model="numpy")
+def hedged_price_nb(kind, net, gross, basis_linear, basis_inverse, margin, lock_all, rem, x,
+                    t):
+    """``solve_price_nb`` for contract ``t`` of an account whose contracts lock margin
+    across each other (``lock_all``): the waived part ``lock_all * min(long, short)`` is
+    piecewise linear in the price, so each branch is solved and the root where it holds,
+    nearest the current price, is the liquidation price. Returns ``(price, status,
+    root)``, the root unchecked on the branch that holds now."""
+    if lock_all == 0.0:
+        p, c0, c1 = root_nb(kind, net, gross, basis_linear, basis_inverse, margin)
+        price, s = checked_price_nb(p, c0, c1)
+        return price, s, p
+    side_sums = np.zeros(2)     # the other contracts' remaining long, short MM now
+    for u in range(rem.shape[0]):
+        if u != t:
+            side_sums[0] += rem[u, 0] * x[u]
+            side_sums[1] += rem[u, 1] * x[u]
+    now = x[t]
+    mark = now if kind == KIND_LINEAR else 1.0 / now
+    long_now = side_sums[0] + rem[t, 0] * now <= side_sums[1] + rem[t, 1] * now
+    best, best_s, root_now = np.nan, st.NO_LIQUIDATION, np.nan
+    for b in range(2):
+        p, c0, c1 = root_nb(kind, net, gross - lock_all * rem[t, b], basis_linear,
+                            basis_inverse, margin + lock_all * side_sums[b])
+        if (b == 0) == long_now:
+            root_now = p
+        price, s = checked_price_nb(p, c0, c1)
+        if s != st.OK:
+            continue
+        xp = value_nb(kind, 1.0, 1.0, price)
+        diff = (side_sums[0] + rem[t, 0] * xp) - (side_sums[1] + rem[t, 1] * xp)
+        tol = 1e-12 * (side_sums[0] + side_sums[1] + (rem[t, 0] + rem[t, 1]) * xp)
+        holds = diff <= tol if b == 0 else diff >= -tol
+        if holds and (np.isnan(best) or abs(price - mark) < abs(best - mark)):
+            best, best_s = price, st.OK
+    return best, best_s, root_now
+
+
+@njit(error_model="numpy")
+def risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr, frozen,
+                 locked_mm, locked_im):
     """HTX's ``risk_rate`` of one account (liquidation at <= 0); NaN for an account with
     a risk-limit contract (HTX's new USDT-M system has no risk rate).
 
     USDT cross: ``equity / sum_c a_c*(IM_c + frozen_c) - 1``; isolated and every
     coin-margined account: ``equity / (IM + frozen) - a`` (``a`` weighted by occupied
     margin when a coin-margined cross account holds several contracts). ``IM`` is HTX's
-    ``margin_position``, ``V(mark) / L``. NaN when nothing occupies margin.
+    ``margin_position``, ``V(mark) / L``, less the locked margin ``locked_im`` (its
+    factor-weighted amount ``locked_mm`` leaves the weighted sum). NaN when nothing
+    occupies margin.
     """
     occupied = 0.0
     weighted = 0.0
@@ -214,6 +305,8 @@ def risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mm
             used += frozen[i]
         occupied += used
         weighted += mmr[i] * lever[i] * used
+    occupied -= locked_im
+    weighted -= locked_mm
     if not occupied > 0.0:
         return np.nan
     if mode == MODE_CROSS and contract_nb(c_size, contract[rows[0]])[0] == KIND_LINEAR:

@@ -216,3 +216,25 @@ def liq_map(table, positions, price_from, step, n_buckets):
                 a, b = out.get((s, k), (0.0, 0.0))
                 out[(s, k)] = (a + closed, b + v)
     return out
+
+
+def locked_account_f(legs, balance, prices, lock, lock_all):
+    """Equity minus maintenance margin of an account under HTX's locked-margin
+    optimization, from the announcements' text: per contract ("same type") the smaller of
+    the long and short margin is waived at ``lock``; across contracts the smaller of what
+    then remains long and short, at ``lock_all``. Margins here are maintenance margins
+    (factor x position margin: one factor per account). ``legs``: (contract, side, q,
+    cost, mmr)."""
+    eq = balance + sum(pnl(c, s, q, e, prices[c.code]) for c, s, q, e, _ in legs)
+    by = {}
+    for c, s, q, e, mmr in legs:
+        side = by.setdefault(c.code, [0.0, 0.0])
+        side[0 if s > 0 else 1] += mmr * value(c, q, prices[c.code])
+    mm = 0.0
+    rem_long = rem_short = 0.0
+    for long_mm, short_mm in by.values():
+        same = min(long_mm, short_mm)
+        mm += long_mm + short_mm - lock * same
+        rem_long += long_mm - lock * same
+        rem_short += short_mm - lock * same
+    return eq - (mm - lock_all * min(rem_long, rem_short))

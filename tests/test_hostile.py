@@ -425,7 +425,7 @@ bs = book.MetricStatus(*(s() for _ in book.MetricStatus._fields))
 book.metrics_nb(tt, contract, mode, side, q, e, price, lev, m, out, bs)
 acc = rng.integers(0, 50, n).astype(np.int64)
 account.account_nb(tt, acc, rng.integers(-1, 3, 50).astype(np.int8), rng.choice([np.nan, 0.0, 1e3, np.inf], 50),
-                   contract, side, np.abs(q), e, price, lev, f(), f(), o(), o(), o(), o(), s(), s(), o())
+                   rng.choice([0.0, 0.5, 1.0], (50, 2)), contract, side, np.abs(q), e, price, lev, f(), f(), o(), o(), o(), o(), s(), s(), o())
 print("fuzzed", n)
 """
 

@@ -28,6 +28,7 @@ from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_
 from xlhtx.coerce import ArgError, Batch, is_blank
 from xlhtx.errors import XlhtxError
 from xlhtx.messages import Wording, status_message
+from xlhtx.reference import locked_margin
 from xlhtx.reference.collateral import collateral_value
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.ladder_margin import MarginLadders
@@ -202,6 +203,7 @@ def notional(contract, contracts, price, tiers=None) -> Result:
     t = resolve_tiers(tiers)
     b = _position_batch(("contract", "contracts", "price"),
                         contract=contract, contracts=contracts, price=price)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     notional_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"), out, s)
     return finish(b, out, s, t)
@@ -211,6 +213,7 @@ def margin_asset(contract, tiers=None) -> "TextResult":
     """The margin asset of each contract (USDT, or the coin of a coin-margined one)."""
     t = resolve_tiers(tiers)
     b = _position_batch(("contract",), contract=contract)
+    t = t.resolving(b.texts())
     cid = b.contracts(t)
     status = np.where(cid >= 0, st.OK, st.ERR_CONTRACT).astype(np.int8)
     res = finish(b, np.zeros(b.n), status, t)
@@ -238,6 +241,7 @@ def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     t = resolve_tiers(tiers)
     b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     initial_margin_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"),
                       b.floats("leverage"), out, s)
@@ -250,6 +254,7 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
     t = resolve_tiers(tiers)
     b = _position_batch(("contract", "leverage", "net_contracts"), contract=contract,
                         leverage=leverage, net_contracts=net_contracts, mode=mode)
+    t = t.resolving(b.texts())
     lad, af, mmr, s = _out(b, 3)
     tier_nb(t.compile(), b.contracts(t), b.modes(), b.floats("leverage"),
             b.floats("net_contracts"), lad, af, mmr, s)
@@ -277,6 +282,7 @@ def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) ->
     t = resolve_tiers(tiers)
     b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage, mode=mode)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     maint_margin_nb(t.compile(), b.contracts(t), b.modes(), b.floats("contracts"),
                     b.floats("price"), b.floats("leverage"), out, s)
@@ -289,6 +295,7 @@ def pnl(contract, side, contracts, entry_price, price, tiers=None) -> Result:
     b = _position_batch(("contract", "side", "contracts", "entry_price", "price"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, price=price)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     pnl_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
            b.floats("entry_price"), b.floats("price"), out, s)
@@ -301,6 +308,7 @@ def roe(contract, side, contracts, entry_price, price, leverage, tiers=None) -> 
     b = _position_batch(("contract", "side", "contracts", "entry_price", "price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, price=price, leverage=leverage)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     roe_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
            b.floats("entry_price"), b.floats("price"), b.floats("leverage"), out, s)
@@ -316,6 +324,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
                             "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage,
                         margin=margin, mode=mode)
+    t = t.resolving(b.texts())
     ratio, eq, s = _out(b, 2)
     margin_ratio_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                     b.floats("entry_price"), b.floats("mark_price"), b.floats("leverage"),
@@ -333,6 +342,7 @@ def _isolated_price(kernel, contract, side, contracts, entry_price, leverage, ma
     b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     args = [t.compile(), b.contracts(t)] + ([b.modes()] if with_mode else []) + [
         b.sides(), b.floats("contracts"), b.floats("entry_price"), b.floats("leverage"),
@@ -364,6 +374,7 @@ def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, m
                          "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage,
                         margin=margin, mode=mode)
+    t = t.resolving(b.texts())
     liq, liq_s = _out(b)
     liq_price_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.floats("leverage"), b.floats("margin", default=NAN),
@@ -386,6 +397,7 @@ def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) 
     b = _position_batch(("contract", "side", "entry_price", "leverage", "target_roe"),
                         contract=contract, side=side, entry_price=entry_price,
                         leverage=leverage, target_roe=target_roe)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     target_price_nb(t.compile(), b.contracts(t), b.sides(), b.floats("entry_price"),
                     b.floats("leverage"), b.floats("target_roe"), out, s)
@@ -404,14 +416,17 @@ def _account_scalar(value: Any, name: str, what: str, *, default: float | None =
 
 
 def accounts(account, modes, balances, contract, side, contracts, cost, mark_price,
-             leverage, adjust_factor=None, frozen_margin=None, tiers=None) -> dict[str, Result]:
+             leverage, adjust_factor=None, frozen_margin=None, tiers=None,
+             as_of=None) -> dict[str, Result]:
     """Margin accounts (docs/maths.md "Margin accounts"): per leg the liquidation price of
     its contract (legs of one contract move together, tiered on the net position), and
     the account's margin ratio, risk rate and equity (keys ``liq_price``,
     ``margin_ratio``, ``risk_rate``, ``equity``).
 
     ``account`` numbers each row's account ``0..A-1``; ``modes`` (0 isolated, 1 cross)
-    and ``balances`` (static balance, before unrealized PnL) are per account.
+    and ``balances`` (static balance, before unrealized PnL) are per account. A hedged
+    pair's margin is locked as HTX locked it at ``as_of`` (default now;
+    ``xlhtx.reference.locked_margin``).
     """
     t = resolve_tiers(tiers)
     # each row's margin mode is its account's (messages name it)
@@ -422,6 +437,7 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
         contract=contract, side=side, contracts=contracts, entry_price=cost,
         mark_price=mark_price, leverage=leverage, adjust_factor=adjust_factor,
         frozen_margin=frozen_margin, mode=row_mode.tolist())
+    t = t.resolving(b.texts())
     cid = b.contracts(t).copy()
     liq, ratio, risk, eq, root, s = _out(b, 5)
     acc_s = np.empty(b.n, dtype=np.int8)
@@ -436,7 +452,8 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
            [np.empty(int(live.sum()), dtype=np.int8) for _ in range(2)] + \
            [np.empty(int(live.sum()))]
     account_nb(t.compile(), sub(account), np.asarray(modes, dtype=np.int8),
-               np.asarray(balances, dtype=np.float64), sub(cid), sub(b.sides()),
+               np.asarray(balances, dtype=np.float64),
+               _locks(t, cid, account, live, len(modes), as_of), sub(cid), sub(b.sides()),
                sub(b.floats("contracts")), sub(b.floats("entry_price")),
                sub(b.floats("mark_price")), sub(b.floats("leverage")),
                sub(b.floats("adjust_factor", default=NAN)),
@@ -458,7 +475,7 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
 
 def account(contract, side, contracts, entry_price, mark_price, leverage, balance=None,
             mode=None, frozen_margin=None, adjust_factor=None, tiers=None,
-            collateral=None) -> dict[str, Result]:
+            collateral=None, as_of=None) -> dict[str, Result]:
     """One margin account given as columns (what ``HTX_CROSSLIQPRICE`` and
     ``HTX_RISKRATE`` read): ``accounts`` with every row in it. ``entry_price`` is the cost
     basis; ``balance`` the static balance (before unrealized PnL); ``mode`` one cell,
@@ -483,7 +500,7 @@ def account(contract, side, contracts, entry_price, mark_price, leverage, balanc
                            "mode empty or give cross")
         bal = _account_scalar(balance, "balance", what, default=0.0) + assets
     return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
-                    leverage, adjust_factor, frozen_margin, tiers)
+                    leverage, adjust_factor, frozen_margin, tiers, as_of)
 
 
 def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage, balance,
@@ -518,6 +535,20 @@ def risk_rate(contract, side, contracts, entry_price, mark_price, leverage, bala
     """HTX's risk rate of one margin account (liquidation at <= 0), on every row."""
     return account(contract, side, contracts, entry_price, mark_price, leverage, balance,
                    mode, frozen_margin, tiers=tiers)["risk_rate"]
+
+
+def _locks(t: TierTable, cid: np.ndarray, account: np.ndarray, live: np.ndarray,
+           n_accounts: int, as_of: Any) -> np.ndarray:
+    """Per account its locked-margin ratios (``acc_lock`` of ``account_nb``)."""
+    held: dict[int, set[int]] = {}
+    for a, c in zip(account[live].tolist(), cid[live].tolist()):
+        if c >= 0:
+            held.setdefault(a, set()).add(c)
+    out = np.zeros((n_accounts, 2))
+    for a, cs in held.items():
+        if 0 <= a < n_accounts:
+            out[a] = locked_margin.ratios([t.contracts[t.codes[c]] for c in cs], as_of)
+    return out
 
 
 def _mixed_assets(t: TierTable, b: Batch, cid: np.ndarray, account: np.ndarray) -> np.ndarray:
@@ -590,6 +621,7 @@ def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, ti
     """HTX's tiered liquidation ladder per position (docs/maths.md "Tiered liquidation")."""
     t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode)
+    t = t.resolving(b.texts())
     steps = max_ladder_steps(t)
     cols = {c: np.empty((b.n, steps)) for c in LADDER_COLUMNS[1:]}
     n_steps = np.empty(b.n, dtype=np.int64)
@@ -609,6 +641,7 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
     t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       price=price)
+    t = t.resolving(b.texts())
     left, ratio, eq, s = _out(b, 3)
     after_liq_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.floats("leverage"),
@@ -658,6 +691,7 @@ def add_margin(contract, side, contracts, entry_price, leverage, target_liq_pric
     t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       target_liq_price=target_liq_price)
+    t = t.resolving(b.texts())
     out, s = _out(b)
     add_margin_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                   b.floats("entry_price"), b.floats("leverage"),
@@ -674,6 +708,7 @@ def leverage_for_distance(contract, side, contracts, entry_price, distance, tier
     b = _position_batch(("contract", "side", "contracts", "entry_price", "distance"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, distance=distance, mode=mode)
+    t = t.resolving(b.texts())
     lev, m, s = _out(b, 2)
     leverage_for_distance_nb(t.compile(), b.contracts(t), b.modes(), b.sides(),
                              b.floats("contracts"), b.floats("entry_price"),
@@ -691,6 +726,7 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
     b = _position_batch(("contract", "equity", "price", "leverage"), contract=contract,
                         equity=equity, price=price, leverage=leverage, mode=mode,
                         position_limit=position_limit)
+    t = t.resolving(b.texts())
     avail, n, s = _out(b, 2)
     max_open_nb(t.compile(), lm, b.contracts(t), b.modes(), b.floats("equity"),
                 b.floats("price"), b.floats("leverage"),
@@ -707,6 +743,7 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
     t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       exec_price=exec_price, fee_rate=fee_rate, fund_balance=fund_balance)
+    t = t.resolving(b.texts())
     change, unc, pb, s = _out(b, 3)
     insurance_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.floats("leverage"), b.floats("exec_price"),
@@ -720,6 +757,7 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
 def adl_rank(pnl, margin, notional) -> Result:
     """ADL priority per position (1 = deleveraged first)."""
     b = Batch(pnl=pnl, margin=margin, notional=notional)
+    t = t.resolving(b.texts())
     b.mark_empty("pnl", "margin", "notional")
     out, s = _out(b)
     vals = [b.floats(k) for k in ("pnl", "margin", "notional")]
@@ -819,6 +857,7 @@ def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from
     b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
+    t = t.resolving(b.texts())
     cid = b.contracts(t).copy()
     cid[list(b.errors)] = -1   # an unreadable row is no position: it adds nothing
     hist = np.zeros((HIST_ROWS, n))

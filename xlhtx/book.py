@@ -41,6 +41,7 @@ def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
                   margin=cols.get("margin"), mode=cols.get("margin_mode"),
                   mark_price=cols["mark_price"] if has_mark else None)
     b.mark_empty(*("contract", "side", "contracts", "entry_price", "leverage"))
+    t = t.resolving(b.texts())
     n = b.n
     out = Metrics(*(np.empty(n) for _ in Metrics._fields))
     status = MetricStatus(*(np.empty(n, dtype=np.int8) for _ in MetricStatus._fields))

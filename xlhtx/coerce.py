@@ -236,6 +236,18 @@ class Batch:
             return MODE_CODES.get(str(v).strip().lower(), 2)
         return self._codes(name, one, np.int8)
 
+    def texts(self, name: str = "contract") -> set:
+        """The distinct text values of a column (for resolving contract codes once)."""
+        col = self.raw.get(name)
+        if isinstance(col, Categorical):
+            return {v for v in col.categories if isinstance(v, str)}
+        if col is None or (isinstance(col, np.ndarray) and col.dtype.kind in "iufb"):
+            return set()
+        try:
+            return {v for v in set(col) if isinstance(v, str)}
+        except TypeError:   # an unhashable cell value
+            return {v for v in col if isinstance(v, str)}
+
     def contracts(self, table: Any, name: str = "contract") -> np.ndarray:
         index = table.index
 

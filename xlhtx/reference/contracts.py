@@ -7,6 +7,7 @@ for BTC, 10 USD for every other coin (HTX "Contract Specifications").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -41,6 +42,32 @@ def infer_kind(code: str) -> str:
     """HTX codes: ``BTC-USDT`` (and USDC) are linear, ``BTC-USD`` inverse."""
     parts = code.upper().split("-")
     return "linear" if len(parts) > 1 and parts[1] in ("USDT", "USDC") else "inverse"
+
+
+# HTX's contract codes (API references): coin-margined swaps BTC-USD; coin-margined
+# delivery futures BTC200710 or BTC_CQ (this/next week, this/next quarter); USDT-margined
+# delivery futures BTC-USDT-211210 or BTC-USDT-CQ
+COIN_SWAP = re.compile(r"[A-Z][A-Z0-9]*-USD")
+COIN_DELIVERY = re.compile(r"([A-Z][A-Z0-9]*?)(\d{6}|_(?:CW|NW|CQ|NQ))")
+LINEAR_DELIVERY = re.compile(r"([A-Z][A-Z0-9]*-USD[TC])-(\d{6}|CW|NW|CQ|NQ)")
+
+
+def is_coin_delivery(code: str) -> bool:
+    """A coin-margined delivery futures code (``BTC200710``, ``BTC_CQ``)."""
+    return COIN_DELIVERY.fullmatch(code.strip().upper()) is not None
+
+
+def infer_contract(code: str, known: Any) -> Contract | None:
+    """A contract HTX's code defines when a table lacks it (``known(code)`` gives a
+    table's contract or None): a coin-margined swap or delivery code HTX's face value
+    (100 USD BTC, 10 USD other coins, "Contract Specifications"); a USDT-margined
+    delivery code its swap's size. None for anything else (a typo stays unknown)."""
+    code = code.strip().upper()
+    if COIN_SWAP.fullmatch(code) or COIN_DELIVERY.fullmatch(code):
+        return Contract(code, "inverse", default_size(code, "inverse"))
+    m = LINEAR_DELIVERY.fullmatch(code)
+    swap = known(m.group(1)) if m else None
+    return Contract(code, "linear", swap.size) if swap is not None else None
 
 
 def default_size(code: str, kind: str) -> float | None:

@@ -37,7 +37,7 @@ import numpy as np
 
 from htxcore.tiers import (KIND_INVERSE, MAX_LADDERS, MODE_CROSS, MODE_ISOLATED, SLOTS,
                            SYS_ADJUST, SYS_RISK, UNBOUNDED, TierArrays)
-from xlhtx.reference.contracts import (KINDS, Contract, default_size, infer_kind,
+from xlhtx.reference.contracts import (KINDS, Contract, default_size, infer_contract, infer_kind,
                                        parse_contract_info)
 from xlhtx.reference.tables import TableError, api_data, norm_header, number, records, text
 
@@ -228,6 +228,28 @@ class TierTable:
     def contract(self, code: str) -> Contract | None:
         i = self.contract_id(code)
         return self.contracts[self.codes[i]] if i >= 0 else None
+
+    def resolving(self, codes: Iterable[Any]) -> "TierTable":
+        """The one resolver of contract codes: this table with the contracts of ``codes``
+        it lacks but HTX's codes define (``infer_contract``: coin-margined swaps and
+        delivery futures, USDT-margined delivery futures of a known swap). Such a contract
+        has no tiers here: figures that need them want HTX's adjustment factor or a tier
+        table with the contract. Codes nothing defines stay unknown."""
+        new: dict[str, Contract] = {}
+        for v in codes:
+            if isinstance(v, str) and v.strip() and self.contract_id(v) < 0:
+                c = infer_contract(v, self.contract)
+                if c is not None:
+                    new[c.code] = c
+        if not new:
+            return self
+        key = frozenset(new)
+        cache = self.__dict__.setdefault("_resolving", {})
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = self.with_contracts(new)
+        return cache[key]
 
     def leverages(self, code: str, mode: str) -> list[float]:
         """Leverages with ladders for a contract and mode (for messages and drop-downs)."""

@@ -90,8 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "/v5/trade/position/opens or the 'positions' push, with /v5/account/balance "
                    "or the 'account' push of the same moment. Legacy (v1): "
                    "swap_account_position_info, swap_cross_account_position_info, "
-                   "contract_account_position_info, swap_position_info or "
-                   "swap_cross_position_info")
+                   "contract_account_position_info; or accounts (swap_account_info, "
+                   "swap_cross_account_info, contract_account_info, sub-account info, the "
+                   "accounts/accounts_cross pushes, v3 unified_account_info) with positions "
+                   "(swap_position_info, swap_cross_position_info, contract_position_info, "
+                   "the positions push) of the same moment")
     i.add_argument("-o", "--output", help="table to write (default: print CSV)")
     i.add_argument("--tiers", help=TIERS_HELP + "; used only where the response carries "
                    "no adjust_factor")
@@ -368,12 +371,25 @@ def cmd_positions_import(args: argparse.Namespace) -> int:
         cols, text = positions.compare(accounts, tiers), positions.TEXT_COLUMNS
     table = pa.table({k: pa.array(v, type=pa.string() if k in text else pa.float64())
                       for k, v in cols.items()})
+    if table.num_rows == 0:
+        raise XlhtxError(f"{', '.join(args.file)}: no position and no account in the "
+                         "response(s); nothing to write")
     if args.output:
         tableio.write_table(table, args.output)
-        say(f"wrote {args.output}: {table.num_rows} positions")
+        say(f"wrote {args.output}: {_import_summary(cols)}")
     else:
         sys.stdout.write(tableio.csv_text(table))
     return 0
+
+
+def _import_summary(cols: dict[str, list]) -> str:
+    """``3 rows: 2 computed, 1 HTX's figures only (see status)``."""
+    n = len(cols["status"])
+    ours = [c for c in ("liq_price", "margin_ratio", "risk_rate") if c in cols]
+    done = sum(1 for i in range(n) if any(cols[c][i] is not None for c in ours))
+    rest = n - done
+    return f"{n} rows: {done} computed" + (f", {rest} with HTX's figures only or not "
+                                           "computed (see status)" if rest else "")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

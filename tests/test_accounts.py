@@ -157,7 +157,7 @@ def test_htx_riskrate_in_excel_matches_htx():
 
 
 def test_htx_riskrate_names_a_bad_balance():
-    with pytest.raises(Exception, match="balance"):
+    with pytest.raises(Exception, match="margin_static = 'lots' is not a number"):
         udfs.HTX_RISKRATE("BTC-USDT", "long", 1, 30000, 30000, 20, "lots")
 
 

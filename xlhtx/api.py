@@ -473,42 +473,45 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
             "liq_root": acc.alike(root)}
 
 
-def account(contract, side, contracts, entry_price, mark_price, leverage, balance=None,
+def account(contract, side, contracts, entry_price, mark_price, leverage, margin_static=None,
             mode=None, frozen_margin=None, adjust_factor=None, tiers=None,
             collateral=None, as_of=None) -> dict[str, Result]:
     """One margin account given as columns (what ``HTX_CROSSLIQPRICE`` and
     ``HTX_RISKRATE`` read): ``accounts`` with every row in it. ``entry_price`` is the cost
-    basis; ``balance`` the static balance (before unrealized PnL); ``mode`` one cell,
-    cross by default. ``collateral``: a Multi-Assets account's assets (a range with
+    basis; ``margin_static`` the account's balance before unrealized PnL (HTX's
+    ``margin_static``, not ``margin_balance``, which holds the PnL already); ``mode`` one
+    cell, cross by default; ``adjust_factor`` HTX's reported factor per row (it wins over
+    the tier table's). ``collateral``: a Multi-Assets account's assets (a range with
     ``currency, amount[, index_price, collateral_rate]``), worth
-    ``xlhtx.reference.collateral.collateral_value`` and added to ``balance`` (which may
-    then be empty)."""
+    ``xlhtx.reference.collateral.collateral_value`` and added to ``margin_static``
+    (which may then be empty)."""
     m = Batch(mode=mode)
     if m.n != 1:
         raise ArgError("mode: expects a single cell (isolated or cross for the account)")
     code = 1 if is_blank(m.value("mode", 0)) else int(m.modes()[0])   # cross by default
     if code not in (0, 1):
         raise ArgError(f"mode = {m.value('mode', 0)!r}: use isolated or cross")
-    what = "the account's balance before unrealized PnL"
+    what = "the account's balance before unrealized PnL, HTX's margin_static"
     assets = None if collateral is None else \
         _cached_parse(collateral, "collateral", collateral_value)
     if assets is None:      # no collateral, or a collateral range with no asset in it
-        bal = _account_scalar(balance, "balance", what)
+        bal = _account_scalar(margin_static, "margin_static", what)
     else:
         if code != 1:
             raise ArgError("collateral: a Multi-Assets account is a cross account; leave "
                            "mode empty or give cross")
-        bal = _account_scalar(balance, "balance", what, default=0.0) + assets
+        bal = _account_scalar(margin_static, "margin_static", what, default=0.0) + assets
     return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
                     leverage, adjust_factor, frozen_margin, tiers, as_of)
 
 
-def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage, balance,
-                    tiers=None) -> Result:
+def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage,
+                    margin_static, tiers=None, adjust_factor=None) -> Result:
     """Liquidation price of each position of one cross-margin account (one margin asset):
     legs of one contract move together, every other contract held at its mark."""
-    return account(contract, side, contracts, entry_price, mark_price, leverage, balance,
-                   "cross", tiers=tiers)["liq_price"]
+    return account(contract, side, contracts, entry_price, mark_price, leverage,
+                   margin_static, "cross", adjust_factor=adjust_factor,
+                   tiers=tiers)["liq_price"]
 
 
 def frozen_column(frozen_margin: Any, rows_like: Any) -> Any:
@@ -530,11 +533,11 @@ def first_row(result: Result) -> Result:
                   {0: result.messages[i]} if i in result.messages else {})
 
 
-def risk_rate(contract, side, contracts, entry_price, mark_price, leverage, balance,
-              mode=None, frozen_margin=None, tiers=None) -> Result:
+def risk_rate(contract, side, contracts, entry_price, mark_price, leverage, margin_static,
+              mode=None, frozen_margin=None, tiers=None, adjust_factor=None) -> Result:
     """HTX's risk rate of one margin account (liquidation at <= 0), on every row."""
-    return account(contract, side, contracts, entry_price, mark_price, leverage, balance,
-                   mode, frozen_margin, tiers=tiers)["risk_rate"]
+    return account(contract, side, contracts, entry_price, mark_price, leverage,
+                   margin_static, mode, frozen_margin, adjust_factor, tiers=tiers)["risk_rate"]
 
 
 def _locks(t: TierTable, cid: np.ndarray, account: np.ndarray, live: np.ndarray,
@@ -757,7 +760,6 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
 def adl_rank(pnl, margin, notional) -> Result:
     """ADL priority per position (1 = deleveraged first)."""
     b = Batch(pnl=pnl, margin=margin, notional=notional)
-    t = t.resolving(b.texts())
     b.mark_empty("pnl", "margin", "notional")
     out, s = _out(b)
     vals = [b.floats(k) for k in ("pnl", "margin", "notional")]

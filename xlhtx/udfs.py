@@ -38,7 +38,7 @@ ARG_DOCS = {
     "mark_price": "Mark price.",
     "leverage": "Leverage, e.g. 20 for 20x; the tier table must have ladders for it.",
     "margin": "Optional isolated margin balance; empty = initial margin at entry.",
-    "mode": "Optional margin mode: isolated (default) or cross (HTX_RISKRATE: cross).",
+    "mode": "Optional margin mode: isolated or cross; empty = isolated.",
     "tiers": "Optional tier tables: a range with the Tiers (adjustment-factor ladders) and/or "
              "RiskLimits (risk-limit tiers) tables, side by side; or \"legacy\" / \"today\" "
              "for a bundled snapshot; empty = today's snapshot.",
@@ -53,8 +53,12 @@ ARG_DOCS = {
     "entry_col": "Column of entry prices.",
     "mark_col": "Column of mark prices.",
     "leverage_col": "Column of leverages.",
-    "balance": "Account balance in the margin asset before unrealized PnL (HTX's "
-               "margin_static); may be empty when collateral is given.",
+    "margin_static": "The account's balance before unrealized PnL, in its margin asset: "
+                     "HTX's margin_static (not margin_balance, which already holds the PnL); "
+                     "may be empty when collateral is given.",
+    "adjust_factor_col": "Optional column of the adjust factors HTX reports per contract "
+                         "(adjust_factor); a number wins over the tier table, empty = the "
+                         "tier table's.",
     "collateral": "Optional Multi-Assets collateral range (header currency, amount[, "
                   "index_price, collateral_rate]): the assets, worth amount x index price x "
                   "rate, added to the balance.",
@@ -87,11 +91,25 @@ def fail(message: str) -> None:
     raise COMException(desc=message)
 
 
+# help that differs for one function: an account's mode defaults to cross
+FUNCTION_ARG_DOCS = {
+    ("HTX_ACCOUNT", "mode"): "Optional margin mode of the account: isolated or cross; "
+                             "empty = cross.",
+    ("HTX_RISKRATE", "mode"): "Optional margin mode of the account: isolated or cross; "
+                              "empty = cross.",
+}
+
+
+def arg_doc(function: str, name: str) -> str:
+    """The wizard help of one argument of one Excel function."""
+    return FUNCTION_ARG_DOCS.get((function, name), ARG_DOCS[name])
+
+
 def excel_function(f: Callable) -> Callable:
     """Register ``f`` with xlwings: category, a 2-D read of every argument (so a row and
     a column are told apart) and the help text of each argument."""
     for name in inspect.signature(f).parameters:
-        f = xw.arg(name, ndim=2, doc=ARG_DOCS[name])(f)
+        f = xw.arg(name, ndim=2, doc=arg_doc(f.__name__, name))(f)
     return xw.func(category=CATEGORY)(f)
 
 
@@ -316,38 +334,41 @@ def HTX_TARGETPRICE(contract, side, entry_price, leverage, target_roe):
 
 @excel_function
 def HTX_CROSSLIQPRICE(contract_col, side_col, contracts_col, entry_col, mark_col,
-                      leverage_col, balance, tiers=None):
+                      leverage_col, margin_static, tiers=None, adjust_factor_col=None):
     """Liquidation price of each position of one cross-margin account, the others held
     at their mark prices."""
     return cells(lambda: api.cross_liq_price(contract_col, side_col, contracts_col,
-                                             entry_col, mark_col, leverage_col, balance,
-                                             tiers), locals())
+                                             entry_col, mark_col, leverage_col, margin_static,
+                                             tiers, adjust_factor_col), locals())
 
 
 @excel_function
 def HTX_RISKRATE(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
-                 balance, mode=None, frozen_margin=None, tiers=None):
+                 margin_static, mode=None, frozen_margin=None, tiers=None,
+                 adjust_factor_col=None):
     """HTX's risk rate of one margin account (liquidation at 0 or below): isolated and
     coin-margined equity/(margin+frozen) - adjust factor; USDT cross
     equity/sum(factor x (margin+frozen)) - 1."""
     def compute() -> api.Result:
         frozen = api.frozen_column(frozen_margin, contract_col)
         return api.risk_rate(contract_col, side_col, contracts_col, entry_col, mark_col,
-                             leverage_col, balance, mode, frozen, tiers)
+                             leverage_col, margin_static, mode, frozen, tiers,
+                             adjust_factor_col)
     return single(api.first_row(run(compute)))
 
 
 @excel_function
 def HTX_ACCOUNT(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
-                balance, mode=None, frozen_margin=None, tiers=None, collateral=None):
+                margin_static, mode=None, frozen_margin=None, tiers=None, collateral=None,
+                adjust_factor_col=None):
     """One margin account, per leg: liquidation price of its contract (hedge legs move
     together), and the account's margin ratio, risk rate and equity (a spilled table,
     four columns, one row per leg)."""
     def compute() -> dict:
         frozen = api.frozen_column(frozen_margin, contract_col)
         return api.account(contract_col, side_col, contracts_col, entry_col, mark_col,
-                           leverage_col, balance, mode, frozen, tiers=tiers,
-                           collateral=collateral)
+                           leverage_col, margin_static, mode, frozen, adjust_factor_col,
+                           tiers=tiers, collateral=collateral)
     res = run(compute)
     cols = [res[k] for k in ACCOUNT_COLUMNS]
     if len(cols[0]) == 1 and not cols[0].ok[0] and cols[0].status[0] < api.EMPTY and \

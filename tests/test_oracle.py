@@ -38,7 +38,7 @@ row = hs.tuples(
     hs.floats(0.3, 3.0),                             # mark as a multiple of entry
 )
 books = hs.lists(row, min_size=150, max_size=200)
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=list(HealthCheck))
 
 
@@ -109,7 +109,7 @@ def test_oracle_saw_at_least_100k_rows():
 
 
 @pytest.mark.parametrize("name", TABLES)
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None)
 @given(rows=hs.lists(hs.tuples(hs.sampled_from([c for c in CODES
                                                 if TABLE.contract(c).kind == "linear"]),
                                hs.sampled_from([1, -1]), hs.integers(1, 120_000).map(float),
@@ -139,7 +139,7 @@ def test_cross_liq_price_matches_oracle(name, rows, balance):
 
 
 @pytest.mark.parametrize("name", TABLES)
-@settings(max_examples=100, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None)
 @given(code=hs.sampled_from(CODES), side=hs.sampled_from([1, -1]),
        q=hs.integers(1, 300_000).map(float), e=hs.floats(10.0, 1e5),
        lev=hs.sampled_from(LEVERS), mfac=hs.floats(0.3, 3.0))
@@ -160,7 +160,7 @@ def test_ladder_matches_oracle(name, code, side, q, e, lev, mfac):
         assert math.isclose(lad.columns["margin_after"][0, k], ma, rel_tol=1e-9, abs_tol=1e-9 * m)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None)
 @given(hs.lists(hs.tuples(hs.sampled_from(CODES + ["NOPE-USDT"]), hs.sampled_from([1, -1, 0]),
                           hs.integers(0, 200_000).map(float), hs.floats(0.5, 1e5),
                           hs.sampled_from(LEVERS + [7.0]), hs.floats(0.5, 1.5),

@@ -26,11 +26,15 @@ def sources_hash(package_dir: Path) -> str:
 
 def cache_dirs(package_dir: Path) -> list[Path]:
     """Where Numba keeps this package's cache: ``__pycache__`` beside the modules, and
-    under ``NUMBA_CACHE_DIR`` when that is set."""
+    under ``NUMBA_CACHE_DIR`` the one folder Numba's own locator names for them (never a
+    walk of that folder: it may be shared, or ``/usr``)."""
     dirs = [package_dir / "__pycache__"]
     root = os.environ.get("NUMBA_CACHE_DIR")
     if root:
-        dirs += [p for p in Path(root).rglob("*") if p.is_dir() and p.name == package_dir.name]
+        from numba.core.caching import UserProvidedCacheLocator
+        sub = UserProvidedCacheLocator.get_suitable_cache_subpath(
+            str(package_dir / "__init__.py"))
+        dirs.append(Path(root) / sub)
     return [d for d in dirs if d.is_dir()]
 
 

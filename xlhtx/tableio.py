@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL_XML
 
 from xlhtx.coerce import Categorical
-from xlhtx.files import atomic_write
+from xlhtx.files import atomic_write, read_from
 from xlhtx.errors import XlhtxError
 
 TEXT_COLUMNS = ("contract", "side", "margin_mode")
@@ -48,6 +48,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> pa.Table:
     fmt = file_format(path)
     if not path.exists():
         raise TableFileError(f"{path}: no such file")
+    read_from(path)
     try:
         if fmt == ".csv":
             text_types = {c: pa.string() for c in TEXT_COLUMNS}

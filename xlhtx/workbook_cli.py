@@ -96,4 +96,4 @@ def replace_reference_sheets(book: str | Path, table) -> None:
                                                   zip(blocks, spans)], notes, name)
         except KeyError as e:
             raise XlhtxError(f"{book}: not an xlhtx workbook: {e.args[0]}") from None
-    atomic_write(book, lambda tmp: write_parts(tmp, parts))
+    atomic_write(book, lambda tmp: write_parts(tmp, parts), replace_input=True)   # asked for

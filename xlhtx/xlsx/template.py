@@ -26,7 +26,8 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from xlhtx.version import __version__
 from xlhtx.samples import sample_positions
-from xlhtx.files import atomic_write
+from xlhtx.errors import XlhtxError
+from xlhtx.files import atomic_write, check_output
 from xlhtx.reference.tiers import TierTable
 from xlhtx.reference.snapshot import snapshot
 
@@ -175,6 +176,9 @@ def build(out: str | Path, table: TierTable | None = None,
     stamp = dt.datetime.strptime(table.as_of[:10], "%Y-%m-%d") if table.as_of else \
         dt.datetime(2026, 1, 1)
     out = Path(out)
+    check_output(out)
+    if out.suffix.lower() != ".xlsm":
+        raise XlhtxError(f"{out}: the template carries the xlwings macros; name it .xlsm")
     atomic_write(out, lambda dst: _write(dst, table, positions, n_rows, stamp))
     return out
 

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 from xlhtx.errors import XlhtxError
+from xlhtx.files import read_from
 
 MAX_UNCOMPRESSED = 1 << 30       # 1 GiB of XML in all
 MAX_RATIO = 200                  # compression ratio of any large member
@@ -20,6 +21,7 @@ class WorkbookError(XlhtxError):
 
 def check_workbook_file(path: str | Path) -> None:
     path = Path(path)
+    read_from(path)
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):

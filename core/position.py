@@ -34,12 +34,16 @@ from htxcore.tiers import KIND_LINEAR, contract_nb, lookup_tier_nb, risk_limit_n
 # the largest contracts, price, leverage or margin a row may hold: beyond it products
 # such as contracts * size * price leave float64's exact range and overflow
 MAX_INPUT = 1e15
+# the smallest positive one: below it a value, a margin or a PnL underflows to 0 and a
+# position of 5e-324 contracts would read as liquidated
+MIN_INPUT = 1e-12
 
 
 @njit(error_model="numpy")
 def positive_nb(x):
-    """True for a number > 0 and below ``MAX_INPUT`` (False for NaN, inf, 0, negatives)."""
-    return x > 0.0 and x < MAX_INPUT
+    """True for a number from ``MIN_INPUT`` to below ``MAX_INPUT`` (False for NaN, inf, 0,
+    negatives and values too small to compute with)."""
+    return x >= MIN_INPUT and x < MAX_INPUT
 
 
 @njit(error_model="numpy")

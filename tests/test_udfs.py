@@ -146,7 +146,7 @@ def test_mixed_good_and_bad_rows(xl):
 
 def test_scalar_errors_raise_one_clear_line(xl):
     _, m = xl
-    with pytest.raises(Exception, match=r"^#VALUE! leverage = 0: must be a number > 0 and below 1e15$"):
+    with pytest.raises(Exception, match=r"^#VALUE! leverage = 0: must be a number from 1e-12 to below 1e15$"):
         excel_call(m, "HTX_LIQPRICE", "BTC-USDT", "long", 5000.0, 30000.0, 0.0)
     with pytest.raises(Exception, match="unequal length"):
         excel_call(m, "HTX_LIQPRICE", col("BTC-USDT", "BTC-USDT"), "long",

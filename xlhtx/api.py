@@ -244,7 +244,7 @@ def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     t = t.resolving(b.texts())
     out, s = _out(b)
     initial_margin_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"),
-                      b.floats("leverage"), out, s)
+                      b.whole("leverage"), out, s)
     return finish(b, out, s, t)
 
 
@@ -256,7 +256,7 @@ def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, 
                         leverage=leverage, net_contracts=net_contracts, mode=mode)
     t = t.resolving(b.texts())
     lad, af, mmr, s = _out(b, 3)
-    tier_nb(t.compile(), b.contracts(t), b.modes(), b.floats("leverage"),
+    tier_nb(t.compile(), b.contracts(t), b.modes(), b.whole("leverage"),
             b.floats("net_contracts"), lad, af, mmr, s)
     first = finish(b, lad, s, t)
     return {"ladder": first, "adjust_factor": not_applicable(first, af, b, t),
@@ -285,7 +285,7 @@ def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) ->
     t = t.resolving(b.texts())
     out, s = _out(b)
     maint_margin_nb(t.compile(), b.contracts(t), b.modes(), b.floats("contracts"),
-                    b.floats("price"), b.floats("leverage"), out, s)
+                    b.floats("price"), b.whole("leverage"), out, s)
     return finish(b, out, s, t)
 
 
@@ -311,7 +311,7 @@ def roe(contract, side, contracts, entry_price, price, leverage, tiers=None) -> 
     t = t.resolving(b.texts())
     out, s = _out(b)
     roe_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
-           b.floats("entry_price"), b.floats("price"), b.floats("leverage"), out, s)
+           b.floats("entry_price"), b.floats("price"), b.whole("leverage"), out, s)
     return finish(b, out, s, t)
 
 
@@ -327,7 +327,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
     t = t.resolving(b.texts())
     ratio, eq, s = _out(b, 2)
     margin_ratio_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-                    b.floats("entry_price"), b.floats("mark_price"), b.floats("leverage"),
+                    b.floats("entry_price"), b.floats("mark_price"), b.whole("leverage"),
                     b.floats("margin", default=NAN), ratio, eq, s)
     eq_ok = np.isfinite(eq)
     r = finish(b, ratio, s, t)
@@ -345,7 +345,7 @@ def _isolated_price(kernel, contract, side, contracts, entry_price, leverage, ma
     t = t.resolving(b.texts())
     out, s = _out(b)
     args = [t.compile(), b.contracts(t)] + ([b.modes()] if with_mode else []) + [
-        b.sides(), b.floats("contracts"), b.floats("entry_price"), b.floats("leverage"),
+        b.sides(), b.floats("contracts"), b.floats("entry_price"), b.whole("leverage"),
         b.floats("margin", default=NAN), out, s]
     kernel(*args)
     return finish(b, out, s, t)
@@ -377,7 +377,7 @@ def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, m
     t = t.resolving(b.texts())
     liq, liq_s = _out(b)
     liq_price_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-                 b.floats("entry_price"), b.floats("leverage"), b.floats("margin", default=NAN),
+                 b.floats("entry_price"), b.whole("leverage"), b.floats("margin", default=NAN),
                  liq, liq_s)
     out, s = _out(b)   # a row without a liquidation price keeps its status and its words
     liq_distance_nb(b.sides(), b.floats("mark_price"), liq, liq_s, out, s)
@@ -400,7 +400,7 @@ def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) 
     t = t.resolving(b.texts())
     out, s = _out(b)
     target_price_nb(t.compile(), b.contracts(t), b.sides(), b.floats("entry_price"),
-                    b.floats("leverage"), b.floats("target_roe"), out, s)
+                    b.whole("leverage"), b.floats("target_roe"), out, s)
     return finish(b, out, s, t)
 
 
@@ -455,7 +455,7 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
                np.asarray(balances, dtype=np.float64),
                _locks(t, cid, account, live, len(modes), as_of), sub(cid), sub(b.sides()),
                sub(b.floats("contracts")), sub(b.floats("entry_price")),
-               sub(b.floats("mark_price")), sub(b.floats("leverage")),
+               sub(b.floats("mark_price")), sub(b.whole("leverage")),
                sub(b.floats("adjust_factor", default=NAN)),
                sub(b.floats("frozen_margin", default=NAN)), *outs)
     for arr, o in zip((liq, ratio, risk, eq, s, acc_s, root), outs):
@@ -630,7 +630,7 @@ def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, ti
     n_steps = np.empty(b.n, dtype=np.int64)
     s = np.empty(b.n, dtype=np.int8)
     liq_ladder_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-                  b.floats("entry_price"), b.floats("leverage"),
+                  b.floats("entry_price"), b.whole("leverage"),
                   b.floats("margin", default=NAN), *cols.values(), n_steps, s)
     res = finish(b, cols["trigger_price"][:, 0].copy(), s, t)
     n_steps[~res.ok] = 0
@@ -647,7 +647,7 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
     t = t.resolving(b.texts())
     left, ratio, eq, s = _out(b, 3)
     after_liq_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-                 b.floats("entry_price"), b.floats("leverage"),
+                 b.floats("entry_price"), b.whole("leverage"),
                  b.floats("margin", default=NAN), b.floats("price"), left, ratio, eq, s)
     first = finish(b, left, s, t)
     ratio_status = np.where(first.ok & ~np.isfinite(ratio), st.LIQUIDATED,
@@ -697,7 +697,7 @@ def add_margin(contract, side, contracts, entry_price, leverage, target_liq_pric
     t = t.resolving(b.texts())
     out, s = _out(b)
     add_margin_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-                  b.floats("entry_price"), b.floats("leverage"),
+                  b.floats("entry_price"), b.whole("leverage"),
                   b.floats("target_liq_price"), b.floats("margin", default=NAN), out, s)
     return finish(b, out, s, t)
 
@@ -732,7 +732,7 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
     t = t.resolving(b.texts())
     avail, n, s = _out(b, 2)
     max_open_nb(t.compile(), lm, b.contracts(t), b.modes(), b.floats("equity"),
-                b.floats("price"), b.floats("leverage"),
+                b.floats("price"), b.whole("leverage"),
                 b.floats("position_limit", default=NAN), avail, n, s)
     first = finish(b, n, s, t)
     return {"contracts": first, "available": first.alike(avail)}
@@ -749,7 +749,7 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
     t = t.resolving(b.texts())
     change, unc, pb, s = _out(b, 3)
     insurance_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-                 b.floats("entry_price"), b.floats("leverage"), b.floats("exec_price"),
+                 b.floats("entry_price"), b.whole("leverage"), b.floats("exec_price"),
                  b.floats("margin", default=NAN), b.floats("fee_rate", default=0.0),
                  b.floats("fund_balance", default=NAN), change, unc, pb, s)
     first = finish(b, change, s, t)
@@ -865,7 +865,7 @@ def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from
     hist = np.zeros((HIST_ROWS, n))
     s = np.empty(b.n, dtype=np.int8)
     liq_map_nb(t.compile(), cid, b.modes(), b.sides(), b.floats("contracts"),
-               b.floats("entry_price"), b.floats("leverage"), b.floats("margin", default=NAN),
+               b.floats("entry_price"), b.whole("leverage"), b.floats("margin", default=NAN),
                lo, st_, hist, s, numba.get_num_threads() * 4)
     res = finish(b, np.zeros(b.n), s, t)
     return LiqMap(lo, st_, hist, mark, res)

@@ -47,7 +47,7 @@ def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
     status = MetricStatus(*(np.empty(n, dtype=np.int8) for _ in MetricStatus._fields))
     mark = b.floats("mark_price", default=NAN) if has_mark else np.full(n, NAN)
     metrics_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
-               b.floats("entry_price"), mark, b.floats("leverage"),
+               b.floats("entry_price"), mark, b.whole("leverage"),
                b.floats("margin", default=NAN), out, status)
     of = {"liq_price": status.liq, "distance_to_liq": status.liq,
           "bankruptcy_price": status.bankruptcy, "pnl": status.mark, "roe": status.mark,

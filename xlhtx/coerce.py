@@ -75,6 +75,8 @@ def describe(v: Any) -> str:
         return "TRUE" if v else "FALSE"
     if isinstance(v, (float, np.floating)):
         return format(float(v), ".10g")
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 64:
+        return f"an integer of about {int(v.bit_length() * 0.30103) + 1} digits"
     return str(v)
 
 
@@ -96,15 +98,37 @@ def column(value: Any, name: str) -> Any:
         if not value:
             return []
         if isinstance(value[0], (list, tuple)):
-            # Excel ranges are rectangular: the first and last rows tell the width
-            if len(value[0]) == 1 and isinstance(value[-1], (list, tuple)) and len(value[-1]) == 1:
+            try:
+                widths = set(map(len, value))
+            except TypeError:
+                widths = {-1}
+            if widths == {1}:
                 return list(map(itemgetter(0), value))
             if len(value) == 1:
                 return list(value[0])
+            if len(widths) > 1:
+                raise ArgError(f"{name}: a ragged range (rows of {len(widths)} different "
+                               "widths); give one column or one row")
             raise ArgError(f"{name}: expects one column or one row, got a "
                            f"{len(value)}x{len(value[0])} range")
         return list(value)
     return [value]
+
+
+def orientation(value: Any) -> str | None:
+    """``column`` or ``row`` for a 2-D range of more than one cell laid out so, else None
+    (a single cell, or a 1-D sequence that has no orientation)."""
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        rows, cols = value.shape
+    elif isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        rows, cols = len(value), len(value[0])
+    else:
+        return None
+    if rows > 1 and cols == 1:
+        return "column"
+    if rows == 1 and cols > 1:
+        return "row"
+    return None
 
 
 def is_blank(v: Any) -> bool:
@@ -119,6 +143,12 @@ class Batch:
     """
 
     def __init__(self, **cols: Any):
+        shapes = {k: orientation(v) for k, v in cols.items()}
+        if {"column", "row"} <= set(shapes.values()):
+            col = next(k for k, o in shapes.items() if o == "column")
+            row = next(k for k, o in shapes.items() if o == "row")
+            raise ArgError(f"{col} is a column and {row} a row: give every range as a "
+                           "column, or every range as a row")
         self.raw = {k: column(v, k) for k, v in cols.items()}
         lengths = {k: len(v) for k, v in self.raw.items()}
         n = max(lengths.values(), default=1)
@@ -181,11 +211,22 @@ class Batch:
             return self._broadcast(out)
         col = list(col)
         if col and set(map(type, col)) <= {float, int}:
-            return self._broadcast(np.array(col, dtype=np.float64))
+            try:
+                return self._broadcast(np.array(col, dtype=np.float64))
+            except OverflowError:   # an int beyond float64: said per cell below
+                pass
         out = np.empty(len(col), dtype=np.float64)
         for i, v in enumerate(col):
             out[i] = self._float(name, i, v, default)
         return self._broadcast(out)
+
+    def whole(self, name: str) -> np.ndarray:
+        """``floats`` of an argument HTX takes in whole numbers (leverage): a value within
+        float noise of a whole number (``=100*1.25`` gives 124.99999999999999) is that
+        number."""
+        x = self.floats(name)
+        r = np.round(x)
+        return np.where(np.abs(x - r) <= 1e-9 * np.abs(r), r, x)
 
     def _float(self, name: str, i: int, v: Any, default: float | None) -> float:
         if is_blank(v):
@@ -205,7 +246,11 @@ class Batch:
                 return math.nan
         try:
             return float(v)
-        except (TypeError, ValueError, OverflowError):
+        except OverflowError:
+            self._error_all(name, i, f"#VALUE! {name} = {describe(v)} is beyond the "
+                                     "range of numbers (about 1.8e308)")
+            return math.nan
+        except (TypeError, ValueError):
             self._error_all(name, i, f"#VALUE! {name} = {describe(v)} is not a number")
             return math.nan
 

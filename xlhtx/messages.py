@@ -18,27 +18,28 @@ from xlhtx.coerce import Batch, Categorical, describe
 from xlhtx.reference.tiers import RISK_LIMIT
 
 BELOW = "below 1e15"
+POSITIVE = "from 1e-12 to below 1e15"
 RULES = {
     st.ERR_SIDE: "use long or short (buy/sell, 1/-1)",
-    st.ERR_CONTRACTS: f"must be a number > 0 and {BELOW}",
-    st.ERR_ENTRY: f"must be a price > 0 and {BELOW}",
-    st.ERR_PRICE: f"must be a price > 0 and {BELOW}",
-    st.ERR_MARK: f"must be a price > 0 and {BELOW}",
-    st.ERR_LEVERAGE: f"must be a number > 0 and {BELOW}",
-    st.ERR_MARGIN: f"must be > 0 and {BELOW} (leave it empty for the initial margin)",
+    st.ERR_CONTRACTS: f"must be a number {POSITIVE}",
+    st.ERR_ENTRY: f"must be a price {POSITIVE}",
+    st.ERR_PRICE: f"must be a price {POSITIVE}",
+    st.ERR_MARK: f"must be a price {POSITIVE}",
+    st.ERR_LEVERAGE: f"must be a number {POSITIVE}",
+    st.ERR_MARGIN: f"must be {POSITIVE} (leave it empty for the initial margin)",
     st.ERR_MODE: "use isolated or cross",
     st.ERR_NET: "must be a number >= 0",
-    st.ERR_TARGET_PRICE: f"must be a price > 0 and {BELOW}",
+    st.ERR_TARGET_PRICE: f"must be a price {POSITIVE}",
     st.ERR_TARGET_ROE: "must be a finite number (0.5 = +50%)",
     st.ERR_BALANCE: "must be a finite number",
     st.ERR_EQUITY: "must be a number >= 0",
-    st.ERR_EXEC_PRICE: f"must be a price > 0 and {BELOW}",
+    st.ERR_EXEC_PRICE: f"must be a price {POSITIVE}",
     st.ERR_FEE: "must be a rate from 0 to below 1 (e.g. 0.0005)",
     st.ERR_FUND: "must be a number >= 0 (leave it empty when unknown)",
     st.ERR_LIMIT: "must be a number of contracts >= 0 (leave it empty for no limit)",
-    st.ERR_DISTANCE: "must be a fraction of the entry price > 0 (0.1 = 10%)",
+    st.ERR_DISTANCE: "must be a fraction of the entry price from 1e-12 (0.1 = 10%)",
     st.ERR_PNL: "must be a finite number",
-    st.ERR_NOTIONAL: f"must be a number > 0 and {BELOW}",
+    st.ERR_NOTIONAL: f"must be a number {POSITIVE}",
     st.ERR_ADJUST: "must be a number from 0 to below the leverage (leave it empty to "
                    "take it from the tier table)",
     st.ERR_FROZEN: "must be a number >= 0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ import numpy as np
 from xlhtx.version import __version__
 from xlhtx.console import printable, progress, say
 from xlhtx.errors import XlhtxError
+from xlhtx.files import JsonError, parse_json, read_from
 from xlhtx.sources import load_tiers
 
 
@@ -75,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     dest.add_argument("--workbook", help="workbook whose Tiers/Contracts/MarginLadders "
                       "sheets to replace")
     f.add_argument("--base-url", default=None, help="API base URL (default: HTX's)")
-    f.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
-    f.add_argument("--retries", type=int, default=3, help="retries per request")
+    f.add_argument("--timeout", type=timeout_arg, default=10.0,
+                   help="seconds per request (0 < T <= 300)")
+    f.add_argument("--retries", type=retries_arg, default=3,
+                   help="retries per request (0 to 10)")
 
     pos = sub.add_parser("positions", help="positions: import from HTX responses")
     psub = pos.add_subparsers(dest="positions_command", metavar="ACTION")
@@ -114,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--to", dest="price_to", type=float, required=True,
                     help="highest price of the map")
     lm.add_argument("--step", type=float, required=True, help="width of a price bucket")
-    lm.add_argument("--mark", type=float, help="the price the cumulative column counts from "
+    lm.add_argument("--mark", type=price_arg, help="the price the cumulative column counts from "
                     "(default: the middle of the range)")
     lm.add_argument("--sheet", help="sheet of an XLSX input")
     lm.add_argument("--tiers", help=TIERS_HELP)
@@ -182,7 +186,7 @@ def position_source(p: argparse.ArgumentParser) -> None:
     one.add_argument("--leverage", type=float, help="leverage, e.g. 20")
     one.add_argument("--margin", type=float, help="isolated margin balance (default: the "
                      "initial margin)")
-    one.add_argument("--mark", type=float, help="mark price (default: the entry)")
+    one.add_argument("--mark", type=price_arg, help="mark price (default: the entry)")
     p.add_argument("--tiers", help=TIERS_HELP)
     p.add_argument("-o", "--output", help="table to write (CSV, XLSX or Parquet); default: "
                    "print CSV")
@@ -206,6 +210,38 @@ def positions_of(args: argparse.Namespace):
     row["margin"] = [args.margin]
     row["mark_price"] = [args.mark]
     return pa.table(row)
+
+
+def price_arg(text: str) -> float:
+    """A price option: a finite number > 0 (``nan``, ``inf`` and 0 are refused, never a
+    silent default)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (x > 0 and math.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a price > 0")
+    return x
+
+
+def timeout_arg(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (0 < x <= 300):
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds above 0 and at most 300")
+    return x
+
+
+def retries_arg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= n <= 10:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 to 10 retries")
+    return n
 
 
 def emit(table, output: str | None) -> None:
@@ -318,7 +354,8 @@ def cmd_calc(args: argparse.Namespace) -> int:
     errors = sum(1 for s in results["status"] if s.startswith("#"))
     other = sum(1 for s in results["status"] if s and not s.startswith("#"))
     say(f"  computed in {time.perf_counter() - t1:.1f} s: {table.num_rows - errors:,} "
-        f"positions, {errors:,} with an error{'' if errors == 1 else 's'} (see status), "
+        f"positions, {errors:,} {'with an error' if errors == 1 else 'with errors'} (see "
+        "status), "
         f"{other:,} without a liquidation price (no liquidation, or liquidated); "
         f"writing {out} ...")
     tableio.write_table(tableio.result_table(table, results, tiers), out)
@@ -349,10 +386,12 @@ def cmd_positions_import(args: argparse.Namespace) -> int:
     from xlhtx import positions, positions_v5, tableio
     payloads = []
     for name in args.file:
+        read_from(name)
         try:
-            payloads.append((name, json.loads(Path(name).read_text("utf-8"))))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise XlhtxError(f"{name}: cannot read it as JSON: {e}") from None
+            payloads.append((name, parse_json(Path(name).read_bytes(), "the response")))
+        except (OSError, JsonError) as e:
+            raise XlhtxError(f"{name}: cannot read it as JSON: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
     v5 = [positions_v5.is_v5(p) for _, p in payloads]
     tiers = load_tiers(args.tiers, args.contracts)
     if all(v5):

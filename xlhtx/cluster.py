@@ -53,10 +53,7 @@ def dask_client(scheduler: str | None = None) -> Iterator[Any]:
     except ImportError:
         raise XlhtxError("--engine dask needs Dask: pip install 'xlhtx[dask]'") from None
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise XlhtxError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+        client = _connect(Client, scheduler)
         try:
             yield client
         finally:
@@ -67,10 +64,46 @@ def dask_client(scheduler: str | None = None) -> Iterator[Any]:
         yield client
 
 
+PARTITION_ROWS = 250_000   # rows per partition of a single table file
+SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+CONNECT_SECONDS = 15.0   # a scheduler answers in well under this; a wrong server never does
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, or one line saying why not, within
+    ``CONNECT_SECONDS`` whatever answers there (a web server would keep a handshake
+    waiting forever)."""
+    import threading
+    if not scheduler.startswith(SCHEMES):
+        raise XlhtxError(f"--scheduler {scheduler}: a Dask scheduler's address is "
+                         "tcp://HOST:8786 (not its http:// dashboard)")
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_class(scheduler, timeout=f"{CONNECT_SECONDS:g}s")
+        except Exception as e:   # noqa: BLE001 - reported below in one line
+            box["error"] = e
+    t = threading.Thread(target=connect, daemon=True)
+    t.start()
+    t.join(CONNECT_SECONDS + 5)
+    if "client" in box:
+        return box["client"]
+    why = box.get("error") or f"no answer within {CONNECT_SECONDS:g} s (is it a Dask scheduler?)"
+    raise XlhtxError(f"cannot reach the Dask scheduler at {scheduler}: {why}")
+
+
 def _partitions(source: str) -> list:
     """One delayed partition per file: read as Arrow by the worker for a local dataset
     (no pandas on the way), through ``dask.dataframe`` for a remote one."""
     import dask
+    if "://" not in source and Path(source).is_file():
+        # one table file (CSV, XLSX, Parquet): read here as calc reads it, sent in slices
+        from xlhtx import tableio
+        table = tableio.read_table(source)
+        step = max(1, PARTITION_ROWS)
+        return [dask.delayed(table.slice(k, step))
+                for k in range(0, max(table.num_rows, 1), step)]
     if "://" not in source:
         return [dask.delayed(pq.read_table)(f) for f in dataset_files(source)]
     import dask.dataframe as dd

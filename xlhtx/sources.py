@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from xlhtx.errors import XlhtxError
+from xlhtx.files import JsonError, parse_json, read_from
 from xlhtx.reference.contracts import Contract, parse_contract_rows
 from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.snapshot import load_snapshot_json, snapshot, snapshot_name
@@ -29,6 +30,7 @@ def load_tiers(path: Any = None, contracts: Any = None) -> TierTable:
         table = snapshot(str(path))
     elif path:
         ext = Path(path).suffix.lower()
+        read_from(path)
         if ext == ".json":
             table = _tier_file(Path(path))
         elif ext in TABLE_FORMATS:
@@ -47,9 +49,10 @@ def load_tiers(path: Any = None, contracts: Any = None) -> TierTable:
 
 def _tier_file(path: Path) -> TierTable:
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise XlhtxError(f"{path}: cannot read the tier file: {e}") from None
+        doc = parse_json(path.read_bytes(), "the tier file")
+    except (OSError, JsonError) as e:
+        raise XlhtxError(f"{path}: cannot read the tier file: "
+                         f"{getattr(e, 'strerror', None) or e}") from None
     if isinstance(doc, dict) and ("adjustfactor" in doc or "risk_limit" in doc):
         return load_snapshot_json(doc)
     if isinstance(doc, (dict, list)):

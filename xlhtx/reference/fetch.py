@@ -29,6 +29,7 @@ from xlhtx.version import __version__
 from xlhtx.reference.contracts import infer_kind
 from xlhtx.console import printable
 from xlhtx.errors import XlhtxError
+from xlhtx.files import JsonError, parse_json
 
 DEFAULT_BASE = "https://api.hbdm.com"
 LINEAR = "/linear-swap-api/v1/"
@@ -42,7 +43,9 @@ class FetchError(XlhtxError):
     """The tables could not be fetched; the message says why."""
 
 
-MAX_BYTES = 64 << 20   # an answer larger than this is not one of HTX's tables
+MAX_BYTES = 16 << 20   # an answer larger than this is not one of HTX's tables
+MAX_TOTAL = 32 << 20   # all the answers of one fetch together
+MAX_BACKOFF = 8.0      # seconds between retries at most: a fetch gives up in minutes
 
 
 def urllib_get(url: str, timeout: float) -> bytes:
@@ -83,7 +86,7 @@ def get_json(url: str, *, get: Transport | None = None, timeout: float = 10.0,
     last = ""
     for attempt in range(retries + 1):
         try:
-            payload = json.loads(get(url, timeout))
+            payload = parse_json(get(url, timeout), _short(url))
         except urllib.error.HTTPError as e:
             last = f"HTTP {e.code} {e.reason}"
             if e.code < 500 and e.code != 429:
@@ -96,8 +99,8 @@ def get_json(url: str, *, get: Transport | None = None, timeout: float = 10.0,
         except (urllib.error.URLError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             last = f"no connection ({reason})"
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            last = "the answer was not JSON"
+        except JsonError as e:
+            last = f"the answer was not usable JSON ({str(e).split(': ', 1)[-1]})"
             break
         else:
             if isinstance(payload, dict) and payload.get("status") == "error":
@@ -110,7 +113,7 @@ def get_json(url: str, *, get: Transport | None = None, timeout: float = 10.0,
                                  f"{printable(payload.get('message'), 300)}")
             return payload
         if attempt < retries:
-            sleep(backoff * 2 ** attempt)
+            sleep(min(backoff * 2 ** attempt, MAX_BACKOFF))
     raise FetchError(f"could not fetch {_short(url)}: {last} (after {attempt + 1} "
                      f"attempt{'s' if attempt else ''}); offline? The bundled snapshot "
                      "keeps working without the network")
@@ -128,10 +131,19 @@ def fetch_tables(contract: str | None = None, *, base: str = DEFAULT_BASE,
     """All tables as a tier-file document (the bundled snapshot's shape)."""
     query = f"?contract_code={urllib.parse.quote(contract.upper())}" if contract else ""
     kind = infer_kind(contract) if contract else None   # None: both kinds
+    got = [0]
+    transport = get or urllib_get
+
+    def counted(url: str, t: float) -> bytes:
+        body = transport(url, t)
+        got[0] += len(body)
+        if got[0] > MAX_TOTAL:
+            raise ResponseTooLarge(f"the answers together exceed {MAX_TOTAL >> 20} MiB")
+        return body
 
     def one(path: str) -> list:
         progress(f"fetching {path}{query}")
-        doc = get_json(base.rstrip("/") + path + query, get=get, timeout=timeout,
+        doc = get_json(base.rstrip("/") + path + query, get=counted, timeout=timeout,
                        retries=retries, sleep=sleep)
         data = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(data, list):

@@ -1,0 +1,208 @@
+"""Round two of attacks (one test per example and per kind): the input boundary refuses
+what it cannot represent, the output writer refuses to replace inputs, devices or
+anything but a regular file, network options are bounded, and messages stay one line."""
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from htxcore import status as st
+from xlhtx import api, cli, cluster, udfs
+from xlhtx.files import parse_json
+from xlhtx.reference import fetch
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "xlhtx" / "data" / "sample_positions.csv"
+
+
+def run(capsys, *args):
+    code = cli.main([str(a) for a in args])
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+# ------------------------------------------------------------ outputs never replace inputs
+
+
+@pytest.mark.parametrize("command", [
+    ("ladder",), ("scenario",), ("addmargin", "--distance", "5%"), ("calc",),
+    ("liqmap", "--from", 25000, "--to", 35000, "--step", 100)])
+def test_a_command_never_writes_over_its_input(tmp_path, capsys, command):
+    book = tmp_path / "same.csv"
+    book.write_bytes(SAMPLE.read_bytes())
+    code, err = run(capsys, command[0], book, *command[1:], "-o", book)
+    assert code == 1 and "same.csv" in err[-1]
+    assert book.read_bytes() == SAMPLE.read_bytes()
+
+
+def test_a_workbook_build_never_writes_over_its_tier_source(tmp_path, capsys):
+    book = tmp_path / "t.xlsm"
+    assert run(capsys, "workbook", "build", "-o", book)[0] == 0
+    before = book.read_bytes()
+    code, err = run(capsys, "workbook", "build", "--tiers", book, "-o", book)
+    assert code == 1 and "is an input of this command" in err[-1]
+    assert book.read_bytes() == before
+
+
+def test_the_template_is_never_written_as_an_xlsx(tmp_path, capsys):
+    code, err = run(capsys, "workbook", "build", "-o", tmp_path / "b.xlsx")
+    assert code == 1 and "name it .xlsm" in err[-1]
+    assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_devices_and_pipes_are_not_outputs(tmp_path, capsys):
+    link = tmp_path / "null.csv"
+    link.symlink_to(os.devnull)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for out in (link, fifo):
+        code, err = run(capsys, "ladder", "--contract", "BTC-USDT", "--side", "long",
+                        "--contracts", 10, "--entry", 30000, "--leverage", 20, "-o", out)
+        assert code == 1 and "not a regular file" in err[-1]
+    assert Path(os.devnull).is_char_device()
+
+
+def test_importing_xlhtx_touches_only_its_own_numba_cache_folder(tmp_path):
+    cache = tmp_path / "cache"
+    other = cache / "usr" / "lib" / "core"
+    other.mkdir(parents=True)
+    (other / "kernel.nbi").write_text("someone else's")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    subprocess.run([sys.executable, "-c", "import xlhtx.api"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import xlhtx.api"], env=env, check=True)
+    assert (other / "kernel.nbi").read_text() == "someone else's"
+    assert not (other / "htxcore-sources.sha256").exists()
+
+
+# ------------------------------------------------------------------- the input boundary
+
+
+def test_integers_beyond_float_are_a_message_not_a_traceback():
+    r = api.liq_price("BTC-USDT", "long", 10 ** 400, 30000, 20)
+    assert r.cell(0).startswith("#VALUE! contracts = an integer of about 401 digits")
+
+
+def test_a_column_and_a_row_are_not_paired():
+    with pytest.raises(Exception, match="contract is a column and contracts a row"):
+        udfs.HTX_NOTIONAL([["BTC-USDT"], ["BTC-USDT"], ["BTC-USDT"]], [[1, 2, 3]], 30000)
+
+
+def test_a_ragged_range_is_refused_not_shortened():
+    with pytest.raises(Exception, match="ragged"):
+        api.notional([["BTC-USDT"], ["BTC-USDT", "ETH-USDT"], ["BTC-USDT"]], 1, 30000)
+
+
+def test_a_denormal_position_is_refused_not_liquidated():
+    r = api.liq_price("BTC-USDT", "long", 5e-324, 30000, 20)
+    assert r.status[0] == st.ERR_CONTRACTS
+    assert "from 1e-12 to below 1e15" in r.cell(0)
+
+
+def test_float_noise_in_a_leverage_finds_its_ladder():
+    # 124.99999999999999 is what arithmetic in a cell can leave of 125
+    assert api.liq_price("BTC-USDT", "long", 10, 30000, 124.99999999999999,
+                         tiers="legacy").values[0] == \
+        api.liq_price("BTC-USDT", "long", 10, 30000, 125, tiers="legacy").values[0]
+    # a real fraction is not rounded away
+    assert api.liq_price("BTC-USDT", "long", 10, 30000, 124.5, tiers="legacy").status[0] \
+        != st.OK
+
+
+@pytest.mark.parametrize("text, why", [("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+                                       ('{"a": ' + "9" * 5000 + "}", "refused"),
+                                       ("{not json", "not JSON")])
+def test_hostile_json_is_one_line(tmp_path, capsys, text, why):
+    src = tmp_path / "x.json"
+    src.write_text(text)
+    code, err = run(capsys, "positions", "import", src)
+    assert code == 1 and len(err) == 1 and why in err[0]
+    code, err = run(capsys, "calc", SAMPLE, "--tiers", src, "-o", tmp_path / "o.csv")
+    assert code == 1 and why in err[-1]
+
+
+# -------------------------------------------------------------------- network options
+
+
+@pytest.mark.parametrize("option, value, why", [
+    ("--retries", "-1", "give 0 to 10 retries"), ("--retries", "12", "give 0 to 10"),
+    ("--timeout", "nan", "above 0 and at most 300"), ("--timeout", "-5", "above 0"),
+    ("--timeout", "1e9", "at most 300")])
+def test_fetch_options_are_bounded(tmp_path, capsys, option, value, why):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["tiers", "fetch", option, value, "-o", str(tmp_path / "t.json")])
+    assert e.value.code == 2 and why in capsys.readouterr().err
+
+
+def test_fetch_backoff_is_capped(monkeypatch):
+    slept = []
+    monkeypatch.setattr(fetch, "urllib_get",
+                        lambda url, timeout: (_ for _ in ()).throw(ConnectionError("down")))
+    with pytest.raises(fetch.FetchError, match="after 11 attempts"):
+        fetch.get_json("https://x/y", retries=10, sleep=slept.append)
+    assert max(slept) <= fetch.MAX_BACKOFF and sum(slept) < 80
+
+
+def test_fetch_answers_together_are_capped(monkeypatch):
+    big = json.dumps({"status": "ok", "data": [{"pad": "x" * (12 << 20)}]}).encode()
+    monkeypatch.setattr(fetch, "urllib_get", lambda url, timeout: big)
+    with pytest.raises(fetch.FetchError, match="together exceed"):
+        fetch.fetch_tables(sleep=lambda s: None)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-3"])
+def test_mark_nan_is_refused_not_the_middle_of_the_range(tmp_path, capsys, value):
+    with pytest.raises(SystemExit):
+        cli.main(["liqmap", str(SAMPLE), "--from", "25000", "--to", "35000", "--step", "100",
+                  "--mark", value, "-o", str(tmp_path / "m.csv")])
+    assert "give a price > 0" in capsys.readouterr().err
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_an_http_scheduler_address_is_refused_in_one_line(tmp_path, capsys):
+    code, err = run(capsys, "liqmap", SAMPLE, "--engine", "dask", "--scheduler",
+                    "http://127.0.0.1:8787", "--from", 25000, "--to", 35000, "--step", 100,
+                    "-o", tmp_path / "m.csv")
+    assert code == 1 and "tcp://HOST:8786" in err[-1]
+
+
+def test_a_web_server_posing_as_a_scheduler_times_out(monkeypatch):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
+    try:
+        with pytest.raises(Exception, match="cannot reach the Dask scheduler"):
+            with cluster.dask_client(f"tcp://127.0.0.1:{server.server_address[1]}"):
+                pass
+    finally:
+        server.shutdown()
+
+
+def test_dask_reads_the_tables_calc_reads(tmp_path, capsys):
+    one = tmp_path / "map-local.csv"
+    two = tmp_path / "map-dask.csv"
+    args = ("--from", 25000, "--to", 35000, "--step", 100)
+    assert run(capsys, "liqmap", SAMPLE, *args, "-o", one)[0] == 0
+    assert run(capsys, "liqmap", SAMPLE, *args, "--engine", "dask", "-o", two)[0] == 0
+    assert one.read_bytes() == two.read_bytes()
+    code, err = run(capsys, "calc", SAMPLE, "--engine", "dask", "-o", tmp_path / "res")
+    assert code == 0 and list((tmp_path / "res").glob("*.parquet"))
+
+
+def test_grammar_of_the_calc_summary(tmp_path, capsys):
+    assert cli.main(["calc", str(SAMPLE), "-o", str(tmp_path / "r.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "with an errors" not in err and ("with errors" in err or "with an error" in err)
+
+
+def test_parse_json_names_where():
+    with pytest.raises(Exception, match="^the answer: not JSON"):
+        parse_json(b"\xff\xfe", "the answer")

@@ -206,3 +206,190 @@ def test_grammar_of_the_calc_summary(tmp_path, capsys):
 def test_parse_json_names_where():
     with pytest.raises(Exception, match="^the answer: not JSON"):
         parse_json(b"\xff\xfe", "the answer")
+
+
+# ------------------------------------------------------------------------ files read
+
+
+def _xlsx(path, rows, formulas=(), drop_cached=False):
+    import re
+    import zipfile
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Positions")
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            ws.write(i, j, v)
+    for (i, j), f in formulas:
+        ws.write_formula(i, j, f)
+    wb.close()
+    if drop_cached:   # a generator that saves formulas without their values
+        with zipfile.ZipFile(path) as z:
+            parts = {n: z.read(n) for n in z.namelist()}
+        sheet = parts["xl/worksheets/sheet1.xml"].decode()
+        parts["xl/worksheets/sheet1.xml"] = re.sub(r"<v>0</v>", "", sheet).encode()
+        with zipfile.ZipFile(path, "w") as z:
+            for n, d in parts.items():
+                z.writestr(n, d)
+    return path
+
+
+HEAD = ["contract", "side", "contracts", "entry_price", "leverage", "margin"]
+
+
+def test_a_formula_without_a_saved_value_is_refused_not_read_as_empty(tmp_path, capsys):
+    book = _xlsx(tmp_path / "b.xlsx", [HEAD, ["BTC-USDT", "long", 1000, 30000, 20]],
+                 [((1, 5), "=1200*2")], drop_cached=True)
+    code, err = run(capsys, "calc", book, "-o", tmp_path / "r.csv")
+    assert code == 1 and "Positions!F2 (margin) holds the formula =1200*2" in err[-1]
+    assert not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("rows, why", [
+    ([["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
+       "adjust_factor", "contract_size"],
+      ["BTC-USDT", "isolated", 20, 0, 0, 100, 0.2, 0.001],
+      ["BTC-USDT", "isolated", 20, 1, 101, None, 0.3, 0.01]], "a contract has one size"),
+    ([["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
+       "adjust_factor"],
+      ["BTC-USDT", "isolated", 20, 0, 0, 100, 0.2],
+      ["BTC-USDT", "isolated", 20, 1, 500, None, 0.3]], "a gap"),
+])
+def test_tier_tables_with_two_sizes_or_a_gap_are_refused(rows, why):
+    with pytest.raises(Exception, match=why):
+        api.notional("BTC-USDT", 1, 30000, tiers=rows)
+
+
+def _rezip(src, dst, change):
+    import zipfile
+    with zipfile.ZipFile(src) as z:
+        parts = [(i.filename, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(dst, "w") as z:
+        for name, data in change(parts):
+            z.writestr(name, data)
+
+
+def test_a_workbook_holding_a_part_twice_is_refused(tmp_path, capsys):
+    book = _xlsx(tmp_path / "b.xlsx", [HEAD, ["BTC-USDT", "long", 1000, 30000, 20, 100]])
+    twice = tmp_path / "twice.xlsx"
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # zipfile warns of the duplicate name
+        _rezip(book, twice, lambda parts: parts + [p for p in parts if "sheet1" in p[0]])
+    for args in (("calc", twice, "-o", tmp_path / "r.csv"),
+                 ("recalc", twice, "-o", tmp_path / "v.xlsx")):
+        code, err = run(capsys, *args)
+        assert code == 1 and "more than once" in err[-1]
+
+
+def test_a_doctype_past_the_first_kilobytes_is_still_found(tmp_path, capsys):
+    book = _xlsx(tmp_path / "b.xlsx", [HEAD, ["BTC-USDT", "long", 1000, 30000, 20, 100]])
+    bomb = tmp_path / "late.xlsx"
+
+    def late(parts):
+        out = []
+        for name, data in parts:
+            if name == "docProps/app.xml":
+                data = data.replace(b"?>", b"?>" + b"<!--" + b" " * 10_000 + b"-->"
+                                    + b'<!DOCTYPE x [<!ENTITY a "aaaa">]>', 1)
+            out.append((name, data))
+        return out
+    _rezip(book, bomb, late)
+    code, err = run(capsys, "calc", bomb, "-o", tmp_path / "r.csv")
+    assert code == 1 and "DOCTYPE" in err[-1]
+
+
+def test_an_encrypted_workbook_is_named_as_such(tmp_path, capsys):
+    enc = tmp_path / "locked.xlsx"
+    enc.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504)
+    code, err = run(capsys, "calc", enc, "-o", tmp_path / "r.csv")
+    assert code == 1 and "password-protected" in err[-1]
+
+
+def test_recalc_refuses_a_formula_longer_than_excel_takes(tmp_path, capsys):
+    book = _xlsx(tmp_path / "long.xlsx", [["x"]], [((1, 0), "=" + "+".join(["1"] * 5000))])
+    code, err = run(capsys, "recalc", book, "-o", tmp_path / "v.xlsx")
+    assert code == 1 and "Excel takes at most 8,192" in err[-1]
+
+
+def test_text_beyond_a_cells_limit_is_value_error_downstream_too(tmp_path, capsys):
+    import openpyxl
+    book = _xlsx(tmp_path / "t.xlsx", [["x" * 20_000]], [((0, 1), "=A1&A1"),
+                                                         ((0, 2), "=LEN(B1)")])
+    assert run(capsys, "recalc", book, "-o", tmp_path / "v.xlsx")[0] == 0
+    ws = openpyxl.load_workbook(tmp_path / "v.xlsx", data_only=True)["Positions"]
+    assert [ws["B1"].value, ws["C1"].value] == ["#VALUE!", "#VALUE!"]
+
+
+def test_a_loop_through_a_defined_name_across_sheets_is_named(tmp_path, capsys):
+    import xlsxwriter
+    path = tmp_path / "loop.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    s, t = wb.add_worksheet("S"), wb.add_worksheet("T")
+    wb.define_name("Other", "=T!$A$1")
+    s.write_formula(0, 0, "=Other+1")
+    t.write_formula(0, 0, "=S!A1*2")
+    wb.close()
+    code, err = run(capsys, "recalc", path, "-o", tmp_path / "v.xlsx")
+    assert code == 1 and "circular reference: S!A1 -> T!A1 -> S!A1" in err[-1]
+
+
+def test_a_values_copy_has_no_table_formulas(tmp_path, capsys):
+    import zipfile
+    book = tmp_path / "x.xlsm"
+    assert run(capsys, "workbook", "build", "-o", book)[0] == 0
+    assert run(capsys, "recalc", book, "-o", tmp_path / "v.xlsx", "--values-only")[0] == 0
+    with zipfile.ZipFile(tmp_path / "v.xlsx") as z:
+        tables = [z.read(n) for n in z.namelist() if n.startswith("xl/tables/")]
+    assert tables and not any(b"calculatedColumnFormula" in t or b"totalsRowFormula" in t
+                              for t in tables)
+
+
+# ---------------------------------------------------------------- HTX responses, frames
+
+
+def test_a_position_given_twice_is_refused_not_summed(tmp_path, capsys):
+    data = ROOT / "tests" / "data" / "htx-responses"
+    pos = data / "swap-position-info-theta-usd.json"
+    code, err = run(capsys, "positions", "import", data / "swap-account-info-theta-usd.json",
+                    pos, pos)
+    assert code == 1 and "appears twice" in err[-1]
+
+
+def test_a_newline_in_a_name_cannot_forge_a_line(tmp_path, capsys):
+    bad = tmp_path / "a\nxlhtx: all positions safe.csv"
+    code, err = run(capsys, "calc", bad, "-o", tmp_path / "r.csv")
+    assert code == 1 and "\\n" in err[-1]
+    assert not any(line.startswith("xlhtx: all positions") for line in err)
+
+
+@pytest.mark.parametrize("text_type", ["large_string", "string_view"])
+def test_every_arrow_text_type_reads_as_text(tmp_path, capsys, text_type):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    if not hasattr(pa, text_type):
+        pytest.skip(f"this pyarrow has no {text_type}")
+    t = pacsv.read_csv(SAMPLE)
+    typ = getattr(pa, text_type)()
+    pq.write_table(pa.table([c.cast(typ) if pa.types.is_string(c.type) else c
+                             for c in t.columns], names=t.column_names), tmp_path / "p.parquet")
+    assert run(capsys, "calc", tmp_path / "p.parquet", "-o", tmp_path / "r.csv")[0] == 0
+    assert run(capsys, "calc", SAMPLE, "-o", tmp_path / "want.csv")[0] == 0
+    assert (tmp_path / "r.csv").read_bytes() == (tmp_path / "want.csv").read_bytes()
+
+
+def test_frames_with_categoricals_and_a_stray_text_cell():
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    from xlhtx import frames
+    want = frames.calc(pd.read_csv(SAMPLE))["liq_price"].tolist()
+    cat = pl.read_csv(SAMPLE).with_columns(pl.col("contract").cast(pl.Categorical))
+    got = [float("nan") if v is None else v for v in frames.calc(cat)["liq_price"].to_list()]
+    assert got == pytest.approx(want, nan_ok=True)
+    mixed = pd.read_csv(SAMPLE)
+    mixed["contracts"] = mixed["contracts"].astype(object)
+    mixed.loc[1, "contracts"] = "lots"
+    out = frames.calc(mixed)
+    assert out["status"][1] == "#VALUE! contracts = 'lots' is not a number"
+    assert out["liq_price"][0] == pytest.approx(want[0])

@@ -41,7 +41,8 @@ def dataset_files(source: str) -> list[str]:
 
 def read_dataset(source: str) -> pa.Table:
     """A local partitioned dataset as one table, partitions in order (one process)."""
-    return pa.concat_tables([pq.read_table(f) for f in dataset_files(source)],
+    from xlhtx.tableio import plain_text
+    return pa.concat_tables([plain_text(pq.read_table(f)) for f in dataset_files(source)],
                             promote_options="default")
 
 
@@ -116,10 +117,9 @@ def _partitions(source: str) -> list:
 def arrow_partition(df: Any) -> pa.Table:
     """A partition (Arrow, or pandas from a remote dataset) as the Arrow table one process
     would have read: text as ``string`` (pandas hands Arrow's ``large_string``)."""
+    from xlhtx.tableio import plain_text
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
-                        for f in table.schema])
-    return table.cast(schema)
+    return plain_text(table)
 
 
 def _calc_part(df: Any, tiers: Any, out: str, k: int) -> int:

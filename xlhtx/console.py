@@ -9,10 +9,13 @@ import unicodedata
 
 
 def printable(text: object, limit: int = 500) -> str:
-    """``text`` with control characters (ESC, BEL, ...) shown as ``\\xNN`` escapes and cut
-    to ``limit`` characters."""
+    """``text`` on one line: control characters (newlines, ESC, BEL, ...) and the Unicode
+    line and paragraph separators shown as escapes (``\\n``, ``\\xNN``), cut to ``limit``
+    characters. A file name or a server's text can then never start a line of its own
+    that reads like xlhtx's."""
     s = str(text)
-    out = "".join(c if c in "\n\t" or unicodedata.category(c)[0] != "C" else
+    out = "".join(c if c == "\t" or unicodedata.category(c)[0] not in "CZ" or c == " " else
+                  "\\n" if c == "\n" else "\\r" if c == "\r" else
                   f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in s)
     return out if len(out) <= limit else out[:limit] + "..."
 

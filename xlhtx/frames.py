@@ -27,9 +27,22 @@ def frame_kind(df: Any) -> str:
 
 
 def to_arrow(df: Any) -> pa.Table:
-    if frame_kind(df) == "pandas":
-        return pa.Table.from_pandas(df, preserve_index=False)
-    return df.to_arrow()
+    if frame_kind(df) == "polars":
+        return tableio.plain_text(df.to_arrow())
+    try:
+        return tableio.plain_text(pa.Table.from_pandas(df, preserve_index=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        # a column mixing numbers and text: each such column as text, so one bad cell
+        # is that row's message and not the whole frame's failure
+        return pa.table({str(k): _column(df[k]) for k in df.columns})
+
+
+def _column(series: Any) -> pa.Array:
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None or v != v else str(v) for v in series],
+                        type=pa.string())
 
 
 def from_arrow(table: pa.Table, kind: str) -> Any:

@@ -439,6 +439,7 @@ def compare(accounts: list[Account], tiers: TierTable) -> dict[str, list]:
     """One row per position: the position, our figures and HTX's, and a status; one row
     per contract of an account given without its positions (HTX's figures)."""
     accounts = join(accounts)
+    _refuse_duplicates(accounts)
     table = with_contracts_of(accounts, legacy_rules(tiers))
     for acc in accounts:
         issues = {id(leg): size_issue(leg, table.contract(leg.contract)) for leg in acc.legs}
@@ -464,6 +465,20 @@ def compare(accounts: list[Account], tiers: TierTable) -> dict[str, list]:
             if leg.output or orders_only:
                 _emit(out, _leg_row(acc, leg, got))
     return out
+
+
+def _refuse_duplicates(accounts: list[Account]) -> None:
+    """HTX lists a contract's long and short once each per account: a second copy means
+    files pasted or given twice, and summing it would double the position."""
+    for acc in accounts:
+        seen = set()
+        for leg in acc.legs:
+            key = (leg.contract, leg.side)
+            if leg.output and key in seen:
+                raise TableError(f"positions: {leg.contract} {leg.side} appears twice in "
+                                 f"account {acc.name}; HTX lists each contract and side once "
+                                 "(was a file given twice, or pasted together?)")
+            seen.add(key)
 
 
 def _computable(acc: Account) -> bool:

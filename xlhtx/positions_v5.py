@@ -200,6 +200,13 @@ def compare(moment: Moment, tiers: TierTable) -> dict[str, list]:
     """One row per position: its figures computed as HTX's new system does, HTX's beside."""
     if not moment.positions:
         raise XlhtxError(_no_positions(moment.account))
+    seen = set()
+    for p in moment.positions:
+        key = (p.contract, p.mode, p.side, p.position_side)
+        if key in seen:
+            raise TableError(f"positions: {p.contract} {p.mode} {p.position_side} appears "
+                             "twice; HTX lists each position once (was a file given twice?)")
+        seen.add(key)
     legs = [_leg(p, tiers) for p in moment.positions]
     table = tiers.with_contracts({g.pos.contract: Contract(g.pos.contract, "linear", g.size)
                                   for g in legs if tiers.contract(g.pos.contract) is None})

@@ -41,6 +41,34 @@ def file_format(path: str | Path) -> str:
     return ext
 
 
+def plain_text(table: pa.Table) -> pa.Table:
+    """``table`` with every text column as Arrow's ``string`` (and dictionaries of text as
+    dictionaries of ``string``): polars writes ``large_string``/``string_view`` and
+    categoricals of them, which the rest reads as one type."""
+    def plain(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_large_string(t) or _is_string_view(t):
+            return pa.string()
+        if pa.types.is_dictionary(t):
+            return pa.dictionary(pa.int32(), plain(t.value_type))
+        return t
+    schema = pa.schema([f.with_type(plain(f.type)) for f in table.schema])
+    if schema.equals(table.schema):
+        return table
+    cols = []
+    for col, f in zip(table.columns, schema):
+        if pa.types.is_dictionary(f.type) and col.type != f.type:
+            col = col.cast(f.type.value_type).dictionary_encode()
+            col = col.cast(pa.dictionary(pa.int32(), f.type.value_type))
+        elif col.type != f.type:
+            col = col.cast(f.type)
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _is_string_view(t: pa.DataType) -> bool:
+    return getattr(pa.types, "is_string_view", lambda _: False)(t)
+
+
 def read_table(path: str | Path, sheet: str | None = None) -> pa.Table:
     """A positions table from CSV, Parquet or XLSX/XLSM (header in row 1; the sheet
     ``sheet``, else a sheet named Positions, else the first)."""
@@ -55,8 +83,10 @@ def read_table(path: str | Path, sheet: str | None = None) -> pa.Table:
             return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
                 column_types=text_types, strings_can_be_null=True))
         if fmt == ".parquet":
-            return pq.read_table(path)
+            return plain_text(pq.read_table(path))
         return _read_xlsx(path, sheet)
+    except TableFileError:
+        raise
     except (pa.ArrowInvalid, OSError, KeyError, ValueError) as e:
         raise TableFileError(f"{path}: cannot read it as {fmt[1:].upper()}: {e}") from None
 
@@ -73,12 +103,39 @@ def _read_xlsx(path: Path, sheet: str | None = None) -> pa.Table:
         rows = ws.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
         data = [list(r) for r in rows if any(v is not None for v in r)]
+        title = ws.title
     finally:
         wb.close()
+    _refuse_unsaved_formulas(path, title, header)
     keep = [(j, h) for j, h in enumerate(header) if h]
     names = [h for _, h in keep]
     return pa.table([_arrow_column(column_key(h), [r[j] if j < len(r) else None for r in data])
                      for j, h in keep], names=names)
+
+
+def _refuse_unsaved_formulas(path: Path, title: str, header: list[str]) -> None:
+    """A formula cell whose file holds no saved value reads as empty, and an empty margin
+    is the initial margin: a silent wrong number. Such a file is refused, naming the cell
+    (files written by Excel always hold the values; some generators do not)."""
+    from openpyxl.utils import get_column_letter
+    from xlhtx.xlsx.workbook_io import open_workbook
+    wb = open_workbook(path, read_only=True, data_only=False)
+    values = open_workbook(path, read_only=True, data_only=True)
+    try:
+        f_rows = wb[title].iter_rows(values_only=True)
+        v_rows = values[title].iter_rows(values_only=True)
+        for r, (frow, vrow) in enumerate(zip(f_rows, v_rows), start=1):
+            for c, (f, v) in enumerate(zip(frow, vrow), start=1):
+                if v is None and isinstance(f, str) and f.startswith("="):
+                    what = header[c - 1] if r > 1 and c <= len(header) and header[c - 1] \
+                        else "a cell"
+                    raise TableFileError(
+                        f"{path}: {title}!{get_column_letter(c)}{r} ({what}) holds the "
+                        f"formula {f[:40]} with no saved value; open and save the file in "
+                        "Excel or LibreOffice (or run `xlhtx recalc` on it) first")
+    finally:
+        wb.close()
+        values.close()
 
 
 def _arrow_column(name: str, values: list) -> pa.Array:

@@ -105,5 +105,9 @@ def parse_contract_rows(rows: Iterable[Sequence[Any]]) -> dict[str, Contract]:
         size = number(r, "contract_size", "contracts", minimum=0)
         if size <= 0:
             raise TableError(f"contracts row {r['_row']}: contract_size must be > 0")
+        if code in out and (out[code].size, out[code].kind) != (size, kind):
+            raise TableError(f"contracts row {r['_row']}: {code} again with contract_size "
+                             f"{size:g} ({kind}), above {out[code].size:g} "
+                             f"({out[code].kind}); a contract has one size")
         out[code] = Contract(code, kind, size)
     return out

@@ -116,7 +116,8 @@ class TierTable:
         for block in tables:
             lads, sz = _parse_block(block)
             ladders += lads
-            sizes.update(sz)
+            for code, size in sz.items():
+                _one_size(sizes, code, size, "tiers")
         contracts = dict(contracts or {})
         for code, size in sizes.items():
             kind = contracts[code].kind if code in contracts else infer_kind(code)
@@ -149,6 +150,10 @@ class TierTable:
                 if b.min_size <= a.max_size and not shared:
                     raise TableError(f"{where}: ladder {b.ladder} ({b.min_size:g}-) overlaps "
                                      f"ladder {a.ladder} (-{a.max_size:g})")
+                if b.min_size > a.max_size + 1:
+                    raise TableError(f"{where}: a gap: ladder {a.ladder} ends at "
+                                     f"{a.max_size:g} contracts and ladder {b.ladder} starts "
+                                     f"at {b.min_size:g}; positions between have no ladder")
             for lad in lads:
                 _check_rate(lad, where)
                 if lad.max_size < lad.min_size:
@@ -499,9 +504,8 @@ def parse_tier_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder], dict[s
             int(number(r, "ladder", "tiers", minimum=0)),
             number(r, "min_size", "tiers", minimum=0), number(r, "max_size", "tiers", blank=INF),
             af, mmr, number(r, "max_leverage", "tiers", blank=INF, minimum=0)))
-        size = number(r, "contract_size", "tiers", blank=0.0, minimum=0)
-        if size > 0:
-            sizes[code] = size
+        _one_size(sizes, code, number(r, "contract_size", "tiers", blank=0.0, minimum=0),
+                  f"tiers row {r['_row']}")
     return ladders, sizes
 
 
@@ -529,9 +533,9 @@ def parse_multi_assets_rows(rows: Iterable[Sequence[Any]]) -> tuple[list[Ladder]
                                   number(r, "mmr", "multi-assets tiers", minimum=0),
                                   number(r, "max_leverage", "multi-assets tiers", minimum=0)))
             lo = hi + 1
-            size = number(r, "contract_size", "multi-assets tiers", blank=0.0, minimum=0)
-            if size > 0:
-                sizes[code] = size
+            _one_size(sizes, code, number(r, "contract_size", "multi-assets tiers",
+                                          blank=0.0, minimum=0),
+                      f"multi-assets tiers row {r['_row']}")
     return ladders, sizes
 
 
@@ -597,10 +601,20 @@ def _risk_ladders(recs: list[dict], table: str) -> tuple[list[Ladder], dict[str,
             int(number(r, "tier", table, minimum=0)), number(r, "min_volume", table, minimum=0),
             number(r, "max_volume", table, blank=INF, minimum=0), math.nan,
             number(r, "maintenance_margin_rate", table, minimum=0), lever))
-        size = number(r, "contract_size", table, blank=0.0, minimum=0)
-        if size > 0:
-            sizes[code] = size
+        _one_size(sizes, code, number(r, "contract_size", table, blank=0.0, minimum=0),
+                  f"{where}")
     return ladders, sizes
+
+
+def _one_size(sizes: dict[str, float], code: str, size: float, where: str) -> None:
+    """Record a row's contract size: one contract has one size, so a second, different
+    one is refused rather than the last row winning."""
+    if size <= 0:
+        return
+    if code in sizes and sizes[code] != size:
+        raise TableError(f"{where}: {code} contract_size {size:g} differs from "
+                         f"{sizes[code]:g} given above; a contract has one size")
+    sizes[code] = size
 
 
 def side_by_side(rows: list) -> list[list[list]]:

@@ -19,6 +19,7 @@ from xlhtx.errors import XlhtxError
 from xlhtx.xlsx import package
 from xlhtx.xlsx.refs import Context
 
+MAX_FORMULA_CHARS = 8_192   # Excel's limit on a formula's length (with its "=")
 MAX_FORMULAS = 3_000_000   # formula cells a headless recalculation takes on
 
 
@@ -144,6 +145,9 @@ def read_workbook(path: Path, progress: Callable[[str], None] = lambda s: None) 
         n += len(rows)
         if n > MAX_FORMULAS:   # XML the byte count above missed (a namespace prefix)
             raise _too_many(path, n)
+        if len(f.text) + 1 > MAX_FORMULA_CHARS:
+            raise RecalcError(f"{a1(sheet, rows[0], col)}: a formula of {len(f.text) + 1:,} "
+                              f"characters; Excel takes at most {MAX_FORMULA_CHARS:,}")
         if f.kind == "array":
             for row in rows:
                 arrays[(sheet, row, col)] = ("=" + f.text, range_boundaries(

@@ -27,7 +27,7 @@ import numpy as np
 from xlhtx.errors import CellError
 from xlhtx.xlsx.cells import RecalcError, Store, a1
 from xlhtx.xlsx.formula import Template
-from xlhtx.xlsx.package import ExcelError
+from xlhtx.xlsx.package import MAX_TEXT, ExcelError
 from xlhtx.xlsx.plan import Node
 from xlhtx.xlsx.refs import Context, Ref, parse_a1, render_ref
 
@@ -390,6 +390,8 @@ def _plain(e: Any) -> Any:
         return e.item()
     if type(e).__name__ == "XlError":
         return ExcelError(str(e))
+    if isinstance(e, str) and len(e) > MAX_TEXT:
+        return ExcelError("#VALUE!")   # Excel's answer for text that outgrows a cell
     return e
 
 

@@ -442,6 +442,9 @@ def _formulas(data: bytes, cells: np.ndarray, repeat: np.ndarray, which: np.ndar
 
 # ------------------------------------------------------------------ writing values
 
+MAX_TEXT = 32_767   # Excel's limit on the characters of a cell
+
+
 def value_xml(v: Any) -> tuple[str | None, str | None]:
     """(type attribute, text of <v>) of a cached value."""
     if v is None or v == "":
@@ -455,6 +458,8 @@ def value_xml(v: Any) -> tuple[str | None, str | None]:
     s = str(v)
     if s in ERRORS:
         return "e", s
+    if len(s) > MAX_TEXT:
+        return "e", "#VALUE!"   # what Excel gives a formula whose text outgrows a cell
     return "str", s
 
 
@@ -695,11 +700,26 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
                 with z.open(info, "w", force_zip64=len(data) > (1 << 30)) as w:
                     _write_behind(chunks, w)
                 continue
+            if not keep_formulas and name.startswith("xl/tables/") and name.endswith(".xml"):
+                data = _table_without_formulas(data)
             if name == "[Content_Types].xml" and dropped:
                 data = _drop_overrides(data, dropped, drop_vba)
             elif name == book_rels and dropped:
                 data = _drop_relationships(data, tuple(posixpath.basename(d) for d in dropped))
             z.writestr(info, data)
+
+
+def _table_without_formulas(data: bytes) -> bytes:
+    """A Table part of a values copy: its calculated-column and totals formulas removed
+    (Excel would otherwise offer them again, and a new row would get the formula)."""
+    root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
+    gone = root.findall(f".//{{{MAIN}}}calculatedColumnFormula") + \
+        root.findall(f".//{{{MAIN}}}totalsRowFormula")
+    if not gone:
+        return data
+    for el in gone:
+        el.getparent().remove(el)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _write_behind(chunks: Iterator[bytes], w: Any) -> None:

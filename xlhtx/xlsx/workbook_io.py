@@ -25,6 +25,12 @@ def check_workbook_file(path: str | Path) -> None:
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head == OLE_MAGIC:
+            raise WorkbookError(f"{path}: a password-protected (encrypted) workbook or an "
+                                "old .xls file; save it in Excel without a password, as "
+                                ".xlsx or .xlsm")
         raise WorkbookError(f"{path}: not a workbook (an .xlsx/.xlsm file is a zip archive; "
                             "this one is not)")
     try:
@@ -41,17 +47,35 @@ def check_workbook_file(path: str | Path) -> None:
                     raise WorkbookError(f"{path}: refused: part {i.filename} expands "
                                         f"{i.file_size // max(i.compress_size, 1)}x "
                                         "(a zip bomb?)")
-            if "[Content_Types].xml" not in z.namelist():
+            names = [i.filename for i in infos]
+            if len(set(names)) != len(names):
+                twice = sorted({n for n in names if names.count(n) > 1})
+                raise WorkbookError(f"{path}: refused: the archive holds {twice[0]} more "
+                                    "than once (readers would disagree on which copy counts)")
+            if "[Content_Types].xml" not in names:
                 raise WorkbookError(f"{path}: not a workbook (no [Content_Types].xml)")
             for i in infos:
-                if i.filename.endswith((".xml", ".rels", ".vml")):
-                    with z.open(i) as f:
-                        head = f.read(4096)
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        raise WorkbookError(f"{path}: refused: part {i.filename} declares "
-                                            "XML entities (an XML bomb?)")
+                if i.filename.endswith((".xml", ".rels", ".vml")) and _declares_entities(z, i):
+                    raise WorkbookError(f"{path}: refused: part {i.filename} declares "
+                                        "a DOCTYPE or XML entities (an XML bomb?)")
     except zipfile.BadZipFile as e:
         raise WorkbookError(f"{path}: corrupt workbook: {e}") from None
+
+
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")   # encrypted OOXML and .xls are OLE files
+
+
+def _declares_entities(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether an XML part holds ``<!DOCTYPE`` or ``<!ENTITY`` anywhere (read in chunks:
+    a declaration after the first kilobytes is still one; Excel writes none)."""
+    tail = b""
+    with z.open(info) as f:
+        while chunk := f.read(1 << 20):
+            window = tail + chunk
+            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                return True
+            tail = window[-16:]
+    return False
 
 
 def open_workbook(path: str | Path, **kwargs: Any):

@@ -393,3 +393,19 @@ def test_frames_with_categoricals_and_a_stray_text_cell():
     out = frames.calc(mixed)
     assert out["status"][1] == "#VALUE! contracts = 'lots' is not a number"
     assert out["liq_price"][0] == pytest.approx(want[0])
+
+
+def test_an_htx_volume_as_text_is_read_or_refused_never_zero(tmp_path, capsys):
+    data = ROOT / "tests" / "data" / "htx-responses"
+    src = json.loads((data / "swap-position-info-theta-usd.json").read_text())
+    for volume, ok in (("1,000", True), ("lots", False)):
+        src["data"][0]["volume"] = volume
+        f = tmp_path / "p.json"
+        f.write_text(json.dumps(src))
+        out = tmp_path / "o.csv"
+        code, err = run(capsys, "positions", "import", data / "swap-account-info-theta-usd.json",
+                        f, "-o", out)
+        if ok:   # read as 1,000 contracts; HTX's position_margin then names the mismatch
+            assert code == 0 and "1000" in out.read_text() and "contract size" in out.read_text()
+        else:
+            assert code == 1 and "volume 'lots' is not a number" in err[-1]

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xlhtx import api
+from xlhtx.coerce import parse_number
 from xlhtx.errors import XlhtxError
 from xlhtx.reference.contracts import Contract
 from xlhtx.reference.tables import TableError, api_data
@@ -242,7 +243,11 @@ def _leg(p: dict, account: dict) -> Leg:
     if side not in ("long", "short"):
         raise TableError(f"positions: {code}: direction {p.get('direction')!r}; expected "
                          "buy or sell")
-    return Leg(code.strip().upper(), side, _num(p.get("volume")) or 0.0,
+    volume = _num(p.get("volume"))
+    if volume is None or volume < 0:
+        raise TableError(f"positions: {code}: volume {p.get('volume')!r} is not a number of "
+                         "contracts")
+    return Leg(code.strip().upper(), side, volume,
                _num(p.get("cost_open")), _num(p.get("cost_hold")), _num(p.get("last_price")),
                _num(p.get("lever_rate")) or _num(account.get("lever_rate")),
                _num(p.get("position_margin")))
@@ -318,11 +323,13 @@ def _mode(v: Any, n: int) -> str:
 
 
 def _num(v: Any) -> float | None:
+    """HTX's number (often text, "0E-18"); a text the way a cell reads it ("1,000");
+    None for absent or unreadable."""
     if v is None or isinstance(v, bool):
         return None
     try:
-        x = float(v)
-    except (TypeError, ValueError):
+        x = parse_number(v) if isinstance(v, str) else float(v)
+    except (TypeError, ValueError, OverflowError):
         return None
     return x if math.isfinite(x) else None
 

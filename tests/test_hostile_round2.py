@@ -409,3 +409,22 @@ def test_an_htx_volume_as_text_is_read_or_refused_never_zero(tmp_path, capsys):
             assert code == 0 and "1000" in out.read_text() and "contract size" in out.read_text()
         else:
             assert code == 1 and "volume 'lots' is not a number" in err[-1]
+
+
+def test_an_htx_leverage_as_text_is_refused_not_empty(tmp_path, capsys):
+    data = ROOT / "tests" / "data" / "htx-responses"
+    src = json.loads((data / "swap-position-info-theta-usd.json").read_text())
+    src["data"][0]["lever_rate"] = "2x"
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(src))
+    code, err = run(capsys, "positions", "import", f)
+    assert code == 1 and "lever_rate '2x' is not a number" in err[-1]
+
+
+@pytest.mark.parametrize("step", [5e-324, 1e-300])
+def test_a_tiny_map_step_names_the_smallest_step(tmp_path, capsys, step):
+    code, err = run(capsys, "liqmap", SAMPLE, "--from", 25000, "--to", 35000, "--step", step,
+                    "-o", tmp_path / "m.csv")
+    assert code == 1 and "take a step of at least 0.1" in err[-1]
+    with pytest.raises(Exception, match="take a step of at least 0.1"):
+        udfs.HTX_LIQMAP("BTC-USDT", "long", 10, 30000, 20, None, 25000, 35000, step)

@@ -838,11 +838,12 @@ def map_buckets(price_from: float, price_to: float, step: float) -> int:
             raise ArgError(f"{name} = {v!r}: must be a price > 0")
     if price_to <= price_from:
         raise ArgError(f"price_to = {price_to:g} must be above price_from = {price_from:g}")
-    n = int(np.ceil((price_to - price_from) / step - 1e-9))
-    if n > MAX_BUCKETS:
-        raise ArgError(f"step = {step:g} makes {n:,} buckets; at most {MAX_BUCKETS:,}: take a "
-                       "larger step")
-    return n
+    buckets = np.ceil((price_to - price_from) / step - 1e-9)   # inf for a tiny step
+    if not buckets <= MAX_BUCKETS:
+        least = (price_to - price_from) / MAX_BUCKETS
+        raise ArgError(f"step = {step:g} makes more than {MAX_BUCKETS:,} buckets from "
+                       f"{price_from:g} to {price_to:g}: take a step of at least {least:.6g}")
+    return int(buckets)
 
 
 def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from, price_to,

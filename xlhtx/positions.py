@@ -247,6 +247,9 @@ def _leg(p: dict, account: dict) -> Leg:
     if volume is None or volume < 0:
         raise TableError(f"positions: {code}: volume {p.get('volume')!r} is not a number of "
                          "contracts")
+    for key in ("lever_rate", "cost_open", "cost_hold", "last_price", "position_margin"):
+        if p.get(key) not in (None, "") and _num(p.get(key)) is None:
+            raise TableError(f"positions: {code}: {key} {p.get(key)!r} is not a number")
     return Leg(code.strip().upper(), side, volume,
                _num(p.get("cost_open")), _num(p.get("cost_hold")), _num(p.get("last_price")),
                _num(p.get("lever_rate")) or _num(account.get("lever_rate")),

@@ -67,6 +67,14 @@ class Result:
             return None
         return self.messages[i]
 
+    def words(self) -> list[str]:
+        """Per row: "" where there is a number (or the row is empty), else its message;
+        one pass, for tables of many rows."""
+        out = [""] * len(self)
+        for i in np.flatnonzero((self.status != st.OK) & (self.status != EMPTY)).tolist():
+            out[i] = self.messages.get(i, "")
+        return out
+
     def alike(self, values: np.ndarray) -> "Result":
         """Another output column of the same rows: ``values`` where this one is OK, the
         same status and messages elsewhere."""

@@ -557,11 +557,12 @@ def _compute(accounts: list[Account], legs: list, table: TierTable,
         col(lambda g: g.leverage), col(lambda g: g.adjust_factor), col(lambda g: g.frozen),
         tiers=table, as_of=as_of)
     liq = res["liq_price"]
+    ok = liq.ok
     out = []
     for r, (_, leg) in enumerate(legs):
         got = {k: v.cell(r) for k, v in res.items()}
         got = {k: c if isinstance(c, float) else None for k, c in got.items()}
-        status = "" if liq.ok[r] else str(liq.cell(r) or "")
+        status = "" if ok[r] else str(liq.cell(r) or "")
         if not status and leg.cost_hold is None:
             status = "approximate: no cost_hold, PnL measured from cost_open"
         got["status"] = status

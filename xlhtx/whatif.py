@@ -75,9 +75,10 @@ def ladder(table: pa.Table, tiers: Any) -> pa.Table:
     cols = position_columns(table)
     lad = api.liq_ladder(*_args(cols), cols.get("margin"), tiers, cols.get("margin_mode"))
     out: dict[str, list] = {k: [] for k in ("position", *api.LADDER_COLUMNS, "status")}
+    ok = lad.result.ok
     for i in range(table.num_rows):
         steps = int(lad.n_steps[i])
-        if not lad.result.ok[i]:
+        if not ok[i]:
             for k in out:
                 out[k].append(None)
             out["position"][-1] = i + 1
@@ -135,9 +136,8 @@ def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -
         "margin_ratio": after["margin_ratio"].values,
         "equity": equity,
         "pnl": equity - np.repeat(margin0, points),
-        "status": [after["contracts"].cell(i) if not after["contracts"].ok[i] else
-                   ("fully liquidated" if after["contracts"].values[i] == 0 else "")
-                   for i in range(prices.shape[0])],
+        "status": [w or ("fully liquidated" if left == 0 else "") for w, left in
+                   zip(after["contracts"].words(), after["contracts"].values.tolist())],
     }).replace_schema_metadata(None)
 
 
@@ -163,6 +163,5 @@ def _append(table: pa.Table, results: dict[str, api.Result], status_of: api.Resu
     for name, r in results.items():
         key = name if column_key(name) not in {column_key(c) for c in arrays} else f"{name}_result"
         arrays[key] = pa.array(np.where(r.ok, r.values, np.nan), from_pandas=True)
-    arrays["status"] = pa.array([status_of.cell(i) if not status_of.ok[i] else ""
-                                 for i in range(len(status_of))], type=pa.string())
+    arrays["status"] = pa.array(status_of.words(), type=pa.string())
     return pa.table(arrays)

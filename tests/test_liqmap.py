@@ -80,7 +80,7 @@ def test_excel_function_spills_the_map_and_refuses_bad_ranges():
     assert t[0] == list(api.LIQMAP_COLUMNS) and len(t) == 5
     assert t[2][2] == 91001 and t[1][2] == 8999
     for bad, msg in [((28000, 32000, 0), "step"), ((32000, 28000, 100), "above price_from"),
-                     ((1, 1e9, 1), "at most 100,000")]:
+                     ((1, 1e9, 1), "more than 100,000 buckets")]:
         with pytest.raises(Exception, match=msg):
             udfs.HTX_LIQMAP("BTC-USDT", "long", 1, 30000, 125, None, *bad)
 

@@ -4,6 +4,15 @@ the demo and the workbook's Positions sheet when recalculated headless).
 Input columns: ``contract, side, contracts, entry_price, leverage`` and optional
 ``margin, mark_price, margin_mode``. Columns may be lists, NumPy arrays or
 ``coerce.Categorical`` (text columns of a large table).
+
+Cross rows are computed as their account (``htxcore.account``, as ``HTX_ACCOUNT``: hedge
+legs together, every other contract of the account held at its mark): an ``account`` (or
+HTX's ``margin_account``) column names it, its balance comes from ``accounts`` (account
+-> balance before unrealized PnL, ``xlhtx calc --accounts FILE``), a ``balance`` /
+``margin_static`` column, or HTX's ``margin_balance`` (equity: the account's PnL at the
+marks is taken off); an ``adjust_factor`` column (HTX's, as ``positions import`` writes
+it) wins over the tier table for them. A cross row without its account is an error that
+says what to add, never an isolated guess.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ OUTPUTS = ("notional", "initial_margin", "tier", "adjust_factor", "mmr", "maint_
 MARK_OUTPUTS = ("pnl", "roe", "equity", "margin_ratio", "distance_to_liq")
 
 
-def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
+def compute(cols: dict[str, Any], tiers: Any = None,
+            accounts: dict[str, float] | None = None, cross: bool = True) -> dict[str, Any]:
     """Output columns (float64 arrays) plus ``status``: empty, or why a row has no number.
 
     One coercion of the columns and one kernel pass (``htxcore.book.metrics_nb``).
@@ -61,7 +71,129 @@ def compute(cols: dict[str, Any], tiers: Any = None) -> dict[str, Any]:
     checked = [status.base, status.liq, status.bankruptcy] + (
         [status.mark, status.ratio] if has_mark else [])
     result["status"] = row_status(b, checked, unread, t)
+    in_cross = (b.modes() == 1) & ~unread & (status.base == st.OK)
+    if in_cross.any() and cross:
+        _cross_accounts(cols, result, np.flatnonzero(in_cross), t, accounts or {})
+    elif in_cross.any():
+        for k in ("liq_price", "bankruptcy_price", "margin_ratio", "equity", "distance_to_liq"):
+            if k in result:
+                result[k][in_cross] = NAN
+        for i in np.flatnonzero(in_cross).tolist():
+            result["status"][i] = ("#VALUE! cross rows are computed with their whole "
+                                   "account, which partitions may split: run calc without "
+                                   "--engine dask")
     return result
+
+
+ACCOUNT_COLUMNS = ("account", "margin_account")
+STATIC_COLUMNS = ("balance", "margin_static")
+CROSS_NEEDS = ("a cross row is computed with its account: give an account column and the "
+               "account's balance (a balance column, or --accounts FILE with account, "
+               "balance)")
+
+
+def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], rows: np.ndarray,
+                    t: Any, accounts: dict[str, float]) -> None:
+    """The cross rows' liquidation price, margin ratio and equity from their accounts."""
+    key = next((k for k in ACCOUNT_COLUMNS if cols.get(k) is not None), None)
+    names = [None if key is None else _cell(cols[key], i) for i in rows.tolist()]
+    name_of = [str(v).strip() if v is not None and str(v).strip() else None for v in names]
+    marks = None if cols.get("mark_price") is None else \
+        api.Batch(m=[_cell(cols["mark_price"], i) for i in rows.tolist()]).floats(
+            "m", default=NAN)
+    balances, why = _balances(cols, rows, name_of, accounts, marks, t)
+    for k in ("liq_price", "bankruptcy_price", "margin_ratio", "equity", "distance_to_liq"):
+        if k in result:
+            result[k][rows] = NAN
+    ids: dict[str, int] = {}
+    take = []
+    for j, (i, name) in enumerate(zip(rows.tolist(), name_of)):
+        problem = (CROSS_NEEDS if name is None else why.get(name) or
+                   ("a cross row needs its mark_price (the account's other contracts are "
+                    "held at their marks)" if marks is None or not marks[j] > 0 else None))
+        if problem:
+            result["status"][i] = f"#VALUE! {problem}"
+            continue
+        ids.setdefault(name, len(ids))
+        take.append(j)
+    if not take:
+        return
+    sub = rows[take]
+    pick = lambda c: [_cell(cols[c], i) for i in sub.tolist()]  # noqa: E731
+    res = api.accounts([ids[name_of[j]] for j in take], [1] * len(ids),
+                       [balances[n] for n in ids], pick("contract"), pick("side"),
+                       pick("contracts"), pick("entry_price"), marks[take],
+                       pick("leverage"),
+                       pick("adjust_factor") if cols.get("adjust_factor") is not None else None,
+                       tiers=t)
+    liq, ratio, equity = res["liq_price"], res["margin_ratio"], res["equity"]
+    words = liq.words()
+    for j, i in enumerate(sub.tolist()):
+        if liq.ok[j]:
+            result["liq_price"][i] = liq.values[j]
+            if "distance_to_liq" in result:
+                # the contract's price moving either way from the mark (its legs together;
+                # the account is not yet liquidated, so the move is the distance left)
+                result["distance_to_liq"][i] = abs(marks[take][j] - liq.values[j]) / \
+                    marks[take][j]
+        if ratio.ok[j]:
+            for k, r in (("margin_ratio", ratio), ("equity", equity)):
+                if k in result:
+                    result[k][i] = r.values[j]
+        result["status"][i] = words[j]
+
+
+def _cell(col: Any, i: int) -> Any:
+    v = col[i if len(col) > 1 else 0]
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _balances(cols: dict[str, Any], rows: np.ndarray, name_of: list, accounts: dict,
+              marks: np.ndarray | None, t: Any) -> tuple[dict[str, float], dict[str, str]]:
+    """Each account's balance before unrealized PnL, and why an account has none."""
+    out: dict[str, float] = {}
+    why: dict[str, str] = {}
+    given: dict[str, set] = {}
+    static_key = next((k for k in STATIC_COLUMNS if cols.get(k) is not None), None)
+    equity_key = "margin_balance" if cols.get("margin_balance") is not None else None
+    for j, (i, name) in enumerate(zip(rows.tolist(), name_of)):
+        if name is None:
+            continue
+        if name in accounts:
+            out[name] = float(accounts[name])
+            continue
+        v = api.Batch(v=[_cell(cols[static_key], i) if static_key else None]).floats(
+            "v", default=NAN)[0]
+        if np.isnan(v) and equity_key:
+            eq = api.Batch(v=[_cell(cols[equity_key], i)]).floats("v", default=NAN)[0]
+            if not np.isnan(eq):
+                given.setdefault(name, set()).add(("equity", eq))
+            continue
+        if not np.isnan(v):
+            given.setdefault(name, set()).add(("static", v))
+    for name, vals in given.items():
+        if name in accounts:
+            continue
+        if len(vals) > 1:
+            why[name] = (f"account {name} is given {len(vals)} different balances; give "
+                         "one per account")
+            continue
+        (kind, v), = vals
+        if kind == "static":
+            out[name] = v
+        else:   # HTX's margin_balance holds the account's PnL at the marks: take it off
+            members = [i for i, n in zip(rows.tolist(), name_of) if n == name]
+            pnl = api.pnl([_cell(cols["contract"], i) for i in members],
+                          [_cell(cols["side"], i) for i in members],
+                          [_cell(cols["contracts"], i) for i in members],
+                          [_cell(cols["entry_price"], i) for i in members],
+                          [marks[list(rows).index(i)] if marks is not None else NAN
+                           for i in members], t)
+            if pnl.ok.all():
+                out[name] = v - float(pnl.values.sum())
+    for name in set(name_of) - {None} - set(out) - set(why):
+        why[name] = f"account {name} has no balance; " + CROSS_NEEDS.split(": ", 1)[1]
+    return out, why
 
 
 def require_columns(keys: Any, where: str = "positions") -> None:

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "the first)")
     c.add_argument("--tiers", help=TIERS_HELP)
     c.add_argument("--contracts", help="contracts table (contract_code, contract_size[, kind])")
+    c.add_argument("--accounts", help="cross accounts' balances before unrealized PnL: a "
+                   "table (CSV, XLSX, Parquet) with columns account, balance; cross rows are "
+                   "computed as their account (column account or margin_account)")
     engine_options(c)
 
     t = sub.add_parser("tiers", help="tier tables: fetch from HTX")
@@ -326,12 +329,38 @@ def calc_dataset(args: argparse.Namespace, tiers, t0: float) -> int:
         rows = cluster.calc(args.positions, args.output, tiers, args.scheduler)
     else:
         table = cluster.read_dataset(args.positions)
-        results = book.compute(tableio.columns(table), tiers)
+        results = book.compute(tableio.columns(table), tiers, load_accounts(args.accounts))
         tableio.write_table(tableio.result_table(table, results, tiers),
                             Path(args.output) / "part-00000.parquet")
         rows = table.num_rows
     say(f"done in {time.perf_counter() - t0:.1f} s: {rows:,} positions into {args.output}/")
     return 0
+
+
+def load_accounts(path: str | None) -> dict[str, float] | None:
+    """``--accounts FILE``: account -> balance before unrealized PnL."""
+    if not path:
+        return None
+    from xlhtx import tableio
+    from xlhtx.coerce import Batch
+    cols = tableio.columns(tableio.read_table(path))
+    if "account" not in cols or "balance" not in cols:
+        raise XlhtxError(f"{path}: an accounts table has columns account, balance")
+    b = Batch(account=cols["account"], balance=cols["balance"])
+    values = b.floats("balance")
+    if b.errors:
+        i = min(b.errors)
+        raise XlhtxError(f"{path}: row {i + 2}: {b.errors[i].replace('#VALUE! ', '')}")
+    out: dict[str, float] = {}
+    for i in range(b.n):
+        name = str(b.value("account", i) or "").strip()
+        if not name:
+            raise XlhtxError(f"{path}: row {i + 2}: account is empty")
+        if name in out and out[name] != values[i]:
+            raise XlhtxError(f"{path}: account {name} is listed twice with different "
+                             "balances")
+        out[name] = float(values[i])
+    return out
 
 
 def cmd_calc(args: argparse.Namespace) -> int:
@@ -350,7 +379,7 @@ def cmd_calc(args: argparse.Namespace) -> int:
     table = tableio.read_table(src, args.sheet)
     progress(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
-    results = book.compute(tableio.columns(table), tiers)
+    results = book.compute(tableio.columns(table), tiers, load_accounts(args.accounts))
     errors = sum(1 for s in results["status"] if s.startswith("#"))
     other = sum(1 for s in results["status"] if s and not s.startswith("#"))
     say(f"  computed in {time.perf_counter() - t1:.1f} s: {table.num_rows - errors:,} "

@@ -125,7 +125,8 @@ def arrow_partition(df: Any) -> pa.Table:
 def _calc_part(df: Any, tiers: Any, out: str, k: int) -> int:
     from xlhtx import book, tableio
     table = arrow_partition(df)
-    results = book.compute(tableio.columns(table), tiers)
+    # an account's rows may sit in several partitions: cross rows are not guessed here
+    results = book.compute(tableio.columns(table), tiers, cross=False)
     tableio.write_table(tableio.result_table(table, results, tiers),
                         Path(out) / f"part-{k:05d}.parquet")
     return table.num_rows

@@ -65,4 +65,7 @@ def calc(df: Any, tiers: Any = None, contracts: Any = None) -> Any:
     if tiers is None or isinstance(tiers, (str, bytes)) or hasattr(tiers, "__fspath__"):
         tiers = load_tiers(tiers, contracts)
     results = book.compute(tableio.columns(table), tiers)
-    return from_arrow(tableio.result_table(table, results, tiers), kind)
+    out = from_arrow(tableio.result_table(table, results, tiers), kind)
+    if kind == "pandas":
+        out.index = df.index   # account or position ids stay the frame's index
+    return out

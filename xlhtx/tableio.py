@@ -194,16 +194,18 @@ def columns(table: pa.Table) -> dict[str, Any]:
 
 def result_table(table: pa.Table, results: dict[str, Any], tiers: Any = None) -> pa.Table:
     """The input columns followed by the result columns, with ``margin_asset`` (USDT or
-    the coin: the unit of the money columns) before ``status``."""
+    the coin: the unit of the money columns) before ``status``. A result whose column the
+    input already has (a re-run on its own output) replaces it where it stands: the input
+    then keeps its ids and order, and no stale figure stays beside a new one."""
     arrays = {name: table.column(name) for name in table.column_names}
+    keys = {column_key(n): n for n in table.column_names}
     results = dict(results)
     status = results.pop("status")
-    if tiers is not None and "contract" in {column_key(n) for n in table.column_names}:
+    if tiers is not None and "contract" in keys:
         results["margin_asset"] = margin_assets(table, tiers)
     results["status"] = status
     for name, values in results.items():
-        if name in arrays:
-            name = f"{name}_result"
+        name = keys.get(column_key(name), name)
         if isinstance(values, pa.Array):
             arrays[name] = values
             continue

@@ -160,8 +160,9 @@ def _column(v: Any, n: int) -> api.Result:
 
 def _append(table: pa.Table, results: dict[str, api.Result], status_of: api.Result) -> pa.Table:
     arrays = {name: table.column(name) for name in table.column_names}
-    for name, r in results.items():
-        key = name if column_key(name) not in {column_key(c) for c in arrays} else f"{name}_result"
-        arrays[key] = pa.array(np.where(r.ok, r.values, np.nan), from_pandas=True)
-    arrays["status"] = pa.array(status_of.words(), type=pa.string())
+    keys = {column_key(c): c for c in arrays}
+    for name, r in results.items():   # a re-run replaces its own columns where they stand
+        arrays[keys.get(column_key(name), name)] = pa.array(
+            np.where(r.ok, r.values, np.nan), from_pandas=True)
+    arrays[keys.get("status", "status")] = pa.array(status_of.words(), type=pa.string())
     return pa.table(arrays)

@@ -177,7 +177,7 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
     mm = c_mm[:n_groups].sum() - lock_mm[1]
     risk = risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr,
                         frozen, lock_mm[0] + lock_mm[1], lock_im[0] + lock_im[1])
-    ratio = mm / equity if equity > 0.0 else np.nan
+    ratio = mm / equity if equity > 0.0 else np.inf   # past liquidation: never NaN
     gone = not equity > mm   # at or past liquidation at the current prices
     for t in range(n_groups):
         j = c_first[t]

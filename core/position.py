@@ -201,9 +201,12 @@ def equity_nb(kind, size, side, q, entry, price, margin):
 
 @njit(error_model="numpy")
 def ratio_nb(mm, equity):
-    """``(margin ratio, status)``: MM / equity; no equity left is ``LIQUIDATED``."""
-    if not equity > 0.0:
+    """``(margin ratio, status)``: MM / equity, +inf when no equity is left (past
+    liquidation: a number a desk can sort and filter on, never NaN)."""
+    if np.isnan(equity) or np.isnan(mm):
         return np.nan, st.LIQUIDATED
+    if not equity > 0.0:
+        return np.inf, st.OK
     return mm / equity, st.OK
 
 

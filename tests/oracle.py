@@ -90,8 +90,9 @@ def liq_price(c, s, q, e, mmr, m):
 
 
 def margin_ratio(c, s, q, e, mark, mmr, m):
+    """MM / equity; +inf once no equity is left (past liquidation, never "no number")."""
     eq = m + pnl(c, s, q, e, mark)
-    return (mmr * value(c, q, mark) / eq if eq > 0 else None), eq
+    return (mmr * value(c, q, mark) / eq if eq > 0 else math.inf), eq
 
 
 def ladder(table, code, mode, s, q, e, lev, m):

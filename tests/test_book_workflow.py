@@ -41,7 +41,7 @@ def test_cross_rows_are_their_account_as_htx_account_computes_it(tmp_path):
     for r, liq, ratio, eq in zip(got, want["liq_price"].values, want["margin_ratio"].values,
                                  want["equity"].values):
         assert (r["liq_price"], r["margin_ratio"], r["equity"]) == (liq, ratio, eq)
-        assert r["status"] is None or r["status"] == ""
+        assert r["status"] == "ok"
     # the hedge legs share their contract's price
     assert got[0]["liq_price"] == got[1]["liq_price"]
 
@@ -110,3 +110,41 @@ def test_a_dataframe_keeps_its_index():
     out = frames.calc(df)
     assert list(out.index) == list(df.index)
     assert list(frames.calc(out).columns) == list(out.columns)
+
+
+def test_positions_past_liquidation_are_flagged_with_their_numbers():
+    """The issue's example: BTC-USDT long 5,000 at 30,000, 125x, margin = IM, on the
+    legacy ladders: liquidation at 29,915.56; a mark of 29,900 is past it."""
+    cols = {"contract": ["BTC-USDT"] * 4, "side": ["long"] * 4, "contracts": [5000] * 4,
+            "entry_price": [30000] * 4, "leverage": [125] * 4,
+            "mark_price": [29990, 29930, 29900, 29000]}
+    res = book.compute(cols, "legacy")
+    assert res["status"] == ["ok", "warning", "past liquidation", "past liquidation"]
+    assert res["liq_price"][2] == pytest.approx(29915.560916767186, rel=1e-12)
+    assert res["margin_ratio"][2] > 1 and res["margin_ratio"][2] < float("inf")
+    # no equity left: the ratio is +inf (sorts worst), equity negative, never NaN
+    assert res["margin_ratio"][3] == float("inf") and res["equity"][3] < 0
+
+
+def test_the_vocabulary_is_all_a_desk_filters_on(tmp_path):
+    src = ROOT / "xlhtx" / "data" / "sample_positions.csv"
+    rows = calc(tmp_path, src)
+    words = {r["status"] if not r["status"].startswith("error: ") else "error: ..."
+             for r in rows}
+    assert words <= set(book.STATUS_WORDS)
+
+
+def test_excel_shows_a_ratio_with_no_equity_as_words():
+    from xlhtx import udfs
+    got = udfs.HTX_MARGINRATIO("BTC-USDT", "long", 5000, 30000, 29000, 125, None, "legacy")
+    assert got == udfs.NO_EQUITY
+    col = udfs.HTX_MARGINRATIO([["BTC-USDT"], ["BTC-USDT"]], "long", 5000, 30000,
+                               [[29990], [29000]], 125, None, "legacy")
+    assert col[0][0] == pytest.approx(0.0052 * 5000 * 0.001 * 29990 / (1200 - 50), rel=1e-12)
+    assert col[1][0] == udfs.NO_EQUITY
+
+
+def test_an_empty_row_has_no_status_word():
+    cols = {"contract": ["BTC-USDT", None], "side": ["long", None], "contracts": [10, None],
+            "entry_price": [30000, None], "leverage": [20, None]}
+    assert book.compute(cols)["status"] == ["ok", ""]

@@ -31,8 +31,8 @@ def test_pandas_in_pandas_out_with_every_metric():
     assert isinstance(out, pd.DataFrame) and list(out.columns[:6]) == list(book().columns)
     assert out["liq_price"][0] == pytest.approx(GOOD, rel=1e-12)
     assert out["margin_asset"].tolist()[:2] == ["USDT", "ETH"]
-    assert pd.isna(out["liq_price"][2]) and out["status"][2].startswith("#N/A contract")
-    assert out["status"][0] == ""
+    assert pd.isna(out["liq_price"][2]) and out["status"][2].startswith("error: contract")
+    assert out["status"][0] == "warning"   # margin ratio 82%: flagged, numbers kept
 
 
 def test_polars_in_polars_out_with_nulls_for_no_number():

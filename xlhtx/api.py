@@ -169,11 +169,15 @@ def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:
 # ------------------------------------------------------------------------ helpers
 
 
-def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTable) -> Result:
-    """Fold coercion errors and empty rows into the kernel's status; word bad rows."""
+def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTable,
+           infinite_ok: bool = False) -> Result:
+    """Fold coercion errors and empty rows into the kernel's status; word bad rows.
+    ``infinite_ok``: +inf is a result (a margin ratio with no equity left)."""
     status = status.astype(np.int16)
     # a number that overflowed is no result: say so rather than show inf
-    status[(status == st.OK) & ~np.isfinite(values)] = RANGE
+    bad_number = np.isnan(values) | (values == -np.inf) if infinite_ok else \
+        ~np.isfinite(values)
+    status[(status == st.OK) & bad_number] = RANGE
     if batch.errors:
         rows = np.fromiter(batch.errors, dtype=np.int64)
         status[rows] = INPUT
@@ -338,7 +342,7 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
                     b.floats("entry_price"), b.floats("mark_price"), b.whole("leverage"),
                     b.floats("margin", default=NAN), ratio, eq, s)
     eq_ok = np.isfinite(eq)
-    r = finish(b, ratio, s, t)
+    r = finish(b, ratio, s, t, infinite_ok=True)
     eq_status = np.where((r.status == st.LIQUIDATED) & eq_ok, st.OK, r.status).astype(np.int16)
     return {"margin_ratio": r,
             "equity": Result(np.where(eq_status == st.OK, eq, NAN), eq_status, r.messages)}

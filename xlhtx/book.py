@@ -72,6 +72,43 @@ def compute(cols: dict[str, Any], tiers: Any = None,
         [status.mark, status.ratio] if has_mark else [])
     result["status"] = row_status(b, checked, unread, t)
     in_cross = (b.modes() == 1) & ~unread & (status.base == st.OK)
+    _compute_cross(result, cols, in_cross, t, accounts, cross)
+    result["status"] = vocabulary(result["status"], result.get("margin_ratio"),
+                                  b.empty_mask())
+    return result
+
+
+# One vocabulary a desk can filter on (tables, DataFrames, the CLI): the numbers are kept
+# on every row that has them; the status says what they mean
+OK, WARNING, PAST, NO_LIQUIDATION, ERROR = ("ok", "warning", "past liquidation",
+                                            "no liquidation", "error: ")
+WARNING_RATIO = 0.8    # margin ratio from which a position is flagged
+STATUS_WORDS = (OK, WARNING, PAST, NO_LIQUIDATION, "error: ...")
+
+
+def vocabulary(messages: list[str], ratio: Any = None, empty: Any = None) -> list[str]:
+    """Per row: ``ok``, ``warning`` (margin ratio >= 80%), ``past liquidation`` (margin
+    ratio >= 100%, or no margin left at any price), ``no liquidation``, or ``error: `` and
+    why; "" for a row with nothing in it."""
+    r = np.full(len(messages), np.nan) if ratio is None else np.asarray(ratio, dtype=float)
+    level = np.where(r >= 1.0, 2, np.where(r >= WARNING_RATIO, 1, 0))
+    words = {NO_NUMBER[st.NO_LIQUIDATION]: NO_LIQUIDATION, NO_NUMBER[st.LIQUIDATED]: PAST}
+    fine = (OK, WARNING, PAST)
+    blank = np.zeros(len(messages), dtype=bool) if empty is None else np.asarray(empty)
+    out = []
+    for m, k, nothing in zip(messages, level.tolist(), blank.tolist()):
+        if not m:
+            out.append("" if nothing else fine[k])
+            continue
+        word = words.get(m)
+        if word is None:   # one string per distinct message: a million rows share it
+            word = words[m] = ERROR + (m.split(" ", 1)[1] if m.startswith("#") else m)
+        out.append(word)
+    return out
+
+
+def _compute_cross(result: dict[str, Any], cols: dict[str, Any], in_cross: np.ndarray,
+                   t: Any, accounts: dict[str, float] | None, cross: bool) -> None:
     if in_cross.any() and cross:
         _cross_accounts(cols, result, np.flatnonzero(in_cross), t, accounts or {})
     elif in_cross.any():
@@ -82,7 +119,6 @@ def compute(cols: dict[str, Any], tiers: Any = None,
             result["status"][i] = ("#VALUE! cross rows are computed with their whole "
                                    "account, which partitions may split: run calc without "
                                    "--engine dask")
-    return result
 
 
 ACCOUNT_COLUMNS = ("account", "margin_account")

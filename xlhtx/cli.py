@@ -337,6 +337,20 @@ def calc_dataset(args: argparse.Namespace, tiers, t0: float) -> int:
     return 0
 
 
+def status_counts(statuses: list[str]) -> str:
+    """``12 positions: 9 ok, 1 warning, 1 past liquidation, 1 with an error (see
+    status)``."""
+    from collections import Counter
+    from xlhtx.book import ERROR
+    c = Counter("error" if s.startswith(ERROR) else s for s in statuses)
+    parts = [f"{c[k]:,} {k}" for k in ("ok", "warning", "past liquidation", "no liquidation")
+             if c[k]]
+    if c["error"]:
+        parts.append(f"{c['error']:,} {'with an error' if c['error'] == 1 else 'with errors'} "
+                     "(see status)")
+    return f"{len(statuses):,} positions: " + ", ".join(parts)
+
+
 def load_accounts(path: str | None) -> dict[str, float] | None:
     """``--accounts FILE``: account -> balance before unrealized PnL."""
     if not path:
@@ -380,12 +394,7 @@ def cmd_calc(args: argparse.Namespace) -> int:
     progress(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
     results = book.compute(tableio.columns(table), tiers, load_accounts(args.accounts))
-    errors = sum(1 for s in results["status"] if s.startswith("#"))
-    other = sum(1 for s in results["status"] if s and not s.startswith("#"))
-    say(f"  computed in {time.perf_counter() - t1:.1f} s: {table.num_rows - errors:,} "
-        f"positions, {errors:,} {'with an error' if errors == 1 else 'with errors'} (see "
-        "status), "
-        f"{other:,} without a liquidation price (no liquidation, or liquidated); "
+    say(f"  computed in {time.perf_counter() - t1:.1f} s: {status_counts(results['status'])}; "
         f"writing {out} ...")
     tableio.write_table(tableio.result_table(table, results, tiers), out)
     say(f"done in {time.perf_counter() - t0:.1f} s: {out}")

@@ -64,7 +64,7 @@ def sample_book(say: Callable[[str], None]) -> None:
             f" {fmt(out['mmr'][i], '>7.4%')} {fmt(out['margin_ratio'][i], '>12.2%')}"
             f" {fmt(liq, '>12,.5g') if liq == liq else 'none':>12}"
             f" {fmt(out['distance_to_liq'][i], '>7.2%')}"
-            + (f"  ({out['status'][i]})" if out["status"][i] else ""))
+            + (f"  ({out['status'][i]})" if out["status"][i] != "ok" else ""))
 
 
 def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:

@@ -134,9 +134,15 @@ def run(compute: Callable[[], Any]) -> Any:
         fail(f"#VALUE! {e}")
 
 
+# a margin ratio with no equity left is +inf: a cell cannot show it, so it says so
+NO_EQUITY = "past liquidation: no equity left (margin ratio infinite)"
+
+
 def single(result: api.Result) -> Any:
     """The one row of a single-cell call: its value or text; its error raised."""
     value = result.cell(0)
+    if value == float("inf"):
+        return NO_EQUITY
     if isinstance(value, str) and value.startswith("#"):
         fail(value)
     return "" if value is None else value
@@ -155,13 +161,15 @@ def cells(compute: Callable[[], api.Result], arguments: dict[str, Any]) -> Any:
     if max((_length(v) for v in inputs), default=1) == 1 and len(result) == 1:
         return single(result)
     if any(_is_row(v) for v in inputs):
-        return [result.to_list()]
+        return [[NO_EQUITY if v == float("inf") else v for v in result.to_list()]]
     if isinstance(result, api.TextResult):
         return [[result.cell(i)] for i in range(len(result))]
     with no_gc():  # 100,000 one-cell lists would otherwise set off the cyclic GC again and again
         out = result.values.reshape(-1, 1).tolist()
     for i in np.flatnonzero(~result.ok).tolist():
         out[i][0] = result.cell(i)
+    for i in np.flatnonzero(result.values == np.inf).tolist():
+        out[i][0] = NO_EQUITY
     return out
 
 

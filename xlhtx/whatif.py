@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from xlhtx import api
 from xlhtx.book import require_columns
-from xlhtx.coerce import Batch
+from xlhtx.coerce import Batch, Categorical
 from xlhtx.errors import XlhtxError
 from xlhtx.tableio import column_key, columns
 
@@ -145,8 +145,8 @@ def _rows_of(v: Any, rows: np.ndarray, n: int) -> Any:
     """Column ``v`` (a list, array or ``Categorical``) repeated per grid row."""
     if v is None:
         return None
-    if hasattr(v, "codes"):
-        return [v[i] for i in rows.tolist()]
+    if isinstance(v, Categorical):   # codes repeated, categories shared: no per-row text
+        return Categorical(v.codes[rows], v.categories)
     arr = list(v) if not isinstance(v, np.ndarray) else v
     if len(arr) == 1 and n > 1:
         return arr

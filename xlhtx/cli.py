@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -215,36 +215,25 @@ def positions_of(args: argparse.Namespace):
     return pa.table(row)
 
 
-def price_arg(text: str) -> float:
-    """A price option: a finite number > 0 (``nan``, ``inf`` and 0 are refused, never a
-    silent default)."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (x > 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a price > 0")
-    return x
+def bounded_arg(convert: Callable[[str], Any], ok: Callable[[Any], bool], noun: str,
+                rule: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` the option's text, kept only when ``ok`` (``nan``,
+    ``inf`` or a value out of range is refused in one line, never a silent default)."""
+    def parse(text: str) -> Any:
+        try:
+            x = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not ok(x):
+            raise argparse.ArgumentTypeError(f"{text!r}: {rule}")
+        return x
+    return parse
 
 
-def timeout_arg(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (0 < x <= 300):
-        raise argparse.ArgumentTypeError(f"{text!r}: give seconds above 0 and at most 300")
-    return x
-
-
-def retries_arg(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= n <= 10:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 0 to 10 retries")
-    return n
+price_arg = bounded_arg(float, lambda x: 0 < x < math.inf, "a number", "give a price > 0")
+timeout_arg = bounded_arg(float, lambda x: 0 < x <= 300, "a number of seconds",
+                          "give seconds above 0 and at most 300")
+retries_arg = bounded_arg(int, lambda n: 0 <= n <= 10, "a whole number", "give 0 to 10 retries")
 
 
 def emit(table, output: str | None) -> None:

@@ -1,0 +1,57 @@
+"""The docs say what the code does: every Excel function with its arguments, every
+command, every sheet, and the README's count of functions."""
+
+import inspect
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from xlhtx import cli, udfs
+
+ROOT = Path(__file__).resolve().parents[1]
+EXCEL = (ROOT / "docs" / "excel.md").read_text()
+
+
+def arguments(f) -> str:
+    """A function's arguments as the catalogue writes them: optional ones in brackets."""
+    out = [n if p.default is inspect.Parameter.empty else f"[{n}]"
+           for n, p in inspect.signature(f).parameters.items()]
+    return ", ".join(out) or "—"
+
+
+def test_the_catalogue_lists_every_function_with_its_arguments():
+    rows = {m.group(1): m.group(2).strip()
+            for m in re.finditer(r"^\| `(HTX_\w+)` \| ([^|]*) \|", EXCEL, re.M)}
+    assert set(rows) == set(udfs.FUNCTIONS)
+    for name, f in udfs.FUNCTIONS.items():
+        assert rows[name] == arguments(f), name
+
+
+def test_the_readme_counts_the_functions():
+    readme = (ROOT / "README.md").read_text()
+    counts = {int(n) for n in re.findall(r"\b(\d+) functions\b", readme)}
+    assert counts == {len(udfs.FUNCTIONS)}
+
+
+def _commands(parser, prefix=()):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                subs = list(_commands(sub, prefix + (name,)))
+                yield from subs or [prefix + (name,)]
+
+
+@pytest.mark.parametrize("command", [" ".join(c) for c in _commands(cli.build_parser())])
+def test_every_command_is_in_the_cli_docs(command):
+    assert f"`xlhtx {command}" in (ROOT / "docs" / "cli.md").read_text()
+
+
+def test_every_sheet_of_the_template_is_in_the_workbook_docs():
+    with zipfile.ZipFile(ROOT / "workbook" / "xlhtx.xlsm") as z:
+        sheets = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+    doc = (ROOT / "docs" / "workbook.md").read_text()
+    listed = {s.strip() for row in re.findall(r"^\| ([^|]+) \|", doc, re.M)
+              for s in row.split(",")}
+    assert set(sheets) <= listed, set(sheets) - listed

@@ -148,3 +148,54 @@ def test_an_empty_row_has_no_status_word():
     cols = {"contract": ["BTC-USDT", None], "side": ["long", None], "contracts": [10, None],
             "entry_price": [30000, None], "leverage": [20, None]}
     assert book.compute(cols)["status"] == ["ok", ""]
+
+
+def test_calc_to_stdout_and_semicolon_csvs(tmp_path, capsys):
+    src = tmp_path / "semi.csv"
+    src.write_text("contract;side;contracts;entry_price;leverage\n"
+                   "BTC-USDT;long;1000;30000;20\nBTC-USDT;long;1000;30000,5;20\n")
+    assert cli.main(["calc", str(src), "-o", "-"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith('"contract","side"') and len(lines) == 3
+    assert lines[1].endswith('"ok"') and "decimal point" in lines[2]
+
+
+def test_ccxt_positions_read_as_they_are(tmp_path):
+    src = tmp_path / "ccxt.csv"
+    src.write_text("symbol,contracts,entryPrice,markPrice,marginMode,leverage\n"
+                   "BTC/USDT:USDT,1000,30000,29900,isolated,20\n"
+                   "BTC/USDT:USDT,-500,30000,29900,isolated,20\n"
+                   "BTC/USD:BTC,10,30000,29900,isolated,20\n")
+    rows = calc(tmp_path, src)
+    want = [api.liq_price("BTC-USDT", "long", 1000, 30000, 20).values[0],
+            api.liq_price("BTC-USDT", "short", 500, 30000, 20).values[0],
+            api.liq_price("BTC-USD", "long", 10, 30000, 20).values[0]]
+    assert [r["liq_price"] for r in rows] == want
+    assert [r["status"] for r in rows] == ["ok"] * 3
+
+
+def test_what_if_rows_carry_the_input_ids(tmp_path, capsys):
+    src = tmp_path / "ids.csv"
+    src.write_text("id,account,contract,side,contracts,entry_price,leverage\n"
+                   "P-1,desk-a,BTC-USDT,long,5000,30000,50\nP-2,desk-b,ETH-USDT,short,100,2000,20\n")
+    for command in (["ladder"], ["scenario", "--points", "3"]):
+        out = tmp_path / f"{command[0]}.csv"
+        assert cli.main([command[0], str(src), *command[1:], "-o", str(out)]) == 0
+        rows = pacsv.read_csv(out).to_pylist()
+        assert {(r["id"], r["account"], r["contract"], r["side"]) for r in rows} == {
+            ("P-1", "desk-a", "BTC-USDT", "long"), ("P-2", "desk-b", "ETH-USDT", "short")}
+
+
+def test_hive_partition_columns_are_kept(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    for code, side in (("BTC-USDT", "long"), ("ETH-USDT", "short")):
+        folder = tmp_path / "book" / f"contract={code}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"side": [side], "contracts": [100.0], "entry_price": [2000.0],
+                                 "leverage": [20.0]}), folder / "part-0.parquet")
+    out = tmp_path / "res"
+    assert cli.main(["calc", str(tmp_path / "book"), "-o", str(out)]) == 0
+    t = pq.read_table(out / "part-00000.parquet")
+    assert t.column("contract").to_pylist() == ["BTC-USDT", "ETH-USDT"]
+    assert t.column("status").to_pylist() == ["ok", "ok"]

@@ -237,8 +237,10 @@ retries_arg = bounded_arg(int, lambda n: 0 <= n <= 10, "a whole number", "give 0
 
 
 def emit(table, output: str | None) -> None:
+    """A result table to ``output`` (by extension), or as CSV on stdout (no ``-o``, or
+    ``-o -``)."""
     from xlhtx import tableio
-    if output:
+    if output and output != "-":
         tableio.write_table(table, output)
         say(f"wrote {output}: {table.num_rows} rows")
     else:
@@ -369,24 +371,26 @@ def load_accounts(path: str | None) -> dict[str, float] | None:
 def cmd_calc(args: argparse.Namespace) -> int:
     from xlhtx import book, cluster, tableio
     src = Path(args.positions)
+    to_stdout = args.output == "-"    # CSV on stdout, for a pipe
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-results{src.suffix}")
-    if out.resolve() == src.resolve():
+    if not to_stdout and out.resolve() == src.resolve():
         raise CliError(f"{out}: the output would overwrite the input; choose another -o")
     tiers = load_tiers(args.tiers, args.contracts)
     note_if_bundled(tiers)
     t0 = time.perf_counter()
     if args.engine == "dask" or cluster.is_dataset(args.positions):
         return calc_dataset(args, tiers, t0)
-    tableio.file_format(out)
+    if not to_stdout:
+        tableio.file_format(out)
     progress(f"reading {src} ...")
     table = tableio.read_table(src, args.sheet)
     progress(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
     results = book.compute(tableio.columns(table), tiers, load_accounts(args.accounts))
     say(f"  computed in {time.perf_counter() - t1:.1f} s: {status_counts(results['status'])}; "
-        f"writing {out} ...")
-    tableio.write_table(tableio.result_table(table, results, tiers), out)
-    say(f"done in {time.perf_counter() - t0:.1f} s: {out}")
+        f"writing {'stdout' if to_stdout else out} ...")
+    emit(tableio.result_table(table, results, tiers), None if to_stdout else str(out))
+    say(f"done in {time.perf_counter() - t0:.1f} s: {'stdout' if to_stdout else out}")
     return 0
 
 

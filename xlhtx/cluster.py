@@ -41,9 +41,26 @@ def dataset_files(source: str) -> list[str]:
 
 def read_dataset(source: str) -> pa.Table:
     """A local partitioned dataset as one table, partitions in order (one process)."""
-    from xlhtx.tableio import plain_text
-    return pa.concat_tables([plain_text(pq.read_table(f)) for f in dataset_files(source)],
+    return pa.concat_tables([read_part(f, source) for f in dataset_files(source)],
                             promote_options="default")
+
+
+def read_part(path: str, root: str) -> pa.Table:
+    """One Parquet file of a dataset, with the hive partition columns its folders name
+    (``book/contract=BTC-USDT/part-0.parquet`` adds ``contract``) when the file lacks
+    them."""
+    from xlhtx.tableio import plain_text
+    table = plain_text(pq.read_table(path))
+    base = Path(root) if Path(root).is_dir() else Path(path).parent
+    try:
+        folders = Path(path).parent.relative_to(base).parts
+    except ValueError:
+        folders = ()
+    for part in folders:
+        key, eq, value = part.partition("=")
+        if eq and key and key not in table.column_names:
+            table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
+    return table
 
 
 @contextmanager
@@ -106,7 +123,7 @@ def _partitions(source: str) -> list:
         return [dask.delayed(table.slice(k, step))
                 for k in range(0, max(table.num_rows, 1), step)]
     if "://" not in source:
-        return [dask.delayed(pq.read_table)(f) for f in dataset_files(source)]
+        return [dask.delayed(read_part)(f, source) for f in dataset_files(source)]
     import dask.dataframe as dd
     try:
         return dd.read_parquet(source).to_delayed()

@@ -41,6 +41,14 @@ def file_format(path: str | Path) -> str:
     return ext
 
 
+def csv_delimiter(path: Path) -> str:
+    """``;`` for a CSV whose header has more semicolons than commas (what Excel writes in
+    locales with a decimal comma), else ``,``."""
+    with open(path, "rb") as f:
+        head = f.readline(1 << 16)
+    return ";" if head.count(b";") > head.count(b",") else ","
+
+
 def plain_text(table: pa.Table) -> pa.Table:
     """``table`` with every text column as Arrow's ``string`` (and dictionaries of text as
     dictionaries of ``string``): polars writes ``large_string``/``string_view`` and
@@ -80,7 +88,8 @@ def read_table(path: str | Path, sheet: str | None = None) -> pa.Table:
     try:
         if fmt == ".csv":
             text_types = {c: pa.string() for c in TEXT_COLUMNS}
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(
+                delimiter=csv_delimiter(path)), convert_options=pacsv.ConvertOptions(
                 column_types=text_types, strings_can_be_null=True))
         if fmt == ".parquet":
             return plain_text(pq.read_table(path))
@@ -189,6 +198,48 @@ def columns(table: pa.Table) -> dict[str, Any]:
                 out[key] = col.to_numpy(zero_copy_only=False).astype(np.float64)
         else:
             out[key] = col.to_pylist()
+    return ccxt_columns(out)
+
+
+# ccxt's position fields, read when the table has no column of xlhtx's own name
+CCXT = {"symbol": "contract", "entryprice": "entry_price", "markprice": "mark_price",
+        "marginmode": "margin_mode"}
+
+
+def ccxt_code(symbol: Any) -> Any:
+    """A ccxt symbol as HTX's contract code: ``BTC/USDT:USDT`` -> ``BTC-USDT``,
+    ``BTC/USD:BTC`` -> ``BTC-USD``, ``BTC/USDT:USDT-250627`` -> ``BTC-USDT-250627``,
+    ``BTC/USD:BTC-250627`` -> ``BTC250627``; anything else as it is."""
+    if not isinstance(symbol, str) or "/" not in symbol:
+        return symbol
+    base, rest = symbol.strip().upper().split("/", 1)
+    quote, _, settle = rest.partition(":")
+    expiry = settle.split("-", 1)[1] if "-" in settle else ""
+    if quote == "USD" and expiry:
+        return f"{base}{expiry}"
+    return f"{base}-{quote}" + (f"-{expiry}" if expiry else "")
+
+
+def ccxt_columns(out: dict[str, Any]) -> dict[str, Any]:
+    """ccxt's names (``symbol``, ``entryPrice``, ``markPrice``, ``marginMode``) where the
+    table lacks xlhtx's, and signed contracts (negative = short) where it has no side."""
+    for alias, key in CCXT.items():
+        if key not in out and alias in out:
+            out[key] = out.pop(alias)
+            if key == "contract":
+                col = out[key]
+                out[key] = Categorical(col.codes, [ccxt_code(c) for c in col.categories]) \
+                    if isinstance(col, Categorical) else [ccxt_code(c) for c in col]
+    if "side" not in out and "contracts" in out and not isinstance(out["contracts"],
+                                                                    Categorical):
+        try:
+            q = np.asarray([np.nan if v is None else v for v in out["contracts"]],
+                           dtype=float)
+        except (TypeError, ValueError):
+            return out   # text among the sizes: the rows' own messages say so
+        if np.nanmin(q, initial=0.0) < 0:
+            out["side"] = np.where(q < 0, "short", "long").tolist()
+            out["contracts"] = np.abs(q)
     return out
 
 

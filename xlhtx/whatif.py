@@ -91,7 +91,26 @@ def ladder(table: pa.Table, tiers: Any) -> pa.Table:
                 v = float(lad.columns[c][i, k])
                 out[c].append(None if c == "tier_after" and v < 0 else v)
             out["status"].append("fully liquidated" if out["contracts_after"][-1] == 0 else "")
-    return pa.table(out)
+    return with_ids(table, pa.table(out), np.asarray(out["position"], dtype=np.int64) - 1)
+
+
+# the columns every what-if row already carries, or computes: the others (ids, accounts,
+# tags) are the user's, and come along with each output row
+POSITION_KEYS = {"contracts", "entry_price", "leverage", "margin", "mark_price",
+                 "margin_mode", "target_liq_price", "price", "status"}
+
+
+def with_ids(table: pa.Table, out: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``out`` (rows of ``table``'s positions ``rows``) with the input's contract and id
+    columns in front, so every output row says which position it is."""
+    import pyarrow.compute as pc
+    ids = [c for c in table.column_names if column_key(c) not in POSITION_KEYS
+           and column_key(c) not in {column_key(n) for n in out.column_names}]
+    if not ids:
+        return out
+    take = pa.array(rows)
+    front = {c: pc.take(table.column(c), take) for c in ids}
+    return pa.table({**front, **{c: out.column(c) for c in out.column_names}})
 
 
 def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -> pa.Table:
@@ -127,7 +146,7 @@ def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -
                    ref, tiers)
     margin0 = start.values - pnl0.values             # the margin balance the position holds
     equity = after["equity"].values
-    return pa.table({
+    result = pa.table({
         "position": rows + 1,
         "price": prices,
         "move_from_mark": prices / np.repeat(ref, points) - 1,
@@ -139,6 +158,7 @@ def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -
         "status": [w or ("fully liquidated" if left == 0 else "") for w, left in
                    zip(after["contracts"].words(), after["contracts"].values.tolist())],
     }).replace_schema_metadata(None)
+    return with_ids(table, result, rows)
 
 
 def _rows_of(v: Any, rows: np.ndarray, n: int) -> Any:

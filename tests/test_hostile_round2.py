@@ -32,7 +32,7 @@ def run(capsys, *args):
 
 @pytest.mark.parametrize("command", [
     ("ladder",), ("scenario",), ("addmargin", "--distance", "5%"), ("calc",),
-    ("liqmap", "--from", 25000, "--to", 35000, "--step", 100)])
+    ("liqmap", "--from", 25000, "--to", 35000, "--step", 100, "--contract", "BTC-USDT")])
 def test_a_command_never_writes_over_its_input(tmp_path, capsys, command):
     book = tmp_path / "same.csv"
     book.write_bytes(SAMPLE.read_bytes())
@@ -165,8 +165,8 @@ def test_mark_nan_is_refused_not_the_middle_of_the_range(tmp_path, capsys, value
 
 
 def test_an_http_scheduler_address_is_refused_in_one_line(tmp_path, capsys):
-    code, err = run(capsys, "liqmap", SAMPLE, "--engine", "dask", "--scheduler",
-                    "http://127.0.0.1:8787", "--from", 25000, "--to", 35000, "--step", 100,
+    code, err = run(capsys, "liqmap", SAMPLE, "--engine", "dask", "--contract", "BTC-USDT",
+                    "--scheduler", "http://127.0.0.1:8787", "--from", 25000, "--to", 35000, "--step", 100,
                     "-o", tmp_path / "m.csv")
     assert code == 1 and "tcp://HOST:8786" in err[-1]
 
@@ -189,7 +189,8 @@ def test_a_web_server_posing_as_a_scheduler_times_out(monkeypatch):
 def test_dask_reads_the_tables_calc_reads(tmp_path, capsys):
     one = tmp_path / "map-local.csv"
     two = tmp_path / "map-dask.csv"
-    args = ("--from", 25000, "--to", 35000, "--step", 100)
+    args = ("--from", 25000, "--to", 35000, "--step", 100, "--contract", "BTC-USDT",
+            "--mark", 30000)
     assert run(capsys, "liqmap", SAMPLE, *args, "-o", one)[0] == 0
     assert run(capsys, "liqmap", SAMPLE, *args, "--engine", "dask", "-o", two)[0] == 0
     assert one.read_bytes() == two.read_bytes()

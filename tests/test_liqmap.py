@@ -4,6 +4,7 @@ Python API and Dask."""
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -101,7 +102,7 @@ def write_dataset(folder, parts=4, n=3000, seed=5):
 def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
     ds = write_dataset(tmp_path / "book")
     common = ["liqmap", "--tiers", "legacy", str(ds), "--from", "20000", "--to", "40000", "--step", "250",
-              "--mark", "30000"]
+              "--mark", "30000", "--contract", "BTC-USDT"]
     assert cli.main([*common, "-o", str(tmp_path / "one.csv"), "--png",
                      str(tmp_path / "map.png")]) == 0
     assert cli.main([*common, "-o", str(tmp_path / "dask.csv"), "--engine", "dask"]) == 0
@@ -110,6 +111,7 @@ def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
     assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the Python API on the concatenated book: the same numbers again
     table = pa.concat_tables([pq.read_table(p) for p in sorted(ds.glob("*.parquet"))])
+    table = table.filter(pa.compute.equal(table.column("contract"), "BTC-USDT"))
     c = table.to_pydict()
     m = api.liq_map(c["contract"], c["side"], c["contracts"], c["entry_price"], c["leverage"],
                     None, 20000.0, 40000.0, 250.0, mark_price=30000.0, tiers=LEGACY)
@@ -137,5 +139,37 @@ def test_a_dataset_needs_a_folder_for_its_results(tmp_path, capsys):
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
     ds = write_dataset(tmp_path / "book", parts=1, n=10)
     assert cli.main(["liqmap", "--tiers", "legacy", str(ds), "--from", "1", "--to", "2", "--step", "1",
-                     "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]) == 1
+                     "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                     "--contract", "BTC-USDT"]) == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_map_never_adds_contracts_of_different_units(tmp_path, capsys):
+    """BTC-USDT (0.001 BTC) and BTC-USD (100 USD) contracts do not add up: the table is
+    refused without --contract, and --contract maps that contract only."""
+    ds = write_dataset(tmp_path / "book", parts=1, n=200)
+    args = ["liqmap", "--tiers", "legacy", str(ds), "--from", "20000", "--to", "40000",
+            "--step", "250"]
+    assert cli.main([*args, "-o", str(tmp_path / "m.csv")]) == 1
+    assert "BTC-USD, BTC-USDT: a map adds up contracts of one contract" in \
+        capsys.readouterr().err
+    assert cli.main([*args, "--contract", "btc-usd", "-o", str(tmp_path / "m.csv")]) == 0
+    table = pq.read_table(next(ds.glob("*.parquet")))
+    only = table.filter(pa.compute.equal(table.column("contract"), "BTC-USD")).to_pydict()
+    m = api.liq_map(only["contract"], only["side"], only["contracts"], only["entry_price"],
+                    only["leverage"], None, 20000.0, 40000.0, 250.0, mark_price=30000.0,
+                    tiers=LEGACY)
+    rows = pacsv.read_csv(tmp_path / "m.csv").to_pydict()
+    assert np.array_equal(np.asarray(rows["long_contracts"], dtype=float),
+                          m.columns()["long_contracts"])
+
+
+def test_the_map_counts_from_the_books_own_mark(tmp_path, capsys):
+    from xlhtx import tableio, whatif
+    src = tmp_path / "b.csv"
+    src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
+                   "BTC-USDT,long,1000,30000,20,29000\nBTC-USDT,short,1000,30000,20,29400\n")
+    assert whatif.book_mark(tableio.read_table(src)) == 29200.0
+    assert cli.main(["liqmap", str(src), "--from", "25000", "--to", "35000", "--step", "500",
+                     "-o", str(tmp_path / "m.csv")]) == 0
+    assert "middle of the range" not in capsys.readouterr().err

@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lm = _parser(sub, "liqmap", "liquidation map of a book: contracts and notional "
                  "force-closed per price bucket, longs and shorts apart, following HTX's "
-                 "tiered liquidation", "xlhtx liqmap positions.parquet --from 25000 --to 35000 "
-                 "--step 100 -o map.csv --png map.png", cmd_liqmap)
+                 "tiered liquidation", "xlhtx liqmap positions.parquet --contract BTC-USDT "
+                 "--from 25000 --to 35000 --step 100 -o map.csv --png map.png", cmd_liqmap)
     lm.add_argument("positions", help="positions table (CSV, XLSX, Parquet) or a partitioned "
                     "Parquet dataset (a folder or a glob)")
     lm.add_argument("--from", dest="price_from", type=float, required=True,
@@ -122,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="highest price of the map")
     lm.add_argument("--step", type=float, required=True, help="width of a price bucket")
     lm.add_argument("--mark", type=price_arg, help="the price the cumulative column counts from "
-                    "(default: the middle of the range)")
+                    "(default: the median of the book's mark_price, else the middle of the "
+                    "range)")
+    lm.add_argument("--contract", help="the contract to map, when the table holds several "
+                    "(a map adds up contracts of one contract)")
     lm.add_argument("--sheet", help="sheet of an XLSX input")
     lm.add_argument("--tiers", help=TIERS_HELP)
     lm.add_argument("-o", "--output", help="map table (CSV or Parquet); default: print CSV")
@@ -154,14 +157,29 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
     note_if_bundled(tiers)
     lo, hi, step = args.price_from, args.price_to, args.step
     n = api.map_buckets(lo, hi, step)
-    mark = args.mark if args.mark is not None else (lo + hi) / 2
+    mark = args.mark
     progress(f"mapping {args.positions} into {n:,} buckets ...")
     if args.engine == "dask":
-        hist = cluster.liq_map_hist(args.positions, tiers, lo, hi, step, args.scheduler)
+        if not args.contract:
+            raise XlhtxError("with --engine dask give --contract CODE: a map adds up "
+                             "contracts of one contract")
+        if mark is None:
+            mark = (lo + hi) / 2
+            say(f"note: no --mark: the cumulative column counts from {mark:g}, the middle "
+                "of the range")
+        hist = cluster.liq_map_hist(args.positions, tiers, lo, hi, step, args.scheduler,
+                                    args.contract)
         m = api.LiqMap(lo, step, hist, mark, api.Result(np.zeros(0), np.zeros(0, np.int16)))
     else:
         table = (cluster.read_dataset(args.positions) if cluster.is_dataset(args.positions)
                  else tableio.read_table(args.positions, args.sheet))
+        table = whatif.one_contract(table, args.contract)
+        if mark is None:
+            mark = whatif.book_mark(table)
+        if mark is None:
+            mark = (lo + hi) / 2
+            say(f"note: no --mark and no mark_price column: the cumulative column counts "
+                f"from {mark:g}, the middle of the range")
         m = whatif.liq_map(table, tiers, lo, hi, step, mark)
         bad = int(np.count_nonzero((m.result.status != 0) & (m.result.status != api.EMPTY)))
         if bad:

@@ -161,20 +161,27 @@ def calc(source: str, out: str, tiers: Any, scheduler: str | None = None) -> int
     return int(sum(counts))
 
 
-def _map_part(df: Any, tiers: Any, lo: float, hi: float, step: float) -> np.ndarray:
-    from xlhtx import whatif
-    return whatif.liq_map(arrow_partition(df), tiers, lo, hi, step).hist
+def _map_part(df: Any, tiers: Any, lo: float, hi: float, step: float,
+              contract: str | None = None) -> np.ndarray:
+    from xlhtx import api, whatif
+    table = arrow_partition(df)
+    try:
+        table = whatif.one_contract(table, contract)
+    except XlhtxError:   # no position of the contract in this partition: nothing to add
+        from htxcore.liqmap import HIST_ROWS
+        return np.zeros((HIST_ROWS, api.map_buckets(lo, hi, step)))
+    return whatif.liq_map(table, tiers, lo, hi, step).hist
 
 
 def liq_map_hist(source: str, tiers: Any, lo: float, hi: float, step: float,
-                 scheduler: str | None = None) -> np.ndarray:
-    """The summed histogram of every partition."""
+                 scheduler: str | None = None, contract: str | None = None) -> np.ndarray:
+    """The summed histogram of every partition (of ``contract``'s rows)."""
     import dask
     parts = _partitions(source)
     from htxcore.liqmap import merge_nb
     with dask_client(scheduler) as client:
         shared = client.scatter(tiers, broadcast=True)
-        hists = dask.compute(*[dask.delayed(_map_part)(p, shared, lo, hi, step)
+        hists = dask.compute(*[dask.delayed(_map_part)(p, shared, lo, hi, step, contract)
                                for p in parts])
     total = np.zeros_like(hists[0])
     for h in hists:   # contracts plainly, notional with its rounding error (TwoSum)

@@ -24,6 +24,43 @@ def position_columns(table: pa.Table) -> dict[str, Any]:
     return cols
 
 
+def one_contract(table: pa.Table, contract: str | None) -> pa.Table:
+    """The rows of ``contract`` (codes compared as everywhere: case and spaces forgiven;
+    ccxt symbols read as HTX's codes). Without one, a table holding several contracts is
+    refused: a map adds up contracts, and 0.001 BTC and 100 USD contracts do not add."""
+    cols = position_columns(table)
+    raw = cols["contract"]
+    codes = [raw[i] for i in range(len(raw))]
+    norm = [str(c).strip().upper() if c is not None else None for c in codes]
+    if contract is not None:
+        want = str(contract).strip().upper()
+        keep = [i for i, c in enumerate(norm) if c == want]
+        if not keep:
+            raise XlhtxError(f"--contract {contract}: no position of it in the table "
+                             f"(it holds {_listing(norm)})")
+        return table.take(pa.array(keep, pa.int64()))
+    held = sorted({c for c in norm if c})
+    if len(held) > 1:
+        raise XlhtxError(f"the table holds {_listing(norm)}: a map adds up contracts of one "
+                         "contract; give --contract CODE (one map per contract)")
+    return table
+
+
+def _listing(codes: list) -> str:
+    held = sorted({c for c in codes if c})
+    return ", ".join(held[:6]) + (f" and {len(held) - 6} more" if len(held) > 6 else "")
+
+
+def book_mark(table: pa.Table) -> float | None:
+    """The mark a book's own ``mark_price`` column gives its map (their median), if any."""
+    cols = columns(table)
+    if cols.get("mark_price") is None:
+        return None
+    marks = Batch(m=cols["mark_price"]).floats("m", default=np.nan)
+    marks = marks[np.isfinite(marks) & (marks > 0)]
+    return float(np.median(marks)) if marks.size else None
+
+
 def liq_map(table: pa.Table, tiers: Any, price_from: float, price_to: float, step: float,
             mark_price: float | None = None) -> api.LiqMap:
     """The liquidation map of a positions table (``api.liq_map`` on its columns)."""

@@ -173,3 +173,16 @@ def test_the_map_counts_from_the_books_own_mark(tmp_path, capsys):
     assert cli.main(["liqmap", str(src), "--from", "25000", "--to", "35000", "--step", "500",
                      "-o", str(tmp_path / "m.csv")]) == 0
     assert "middle of the range" not in capsys.readouterr().err
+
+
+def test_positions_past_liquidation_are_counted_apart_not_drawn(tmp_path, capsys):
+    src = tmp_path / "b.csv"
+    # the first long's liquidation (29,848 at 50x) is above its mark: past it
+    src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
+                   "BTC-USDT,long,5000,30000,50,29800\nBTC-USDT,long,5000,30000,50,29990\n")
+    out = tmp_path / "m.csv"
+    assert cli.main(["liqmap", str(src), "--from", "29000", "--to", "31000", "--step", "100",
+                     "-o", str(out)]) == 0
+    assert "1 position(s) already past their liquidation price" in capsys.readouterr().err
+    rows = pacsv.read_csv(out).to_pydict()
+    assert sum(rows["long_contracts"]) == 5000

@@ -176,6 +176,10 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
         table = whatif.one_contract(table, args.contract)
         if mark is None:
             mark = whatif.book_mark(table)
+        table, past = whatif.past_liquidation(table, tiers)
+        if past:
+            say(f"note: {past:,} position(s) already past their liquidation price at their "
+                "mark_price: counted apart, not drawn")
         if mark is None:
             mark = (lo + hi) / 2
             say(f"note: no --mark and no mark_price column: the cumulative column counts "

@@ -51,6 +51,22 @@ def _listing(codes: list) -> str:
     return ", ".join(held[:6]) + (f" and {len(held) - 6} more" if len(held) > 6 else "")
 
 
+def past_liquidation(table: pa.Table, tiers: Any) -> tuple[pa.Table, int]:
+    """The rows not yet past their liquidation price at their own ``mark_price``, and how
+    many are: a map draws where liquidations are still to come, so a long whose
+    liquidation price is already above its mark is counted apart, not drawn above it."""
+    cols = position_columns(table)
+    if cols.get("mark_price") is None:
+        return table, 0
+    liq = api.liq_price(*_args(cols), cols.get("margin"), tiers, cols.get("margin_mode"))
+    b = Batch(side=cols["side"], mark=cols["mark_price"])
+    side, mark = b.sides().astype(float), b.floats("mark", default=np.nan)
+    past = liq.ok & np.isfinite(mark) & (side * (mark - liq.values) <= 0)
+    if not past.any():
+        return table, 0
+    return table.filter(pa.array(~past)), int(past.sum())
+
+
 def book_mark(table: pa.Table) -> float | None:
     """The mark a book's own ``mark_price`` column gives its map (their median), if any."""
     cols = columns(table)

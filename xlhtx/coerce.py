@@ -226,7 +226,8 @@ class Batch:
         number."""
         x = self.floats(name)
         r = np.round(x)
-        return np.where(np.abs(x - r) <= 1e-9 * np.abs(r), r, x)
+        with np.errstate(invalid="ignore"):   # inf and NaN stay as they are
+            return np.where(np.abs(x - r) <= 1e-9 * np.abs(r), r, x)
 
     def _float(self, name: str, i: int, v: Any, default: float | None) -> float:
         if is_blank(v):

@@ -55,3 +55,24 @@ def test_every_sheet_of_the_template_is_in_the_workbook_docs():
     listed = {s.strip() for row in re.findall(r"^\| ([^|]+) \|", doc, re.M)
               for s in row.split(",")}
     assert set(sheets) <= listed, set(sheets) - listed
+
+
+def test_the_readme_lists_the_leverages_the_snapshot_has():
+    from xlhtx.reference.snapshot import snapshot
+    readme = (ROOT / "README.md").read_text()
+    table = snapshot()
+    rows = re.findall(r"^\| ([A-Z]+-USD) \| coin-margined \|[^|]*\| adjustment factors "
+                      r"\(isolated\) at exactly ([\d, ]+)x", readme, re.M)
+    assert {code for code, _ in rows} == {c for c in table.codes if c.endswith("-USD")}
+    for code, levers in rows:
+        assert [float(x) for x in levers.split(",")] == table.leverages(code, "isolated")
+
+
+def test_messages_quoted_in_the_docs_are_the_ones_the_code_gives():
+    from xlhtx import udfs
+    with pytest.raises(Exception) as e:
+        udfs.HTX_LIQPRICE("BTC-USDT", "long", 1, 30000, 0)
+    shown = str(e.value)
+    for doc in (ROOT / "README.md", ROOT / "docs" / "excel.md"):
+        text = " ".join(doc.read_text().split())
+        assert f"`{shown}`" in text, doc.name

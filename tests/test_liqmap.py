@@ -186,3 +186,18 @@ def test_positions_past_liquidation_are_counted_apart_not_drawn(tmp_path, capsys
     assert "1 position(s) already past their liquidation price" in capsys.readouterr().err
     rows = pacsv.read_csv(out).to_pydict()
     assert sum(rows["long_contracts"]) == 5000
+
+
+def test_positions_left_out_are_said_under_dask_too(tmp_path, capsys):
+    ds = tmp_path / "book"
+    ds.mkdir()
+    pq.write_table(pa.table({"contract": ["BTC-USDT", "BTC-USDT"], "side": ["long", "long"],
+                             "contracts": [100.0, -5.0], "entry_price": [30000.0, 30000.0],
+                             "leverage": [20.0, 20.0]}), ds / "part-0.parquet")
+    args = ["liqmap", "--tiers", "legacy", str(ds), "--from", "20000", "--to", "40000",
+            "--step", "250", "--mark", "30000", "--contract", "BTC-USDT"]
+    for engine in ("local", "dask"):
+        assert cli.main([*args, "--engine", engine, "-o", str(tmp_path / f"{engine}.csv")]) == 0
+        err = capsys.readouterr().err
+        assert "1 position(s) left out of the map, e.g. #VALUE! contracts = -5" in err, engine
+    assert (tmp_path / "local.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()

@@ -12,7 +12,8 @@ from xlhtx.files import atomic_write
 def liq_map_png(m: Any, path: str | Path, title: str = "Liquidation map") -> Path:
     """Bars of notional force-closed per price bucket (longs below the mark, shorts above,
     as HTX's tiered liquidation closes them), the cumulative notional from the mark on a
-    second axis, and the mark drawn."""
+    second axis — longs summed from the mark down, shorts from the mark up, one line
+    each, as liquidation maps traders know draw them — and the mark drawn."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -34,8 +35,11 @@ def liq_map_png(m: Any, path: str | Path, title: str = "Liquidation map") -> Pat
     ax.set_ylabel("notional force-closed per bucket (quote currency)")
     ax.set_title(title)
     ax2 = ax.twinx()
-    ax2.plot(mid, cols["cumulative_notional"], color="#555555", linewidth=1.2,
-             label="cumulative from the mark")
+    below, above = mid <= m.mark, mid >= m.mark
+    ax2.plot(mid[below], cols["cumulative_notional"][below], color="#a94442", linewidth=1.4,
+             label="longs liquidated, cumulative (price falling from the mark)")
+    ax2.plot(mid[above], cols["cumulative_notional"][above], color="#1b5e20", linewidth=1.4,
+             label="shorts liquidated, cumulative (price rising from the mark)")
     ax2.set_ylabel("cumulative notional from the mark")
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper left", frameon=False)

@@ -167,9 +167,12 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
             mark = (lo + hi) / 2
             say(f"note: no --mark: the cumulative column counts from {mark:g}, the middle "
                 "of the range")
+        left: list = []
         hist = cluster.liq_map_hist(args.positions, tiers, lo, hi, step, args.scheduler,
-                                    args.contract)
+                                    args.contract, left)
         m = api.LiqMap(lo, step, hist, mark, api.Result(np.zeros(0), np.zeros(0, np.int16)))
+        if left and left[0][0]:
+            say(f"note: {left[0][0]:,} position(s) left out of the map, e.g. {left[0][1]}")
     else:
         table = (cluster.read_dataset(args.positions) if cluster.is_dataset(args.positions)
                  else tableio.read_table(args.positions, args.sheet))

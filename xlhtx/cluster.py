@@ -162,28 +162,36 @@ def calc(source: str, out: str, tiers: Any, scheduler: str | None = None) -> int
 
 
 def _map_part(df: Any, tiers: Any, lo: float, hi: float, step: float,
-              contract: str | None = None) -> np.ndarray:
+              contract: str | None = None) -> tuple[np.ndarray, int, str]:
+    """A partition's histogram, how many of its rows were left out, and one reason."""
     from xlhtx import api, whatif
     table = arrow_partition(df)
     try:
         table = whatif.one_contract(table, contract)
     except XlhtxError:   # no position of the contract in this partition: nothing to add
         from htxcore.liqmap import HIST_ROWS
-        return np.zeros((HIST_ROWS, api.map_buckets(lo, hi, step)))
-    return whatif.liq_map(table, tiers, lo, hi, step).hist
+        return np.zeros((HIST_ROWS, api.map_buckets(lo, hi, step))), 0, ""
+    m = whatif.liq_map(table, tiers, lo, hi, step)
+    left = (m.result.status != 0) & (m.result.status != api.EMPTY)
+    first = next(iter(m.result.messages.values()), "") if left.any() else ""
+    return m.hist, int(left.sum()), first
 
 
 def liq_map_hist(source: str, tiers: Any, lo: float, hi: float, step: float,
-                 scheduler: str | None = None, contract: str | None = None) -> np.ndarray:
-    """The summed histogram of every partition (of ``contract``'s rows)."""
+                 scheduler: str | None = None, contract: str | None = None,
+                 left_out: list | None = None) -> np.ndarray:
+    """The summed histogram of every partition (of ``contract``'s rows); ``left_out``
+    receives ``(rows left out, one reason)`` as one process reports them."""
     import dask
     parts = _partitions(source)
     from htxcore.liqmap import merge_nb
     with dask_client(scheduler) as client:
         shared = client.scatter(tiers, broadcast=True)
-        hists = dask.compute(*[dask.delayed(_map_part)(p, shared, lo, hi, step, contract)
-                               for p in parts])
-    total = np.zeros_like(hists[0])
-    for h in hists:   # contracts plainly, notional with its rounding error (TwoSum)
+        done = dask.compute(*[dask.delayed(_map_part)(p, shared, lo, hi, step, contract)
+                              for p in parts])
+    total = np.zeros_like(done[0][0])
+    for h, _, _ in done:   # contracts plainly, notional with its rounding error (TwoSum)
         merge_nb(total, h)
+    if left_out is not None:
+        left_out.append((sum(n for _, n, _ in done), next((w for _, n, w in done if n), "")))
     return total

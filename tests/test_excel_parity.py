@@ -89,3 +89,13 @@ def test_the_balance_argument_says_which_htx_field_goes_there():
     assert "margin_static" in help_text and "not margin_balance" in help_text
     with pytest.raises(Exception, match="margin_static"):
         udfs.HTX_RISKRATE("BTC-USDT", "long", 1, 30000, 30000, 20, "lots")
+
+
+def test_a_resolved_code_in_the_range_does_not_shift_another_rows_margin_bands():
+    """Resolving a code HTX defines (ADA-USD) adds a contract that sorts first: every
+    array compiled against the table must use the resolved one (max_open's margin bands
+    once took the old contract ids, so BTC-USDT read no bands: 666,666 for 366,666)."""
+    alone = api.max_open(["BTC-USDT"], 1e6, 30000, 20, tiers="legacy")["contracts"]
+    mixed = api.max_open(["BTC-USDT", "ADA-USD"], 1e6, 30000, 20, tiers="legacy")["contracts"]
+    assert alone.values[0] == 366666.0
+    assert mixed.values[0] == alone.values[0]

@@ -157,6 +157,13 @@ def _tier_rows(rows: list) -> TierTable:
     return TierTable.from_rows(rows, snapshot().contracts)
 
 
+def tiers_for(tiers: Any, b: Batch) -> TierTable:
+    """The tier table a call reads: ``resolve_tiers(tiers)`` with the contract codes of
+    ``b`` resolved (``TierTable.resolving``). Everything compiled against the table
+    (contract ids) must use this one."""
+    return resolve_tiers(tiers).resolving(b.texts())
+
+
 def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:
     """``None`` -> the tier table's (or the snapshot's) ladders; rows parsed and cached."""
     if ladders is None:
@@ -212,10 +219,9 @@ def _position_batch(required, **cols):
 
 def notional(contract, contracts, price, tiers=None) -> Result:
     """Position value: contracts * size * price (USDT) or contracts * face / price (coin)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "contracts", "price"),
                         contract=contract, contracts=contracts, price=price)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     notional_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"), out, s)
     return finish(b, out, s, t)
@@ -223,9 +229,8 @@ def notional(contract, contracts, price, tiers=None) -> Result:
 
 def margin_asset(contract, tiers=None) -> "TextResult":
     """The margin asset of each contract (USDT, or the coin of a coin-margined one)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract",), contract=contract)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     cid = b.contracts(t)
     status = np.where(cid >= 0, st.OK, st.ERR_CONTRACT).astype(np.int8)
     res = finish(b, np.zeros(b.n), status, t)
@@ -250,10 +255,9 @@ class TextResult(Result):
 
 def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     """Initial margin: position value / leverage."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     initial_margin_nb(t.compile(), b.contracts(t), b.floats("contracts"), b.floats("price"),
                       b.whole("leverage"), out, s)
@@ -263,10 +267,9 @@ def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
 def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, Result]:
     """HTX ladder number, adjustment factor and MMR for a net position (keys ``ladder``,
     ``adjust_factor``, ``mmr``)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "leverage", "net_contracts"), contract=contract,
                         leverage=leverage, net_contracts=net_contracts, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     lad, af, mmr, s = _out(b, 3)
     tier_nb(t.compile(), b.contracts(t), b.modes(), b.whole("leverage"),
             b.floats("net_contracts"), lad, af, mmr, s)
@@ -291,10 +294,9 @@ def not_applicable(first: Result, values: np.ndarray, b: Batch, t: TierTable) ->
 
 def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) -> Result:
     """Maintenance margin: MMR (tier at ``contracts``) * position value at ``price``."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     maint_margin_nb(t.compile(), b.contracts(t), b.modes(), b.floats("contracts"),
                     b.floats("price"), b.whole("leverage"), out, s)
@@ -303,11 +305,10 @@ def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) ->
 
 def pnl(contract, side, contracts, entry_price, price, tiers=None) -> Result:
     """Unrealized PnL at ``price`` (USDT linear, coin inverse)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "price"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, price=price)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     pnl_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
            b.floats("entry_price"), b.floats("price"), out, s)
@@ -316,11 +317,10 @@ def pnl(contract, side, contracts, entry_price, price, tiers=None) -> Result:
 
 def roe(contract, side, contracts, entry_price, price, leverage, tiers=None) -> Result:
     """Return on equity: PnL at ``price`` / initial margin at entry."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, price=price, leverage=leverage)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     roe_nb(t.compile(), b.contracts(t), b.sides(), b.floats("contracts"),
            b.floats("entry_price"), b.floats("price"), b.whole("leverage"), out, s)
@@ -331,12 +331,11 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
                  tiers=None, mode=None) -> dict[str, Result]:
     """Margin ratio MM / equity at the mark (1 = liquidation) and equity (keys
     ``margin_ratio``, ``equity``)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
                             "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage,
                         margin=margin, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     ratio, eq, s = _out(b, 2)
     margin_ratio_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                     b.floats("entry_price"), b.floats("mark_price"), b.whole("leverage"),
@@ -350,11 +349,10 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
 
 def _isolated_price(kernel, contract, side, contracts, entry_price, leverage, margin, tiers,
                     mode, with_mode: bool) -> Result:
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     args = [t.compile(), b.contracts(t)] + ([b.modes()] if with_mode else []) + [
         b.sides(), b.floats("contracts"), b.floats("entry_price"), b.whole("leverage"),
@@ -381,12 +379,11 @@ def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, m
                  tiers=None, mode=None) -> Result:
     """How far the mark may move against the position before its liquidation price, as a
     fraction of the mark (negative: already past it)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "mark_price",
                          "leverage"), contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, mark_price=mark_price, leverage=leverage,
                         margin=margin, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     liq, liq_s = _out(b)
     liq_price_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.whole("leverage"), b.floats("margin", default=NAN),
@@ -405,11 +402,10 @@ def bankruptcy_price(contract, side, contracts, entry_price, leverage, margin=No
 
 def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) -> Result:
     """Exit price at which the ROE (PnL / initial margin) equals ``target_roe``."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "entry_price", "leverage", "target_roe"),
                         contract=contract, side=side, entry_price=entry_price,
                         leverage=leverage, target_roe=target_roe)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     target_price_nb(t.compile(), b.contracts(t), b.sides(), b.floats("entry_price"),
                     b.whole("leverage"), b.floats("target_roe"), out, s)
@@ -440,7 +436,6 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
     pair's margin is locked as HTX locked it at ``as_of`` (default now;
     ``xlhtx.reference.locked_margin``).
     """
-    t = resolve_tiers(tiers)
     # each row's margin mode is its account's (messages name it)
     row_mode = np.array(["isolated", "cross"])[np.asarray(modes, dtype=np.int64) % 2][
         np.asarray(account, dtype=np.int64)]
@@ -449,7 +444,7 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
         contract=contract, side=side, contracts=contracts, entry_price=cost,
         mark_price=mark_price, leverage=leverage, adjust_factor=adjust_factor,
         frozen_margin=frozen_margin, mode=row_mode.tolist())
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     cid = b.contracts(t).copy()
     liq, ratio, risk, eq, root, s = _out(b, 5)
     acc_s = np.empty(b.n, dtype=np.int8)
@@ -634,9 +629,8 @@ def _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode
 def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, tiers=None,
                mode=None) -> Ladder:
     """HTX's tiered liquidation ladder per position (docs/maths.md "Tiered liquidation")."""
-    t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     steps = max_ladder_steps(t)
     cols = {c: np.empty((b.n, steps)) for c in LADDER_COLUMNS[1:]}
     n_steps = np.empty(b.n, dtype=np.int64)
@@ -653,10 +647,9 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
               tiers=None, mode=None) -> dict[str, Result]:
     """Contracts left, margin ratio and equity if the mark reaches ``price`` (keys
     ``contracts``, ``margin_ratio``, ``equity``)."""
-    t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       price=price)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     left, ratio, eq, s = _out(b, 3)
     after_liq_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.whole("leverage"),
@@ -703,10 +696,9 @@ def after_liq_output(contract, side, contracts, entry_price, leverage, price, ma
 def add_margin(contract, side, contracts, entry_price, leverage, target_liq_price,
                margin=None, tiers=None, mode=None) -> Result:
     """Margin to add (negative: removable) so the liquidation price becomes the target."""
-    t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       target_liq_price=target_liq_price)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     out, s = _out(b)
     add_margin_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                   b.floats("entry_price"), b.whole("leverage"),
@@ -719,11 +711,10 @@ def leverage_for_distance(contract, side, contracts, entry_price, distance, tier
     """Highest published leverage whose initial margin keeps the liquidation price at
     least ``distance`` (fraction of entry) away, with that margin (keys ``leverage``,
     ``margin``)."""
-    t = resolve_tiers(tiers)
     b = _position_batch(("contract", "side", "contracts", "entry_price", "distance"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, distance=distance, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     lev, m, s = _out(b, 2)
     leverage_for_distance_nb(t.compile(), b.contracts(t), b.modes(), b.sides(),
                              b.floats("contracts"), b.floats("entry_price"),
@@ -736,12 +727,12 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
              position_limit=None) -> dict[str, Result]:
     """Available margin under HTX's tiered margin and the max contracts that can be
     opened (keys ``contracts``, ``available``)."""
-    t = resolve_tiers(tiers)
-    lm = resolve_margin_ladders(margin_ladders, t).compile(t)
     b = _position_batch(("contract", "equity", "price", "leverage"), contract=contract,
                         equity=equity, price=price, leverage=leverage, mode=mode,
                         position_limit=position_limit)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
+    # the bands take the contract ids of the table the kernel reads: the resolved one
+    lm = resolve_margin_ladders(margin_ladders, t).compile(t)
     avail, n, s = _out(b, 2)
     max_open_nb(t.compile(), lm, b.contracts(t), b.modes(), b.floats("equity"),
                 b.floats("price"), b.whole("leverage"),
@@ -755,10 +746,9 @@ def insurance(contract, side, contracts, entry_price, leverage, exec_price, marg
     """Insurance-fund change when the position is fully liquidated and executed at
     ``exec_price`` (keys ``change``, ``uncovered`` (needs ``fund_balance``),
     ``bankruptcy_price``)."""
-    t = resolve_tiers(tiers)
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       exec_price=exec_price, fee_rate=fee_rate, fund_balance=fund_balance)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     change, unc, pb, s = _out(b, 3)
     insurance_nb(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
                  b.floats("entry_price"), b.whole("leverage"), b.floats("exec_price"),
@@ -861,7 +851,6 @@ def map_buckets(price_from: float, price_to: float, step: float) -> int:
 def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from, price_to,
             step, tiers=None, mark_price=None, mode=None) -> LiqMap:
     """The liquidation map of a book of isolated positions (docs/maths.md)."""
-    t = resolve_tiers(tiers)
     lo = _account_scalar(price_from, "price_from", "the lowest price of the map")
     hi = _account_scalar(price_to, "price_to", "the highest price of the map")
     st_ = _account_scalar(step, "step", "the width of a price bucket")
@@ -872,7 +861,7 @@ def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from
     b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
-    t = t.resolving(b.texts())
+    t = tiers_for(tiers, b)
     cid = b.contracts(t).copy()
     cid[list(b.errors)] = -1   # an unreadable row is no position: it adds nothing
     hist = np.zeros((HIST_ROWS, n))

@@ -44,14 +44,13 @@ def compute(cols: dict[str, Any], tiers: Any = None,
     mark-dependent columns are left out.
     """
     require_columns(cols)
-    t = api.resolve_tiers(tiers)
     has_mark = cols.get("mark_price") is not None
     b = api.Batch(contract=cols["contract"], side=cols["side"], contracts=cols["contracts"],
                   entry_price=cols["entry_price"], leverage=cols["leverage"],
                   margin=cols.get("margin"), mode=cols.get("margin_mode"),
                   mark_price=cols["mark_price"] if has_mark else None)
     b.mark_empty(*("contract", "side", "contracts", "entry_price", "leverage"))
-    t = t.resolving(b.texts())
+    t = api.tiers_for(tiers, b)
     n = b.n
     out = Metrics(*(np.empty(n) for _ in Metrics._fields))
     status = MetricStatus(*(np.empty(n, dtype=np.int8) for _ in MetricStatus._fields))

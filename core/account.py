@@ -171,10 +171,12 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
     # HTX's locked-margin optimization: the hedged part of each contract, then of the
     # account's contracts together, charged at (1 - ratio)
     rem = c_unit[:n_groups].copy()
-    lock_mm, lock_im = locked_margin_nb(rem, c_x[:n_groups], lock, lock_all)
+    locked = np.zeros(n_groups)   # per contract, MM per unit of x waived long against short
+    lock_mm, lock_im = locked_margin_nb(rem, c_x[:n_groups], lock, lock_all, locked)
     for t in range(n_groups):
-        c_mm[t] -= lock * min(c_unit[t, 0], c_unit[t, 1]) * c_x[t]
-    mm = c_mm[:n_groups].sum() - lock_mm[1]
+        c_mm[t] -= locked[t] * c_x[t]
+    mm_contracts = c_mm[:n_groups].sum()
+    mm = mm_contracts - lock_mm[1]
     risk = risk_rate_nb(c_size, c_sys, rows, mode, equity, contract, q, mark, lever, mmr,
                         frozen, lock_mm[0] + lock_mm[1], lock_im[0] + lock_im[1])
     ratio = mm / equity if equity > 0.0 else np.inf   # past liquidation: never NaN
@@ -184,7 +186,7 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
         k = c_first[t + 1] if t + 1 < n_groups else m
         c = contract[rows[j]]
         kind, size = contract_nb(c_size, c)
-        others = equity - c_pnl[t] - (mm + lock_mm[1] - c_mm[t])
+        others = equity - c_pnl[t] - (mm_contracts - c_mm[t])
         net, gross, basis_lin, basis_inv = 0.0, 0.0, 0.0, 0.0
         for u in range(j, k):
             i = rows[u]
@@ -193,8 +195,7 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
             gross += mmr[i] * (q[i] * size)
             basis_lin += sqs * cost[i]
             basis_inv += sqs / cost[i]
-        if lock > 0.0:
-            gross -= lock * min(c_unit[t, 0], c_unit[t, 1])
+        gross -= locked[t]
         if gross == 0.0 and net == 0.0:
             p, s, root = np.nan, st.NO_POSITION, np.nan
         else:
@@ -214,15 +215,16 @@ def account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, rows, mod
 
 
 @njit(error_model="numpy")
-def locked_margin_nb(rem, x, lock, lock_all):
+def locked_margin_nb(rem, x, lock, lock_all, locked):
     """HTX's locked-margin optimization (docs/maths.md "Locked margin"): per contract the
     smaller side's margin is waived at ``lock`` (100%: a hedged pair pays its larger
     side), then across the account's contracts the smaller of what remains long and short
     at ``lock_all`` (50% for a coin's delivery futures).
 
     ``rem`` (contracts x 4, per unit of the price variable ``x``: long MM, short MM, long
-    IM, short IM) becomes what remains after the per-contract lock. Returns
-    ``(mm, im)``, each ``[per-contract lock, cross-contract lock]`` at the current ``x``.
+    IM, short IM) becomes what remains after the per-contract lock, and ``locked`` (per
+    contract) the MM per unit of ``x`` that lock waived. Returns ``(mm, im)``, each
+    ``[per-contract lock, cross-contract lock]`` at the current ``x``.
     """
     mm = np.zeros(2)
     im = np.zeros(2)
@@ -233,6 +235,7 @@ def locked_margin_nb(rem, x, lock, lock_all):
             rem[t, k] -= both
             rem[t, k + 1] -= both
             if k == 0:
+                locked[t] = both
                 mm[0] += both * x[t]
             else:
                 im[0] += both * x[t]

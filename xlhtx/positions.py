@@ -76,6 +76,7 @@ class Leg:
     htx_liq: float | None = None
     output: bool = True            # False: a contract that only holds order margin
     owner: tuple = ()              # positions-only: keys of the account it belongs to
+    issue: str | None = None       # why this leg's account is not computed (its size)
 
 
 @dataclass
@@ -452,13 +453,12 @@ def compare(accounts: list[Account], tiers: TierTable) -> dict[str, list]:
     _refuse_duplicates(accounts)
     table = with_contracts_of(accounts, legacy_rules(tiers))
     for acc in accounts:
-        issues = {id(leg): size_issue(leg, table.contract(leg.contract)) for leg in acc.legs}
-        bad = [m for m in issues.values() if m]
-        for leg in acc.legs:
-            if bad:
-                acc.notes.append(issues[id(leg)] or "not computed: " + bad[0])
-        if bad:
+        issues = [size_issue(leg, table.contract(leg.contract)) for leg in acc.legs]
+        bad = [m for m in issues if m]
+        if bad:   # one leg's size is wrong: the account's totals are
             acc.balance = None
+            for leg, issue in zip(acc.legs, issues):
+                leg.issue = issue or "not computed: " + bad[0]
     computed = [acc for acc in accounts if _computable(acc)]
     priced = [(i, leg) for i, acc in enumerate(accounts) if _computable(acc) for leg in acc.legs]
     stamps = [acc.ts for acc in computed if acc.ts is not None]
@@ -518,15 +518,15 @@ def _leg_row(acc: Account, leg: Leg, got: dict) -> dict:
         notes.insert(0, "not computed: a positions-only response has no account balance "
                         "(margin_static), which holds added margin, fees and realized PnL, "
                         "so no estimate can be bounded; " + ADD_ACCOUNT)
-    elif acc.balance is None and not any(x.startswith("not computed") or
-                                         x.startswith("contract size") for x in notes):
+    elif leg.issue:
+        notes.insert(0, leg.issue)
+    elif acc.balance is None:
         notes.insert(0, "not computed: the account response has no margin_static or "
                         "margin_balance")
-    # size messages name their own leg: keep this leg's
-    notes = [x for x in notes if not x.startswith("contract size") or leg.contract in x]
     return {
         "margin_account": acc.name, "margin_mode": acc.mode, "contract": leg.contract,
-        "side": leg.side if leg.output else None, "contracts": leg.contracts, "entry_price": leg.cost_open,
+        "side": leg.side if leg.output else None, "contracts": leg.contracts,
+        "entry_price": leg.cost_open,
         "cost_hold": leg.cost_hold if leg.output else None,
         "mark_price": leg.mark if leg.output else None, "leverage": leg.leverage,
         "adjust_factor": leg.adjust_factor, "position_margin": leg.position_margin,

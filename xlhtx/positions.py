@@ -171,8 +171,8 @@ def _account(item: dict, n: int) -> Account:
     per_contract = {str(d.get("contract_code", "")).upper(): d for d in details}
     account_af = _num(item.get("adjust_factor"))
     positions = item.get("positions")
-    if positions is None:
-        acc.details = _details(item, details)
+    if positions is None:   # an account response alone: its positions come from a file
+        acc.details = _details(item, details)    # of the same moment (``join``)
     elif not isinstance(positions, list):
         raise TableError(f"positions: account {name}: 'positions' is not a list")
     for p in positions or []:
@@ -185,7 +185,8 @@ def _account(item: dict, n: int) -> Account:
         leg.htx_liq = _num(d.get("liquidation_price")) if d else _num(
             p.get("liquidation_price", item.get("liquidation_price")))
         acc.legs.append(leg)
-    _frozen(acc, item, per_contract)
+    if positions is not None:
+        add_frozen(acc, _details(item, details))
     if not item.get("margin_mode") and len({leg.contract for leg in acc.legs}) > 1:
         # a delivery account holds a coin's weekly, bi-weekly and quarterly contracts in
         # one margin account: each contract moves alone, the others held, as in cross
@@ -198,12 +199,15 @@ def _details(item: dict, details: list[dict]) -> list[Detail]:
     """An account response without positions: per contract HTX's figures (the account's
     own when it names one contract)."""
     if details:
-        return [Detail(str(d.get("contract_code", "")).upper(), _num(d.get("lever_rate")),
-                       _num(d.get("adjust_factor")), _num(d.get("liquidation_price")),
-                       _num(d.get("margin_frozen")) or 0.0) for d in details]
-    code = str(item.get("contract_code") or "").upper()   # "" = the account's own
-    return [Detail(code, _num(item.get("lever_rate")), _num(item.get("adjust_factor")),
-                   _num(item.get("liquidation_price")), _num(item.get("margin_frozen")) or 0.0)]
+        return [_detail_of(d) for d in details]
+    return [_detail_of(item)]   # no contract_code (a coin's delivery account): "" = its own
+
+
+def _detail_of(d: dict) -> Detail:
+    """HTX's figures of one contract (or of an account that names none: contract "")."""
+    return Detail(str(d.get("contract_code") or "").strip().upper(), _num(d.get("lever_rate")),
+                  _num(d.get("adjust_factor")), _num(d.get("liquidation_price")),
+                  _num(d.get("margin_frozen")) or 0.0)
 
 
 def _unified(item: dict, n: int) -> list[Account]:
@@ -212,11 +216,8 @@ def _unified(item: dict, n: int) -> list[Account]:
     asset = str(item.get("margin_asset") or "USDT").upper()
     cross = Account(asset, "cross", None, _num(item.get("margin_balance")),
                     _num(item.get("cross_risk_rate")), keys=(asset,))
-    cross.details = [Detail(str(d.get("contract_code", "")).upper(), _num(d.get("lever_rate")),
-                            _num(d.get("adjust_factor")), _num(d.get("liquidation_price")),
-                            _num(d.get("margin_frozen")) or 0.0)
-                     for k in ("cross_swap", "cross_future") for d in item.get(k) or []
-                     if isinstance(d, dict)]
+    cross.details = [_detail_of(d) for k in ("cross_swap", "cross_future")
+                     for d in item.get(k) or [] if isinstance(d, dict)]
     cross.balance = _first_num(item, "cross_margin_static", "margin_static")
     out = [cross] if cross.details else []
     for d in item.get("isolated_swap") or []:
@@ -224,9 +225,7 @@ def _unified(item: dict, n: int) -> list[Account]:
             code = str(d.get("contract_code", "")).upper()
             iso = Account(code, "isolated", None, _num(d.get("margin_balance")),
                           _num(d.get("risk_rate")), keys=(code,))
-            iso.details = [Detail(code, _num(d.get("lever_rate")), _num(d.get("adjust_factor")),
-                                  _num(d.get("liquidation_price")),
-                                  _num(d.get("margin_frozen")) or 0.0)]
+            iso.details = [_detail_of(d)]
             iso.balance = _static_balance(d, iso)
             out.append(iso)
     if not out:
@@ -255,32 +254,6 @@ def _leg(p: dict, account: dict) -> Leg:
                _num(p.get("cost_open")), _num(p.get("cost_hold")), _num(p.get("last_price")),
                _num(p.get("lever_rate")) or _num(account.get("lever_rate")),
                _num(p.get("position_margin")))
-
-
-def _frozen(acc: Account, item: dict, per_contract: dict[str, dict]) -> None:
-    """Frozen order margin: per contract in cross (a contract with only orders becomes a
-    leg with no contracts), the account's in isolated."""
-    if per_contract:
-        held = {leg.contract: leg for leg in acc.legs}
-        for code, d in per_contract.items():
-            frozen = _num(d.get("margin_frozen")) or 0.0
-            if code in held:
-                held[code].frozen += frozen
-            elif frozen > 0 and not acc.details:
-                acc.legs.append(_orders_only(code, d, frozen))
-    elif acc.legs:
-        acc.legs[0].frozen = _num(item.get("margin_frozen")) or 0.0
-    elif isinstance(item.get("positions"), list) and (_num(item.get("margin_frozen")) or 0) > 0 \
-            and isinstance(item.get("contract_code"), str):
-        # an isolated account holding open orders only
-        acc.legs.append(_orders_only(item["contract_code"].strip().upper(), item,
-                                     _num(item.get("margin_frozen")) or 0.0))
-
-
-def _orders_only(code: str, d: dict, frozen: float) -> Leg:
-    # prices of 1: a leg with no contracts has no value and no PnL at any price
-    return Leg(code, "long", 0.0, None, 1.0, 1.0, _num(d.get("lever_rate")), 0.0, frozen,
-               _num(d.get("adjust_factor")), output=False)
 
 
 def _static_balance(item: dict, acc: Account) -> float | None:
@@ -370,7 +343,8 @@ def join(accounts: list[Account]) -> list[Account]:
                 home.notes.append(note)
     for acc in holders:
         if acc.legs:
-            _frozen_of_details(acc)
+            add_frozen(acc, acc.details)
+            acc.details = []
     return out
 
 
@@ -380,19 +354,20 @@ def _detail(acc: Account, code: str) -> Detail | None:
         next((d for d in acc.details if not d.contract), None)
 
 
-def _frozen_of_details(acc: Account) -> None:
-    """Frozen order margin of a joined account: per contract (a contract with orders only
-    becomes a leg with no contracts), the account's own on its first leg."""
+def add_frozen(acc: Account, details: list[Detail]) -> None:
+    """Frozen order margin onto the legs: per contract (a contract with orders only
+    becomes a leg with no contracts, priced at 1: no value and no PnL at any price), an
+    account's own (contract "") on its first leg."""
     held = {leg.contract: leg for leg in acc.legs}
-    for d in acc.details:
+    for d in details:
         if not d.contract:
-            acc.legs[0].frozen += d.frozen
+            if acc.legs:
+                acc.legs[0].frozen += d.frozen
         elif d.contract in held:
             held[d.contract].frozen += d.frozen
         elif d.frozen > 0:
             acc.legs.append(Leg(d.contract, "long", 0.0, None, 1.0, 1.0, d.leverage, 0.0,
                                 d.frozen, d.adjust_factor, output=False))
-    acc.details = []
 
 
 # ----------------------------------------------------------------------- contracts

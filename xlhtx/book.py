@@ -111,9 +111,7 @@ def _compute_cross(result: dict[str, Any], cols: dict[str, Any], in_cross: np.nd
     if in_cross.any() and cross:
         _cross_accounts(cols, result, np.flatnonzero(in_cross), t, accounts or {})
     elif in_cross.any():
-        for k in ("liq_price", "bankruptcy_price", "margin_ratio", "equity", "distance_to_liq"):
-            if k in result:
-                result[k][in_cross] = NAN
+        _clear_account_figures(result, in_cross)
         for i in np.flatnonzero(in_cross).tolist():
             result["status"][i] = ("#VALUE! cross rows are computed with their whole "
                                    "account, which partitions may split: run calc without "
@@ -121,6 +119,8 @@ def _compute_cross(result: dict[str, Any], cols: dict[str, Any], in_cross: np.nd
 
 
 ACCOUNT_COLUMNS = ("account", "margin_account")
+# the figures of a cross row that come from its account, not from the isolated formulas
+ACCOUNT_FIGURES = ("liq_price", "bankruptcy_price", "margin_ratio", "equity", "distance_to_liq")
 STATIC_COLUMNS = ("balance", "margin_static")
 CROSS_NEEDS = ("a cross row is computed with its account: give an account column and the "
                "account's balance (a balance column, or --accounts FILE with account, "
@@ -133,13 +133,9 @@ def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], rows: np.ndarr
     key = next((k for k in ACCOUNT_COLUMNS if cols.get(k) is not None), None)
     names = [None if key is None else _cell(cols[key], i) for i in rows.tolist()]
     name_of = [str(v).strip() if v is not None and str(v).strip() else None for v in names]
-    marks = None if cols.get("mark_price") is None else \
-        api.Batch(m=[_cell(cols["mark_price"], i) for i in rows.tolist()]).floats(
-            "m", default=NAN)
+    marks = _floats_at(cols, "mark_price", rows)
     balances, why = _balances(cols, rows, name_of, accounts, marks, t)
-    for k in ("liq_price", "bankruptcy_price", "margin_ratio", "equity", "distance_to_liq"):
-        if k in result:
-            result[k][rows] = NAN
+    _clear_account_figures(result, rows)
     ids: dict[str, int] = {}
     take = []
     for j, (i, name) in enumerate(zip(rows.tolist(), name_of)):
@@ -162,20 +158,32 @@ def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], rows: np.ndarr
                        pick("adjust_factor") if cols.get("adjust_factor") is not None else None,
                        tiers=t)
     liq, ratio, equity = res["liq_price"], res["margin_ratio"], res["equity"]
-    words = liq.words()
-    for j, i in enumerate(sub.tolist()):
-        if liq.ok[j]:
-            result["liq_price"][i] = liq.values[j]
-            if "distance_to_liq" in result:
-                # the contract's price moving either way from the mark (its legs together;
-                # the account is not yet liquidated, so the move is the distance left)
-                result["distance_to_liq"][i] = abs(marks[take][j] - liq.values[j]) / \
-                    marks[take][j]
-        if ratio.ok[j]:
-            for k, r in (("margin_ratio", ratio), ("equity", equity)):
-                if k in result:
-                    result[k][i] = r.values[j]
-        result["status"][i] = words[j]
+    priced, counted = liq.ok, ratio.ok
+    result["liq_price"][sub[priced]] = liq.values[priced]
+    if "distance_to_liq" in result:
+        # the contract's price moving either way from the mark (its legs together; the
+        # account is not yet liquidated, so the move is the distance left)
+        m = marks[take][priced]
+        result["distance_to_liq"][sub[priced]] = np.abs(m - liq.values[priced]) / m
+    for k, r in (("margin_ratio", ratio), ("equity", equity)):
+        if k in result:
+            result[k][sub[counted]] = r.values[counted]
+    for i, word in zip(sub.tolist(), liq.words()):
+        result["status"][i] = word
+
+
+def _clear_account_figures(result: dict[str, Any], rows: Any) -> None:
+    for k in ACCOUNT_FIGURES:
+        if k in result:
+            result[k][rows] = NAN
+
+
+def _floats_at(cols: dict[str, Any], key: str | None, rows: np.ndarray) -> np.ndarray | None:
+    """Column ``key`` at ``rows`` as floats (NaN where empty or unreadable); None when the
+    table has no such column."""
+    if key is None or cols.get(key) is None:
+        return None
+    return api.Batch(v=[_cell(cols[key], i) for i in rows.tolist()]).floats("v", default=NAN)
 
 
 def _cell(col: Any, i: int) -> Any:
@@ -189,23 +197,23 @@ def _balances(cols: dict[str, Any], rows: np.ndarray, name_of: list, accounts: d
     out: dict[str, float] = {}
     why: dict[str, str] = {}
     given: dict[str, set] = {}
-    static_key = next((k for k in STATIC_COLUMNS if cols.get(k) is not None), None)
-    equity_key = "margin_balance" if cols.get("margin_balance") is not None else None
-    for j, (i, name) in enumerate(zip(rows.tolist(), name_of)):
+    nothing = np.full(rows.shape[0], NAN)
+    static = _floats_at(cols, next((k for k in STATIC_COLUMNS if cols.get(k) is not None),
+                                   None), rows)
+    equity = _floats_at(cols, "margin_balance", rows)
+    static = nothing if static is None else static
+    equity = nothing if equity is None else equity
+    positions: dict[str, list[int]] = {}   # per account, its places in ``rows``
+    for j, (name, v, eq) in enumerate(zip(name_of, static.tolist(), equity.tolist())):
         if name is None:
             continue
+        positions.setdefault(name, []).append(j)
         if name in accounts:
             out[name] = float(accounts[name])
-            continue
-        v = api.Batch(v=[_cell(cols[static_key], i) if static_key else None]).floats(
-            "v", default=NAN)[0]
-        if np.isnan(v) and equity_key:
-            eq = api.Batch(v=[_cell(cols[equity_key], i)]).floats("v", default=NAN)[0]
-            if not np.isnan(eq):
-                given.setdefault(name, set()).add(("equity", eq))
-            continue
-        if not np.isnan(v):
+        elif not np.isnan(v):
             given.setdefault(name, set()).add(("static", v))
+        elif not np.isnan(eq):
+            given.setdefault(name, set()).add(("equity", eq))
     for name, vals in given.items():
         if name in accounts:
             continue
@@ -217,13 +225,13 @@ def _balances(cols: dict[str, Any], rows: np.ndarray, name_of: list, accounts: d
         if kind == "static":
             out[name] = v
         else:   # HTX's margin_balance holds the account's PnL at the marks: take it off
-            members = [i for i, n in zip(rows.tolist(), name_of) if n == name]
+            at = positions[name]
+            members = rows[at].tolist()
             pnl = api.pnl([_cell(cols["contract"], i) for i in members],
                           [_cell(cols["side"], i) for i in members],
                           [_cell(cols["contracts"], i) for i in members],
                           [_cell(cols["entry_price"], i) for i in members],
-                          [marks[list(rows).index(i)] if marks is not None else NAN
-                           for i in members], t)
+                          marks[at] if marks is not None else NAN, t)
             if pnl.ok.all():
                 out[name] = v - float(pnl.values.sum())
     for name in set(name_of) - {None} - set(out) - set(why):

@@ -101,50 +101,43 @@ def read_table(path: str | Path, sheet: str | None = None) -> pa.Table:
 
 
 def _read_xlsx(path: Path, sheet: str | None = None) -> pa.Table:
+    """The sheet's values, read beside its formulas: a formula cell whose file holds no
+    saved value reads as empty, and an empty margin is the initial margin (a silent
+    wrong number), so such a file is refused naming the cell (files written by Excel
+    always hold the values; some generators do not)."""
+    from openpyxl.utils import get_column_letter
     from xlhtx.xlsx.workbook_io import open_workbook
     wb = open_workbook(path, read_only=True, data_only=True)
+    fw = open_workbook(path, read_only=True, data_only=False)
     try:
         names = {ws.title.lower(): ws for ws in wb.worksheets}
         if sheet is not None and sheet.lower() not in names:
             raise TableFileError(f"{path}: no sheet {sheet!r}; it has "
                                  f"{', '.join(ws.title for ws in wb.worksheets)}")
         ws = names.get((sheet or "positions").lower(), wb.worksheets[0])
-        rows = ws.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        data = [list(r) for r in rows if any(v is not None for v in r)]
-        title = ws.title
+        header, data = None, []
+        for r, (row, frow) in enumerate(zip(ws.iter_rows(values_only=True),
+                                            fw[ws.title].iter_rows(values_only=True)), start=1):
+            for c, (v, f) in enumerate(zip(row, frow), start=1):
+                if v is None and isinstance(f, str) and f.startswith("="):
+                    what = header[c - 1] if header and c <= len(header) and header[c - 1] \
+                        else "a cell"
+                    raise TableFileError(
+                        f"{path}: {ws.title}!{get_column_letter(c)}{r} ({what}) holds the "
+                        f"formula {f[:40]} with no saved value; open and save the file in "
+                        "Excel or LibreOffice (or run `xlhtx recalc` on it) first")
+            if header is None:
+                header = [str(h).strip() if h is not None else "" for h in row]
+            elif any(v is not None for v in row):
+                data.append(list(row))
+        header = header or []
     finally:
         wb.close()
-    _refuse_unsaved_formulas(path, title, header)
+        fw.close()
     keep = [(j, h) for j, h in enumerate(header) if h]
     names = [h for _, h in keep]
     return pa.table([_arrow_column(column_key(h), [r[j] if j < len(r) else None for r in data])
                      for j, h in keep], names=names)
-
-
-def _refuse_unsaved_formulas(path: Path, title: str, header: list[str]) -> None:
-    """A formula cell whose file holds no saved value reads as empty, and an empty margin
-    is the initial margin: a silent wrong number. Such a file is refused, naming the cell
-    (files written by Excel always hold the values; some generators do not)."""
-    from openpyxl.utils import get_column_letter
-    from xlhtx.xlsx.workbook_io import open_workbook
-    wb = open_workbook(path, read_only=True, data_only=False)
-    values = open_workbook(path, read_only=True, data_only=True)
-    try:
-        f_rows = wb[title].iter_rows(values_only=True)
-        v_rows = values[title].iter_rows(values_only=True)
-        for r, (frow, vrow) in enumerate(zip(f_rows, v_rows), start=1):
-            for c, (f, v) in enumerate(zip(frow, vrow), start=1):
-                if v is None and isinstance(f, str) and f.startswith("="):
-                    what = header[c - 1] if r > 1 and c <= len(header) and header[c - 1] \
-                        else "a cell"
-                    raise TableFileError(
-                        f"{path}: {title}!{get_column_letter(c)}{r} ({what}) holds the "
-                        f"formula {f[:40]} with no saved value; open and save the file in "
-                        "Excel or LibreOffice (or run `xlhtx recalc` on it) first")
-    finally:
-        wb.close()
-        values.close()
 
 
 def _arrow_column(name: str, values: list) -> pa.Array:

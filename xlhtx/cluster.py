@@ -119,9 +119,8 @@ def _partitions(source: str) -> list:
         # one table file (CSV, XLSX, Parquet): read here as calc reads it, sent in slices
         from xlhtx import tableio
         table = tableio.read_table(source)
-        step = max(1, PARTITION_ROWS)
-        return [dask.delayed(table.slice(k, step))
-                for k in range(0, max(table.num_rows, 1), step)]
+        return [dask.delayed(table.slice(k, PARTITION_ROWS))
+                for k in range(0, max(table.num_rows, 1), PARTITION_ROWS)]
     if "://" not in source:
         return [dask.delayed(read_part)(f, source) for f in dataset_files(source)]
     import dask.dataframe as dd
@@ -165,10 +164,8 @@ def _map_part(df: Any, tiers: Any, lo: float, hi: float, step: float,
               contract: str | None = None) -> tuple[np.ndarray, int, str]:
     """A partition's histogram, how many of its rows were left out, and one reason."""
     from xlhtx import api, whatif
-    table = arrow_partition(df)
-    try:
-        table = whatif.one_contract(table, contract)
-    except XlhtxError:   # no position of the contract in this partition: nothing to add
+    table = whatif.one_contract(arrow_partition(df), contract, missing_ok=True)
+    if table.num_rows == 0:   # no position of the contract in this partition: nothing to add
         from htxcore.liqmap import HIST_ROWS
         return np.zeros((HIST_ROWS, api.map_buckets(lo, hi, step))), 0, ""
     m = whatif.liq_map(table, tiers, lo, hi, step)

@@ -24,26 +24,37 @@ def position_columns(table: pa.Table) -> dict[str, Any]:
     return cols
 
 
-def one_contract(table: pa.Table, contract: str | None) -> pa.Table:
+def one_contract(table: pa.Table, contract: str | None, missing_ok: bool = False
+                 ) -> pa.Table:
     """The rows of ``contract`` (codes compared as everywhere: case and spaces forgiven;
-    ccxt symbols read as HTX's codes). Without one, a table holding several contracts is
-    refused: a map adds up contracts, and 0.001 BTC and 100 USD contracts do not add."""
-    cols = position_columns(table)
-    raw = cols["contract"]
-    codes = [raw[i] for i in range(len(raw))]
-    norm = [str(c).strip().upper() if c is not None else None for c in codes]
+    ccxt symbols read as HTX's codes); with ``missing_ok`` none is an empty table (a
+    partition without the contract), else an error. Without a contract, a table holding
+    several is refused: a map adds up contracts, and 0.001 BTC and 100 USD contracts do
+    not add."""
+    raw = position_columns(table)["contract"]
+    if not isinstance(raw, Categorical):   # a text column of a table always is one
+        raw = Categorical(*_encoded(list(raw)))
+    norm = [str(c).strip().upper() if c is not None else None for c in raw.categories]
+    present = [norm[k] for k in np.unique(raw.codes[raw.codes >= 0]).tolist()]
     if contract is not None:
         want = str(contract).strip().upper()
-        keep = [i for i, c in enumerate(norm) if c == want]
-        if not keep:
+        keep = np.flatnonzero(np.isin(raw.codes, [k for k, c in enumerate(norm) if c == want]))
+        if keep.size == 0 and not missing_ok:
             raise XlhtxError(f"--contract {contract}: no position of it in the table "
-                             f"(it holds {_listing(norm)})")
+                             f"(it holds {_listing(present)})")
         return table.take(pa.array(keep, pa.int64()))
-    held = sorted({c for c in norm if c})
-    if len(held) > 1:
-        raise XlhtxError(f"the table holds {_listing(norm)}: a map adds up contracts of one "
-                         "contract; give --contract CODE (one map per contract)")
+    if len({c for c in present if c}) > 1:
+        raise XlhtxError(f"the table holds {_listing(present)}: a map adds up contracts of "
+                         "one contract; give --contract CODE (one map per contract)")
     return table
+
+
+def _encoded(values: list) -> tuple[np.ndarray, list]:
+    """``values`` as category codes (-1 for empty) and categories."""
+    cats: dict[Any, int] = {}
+    codes = np.array([-1 if v is None else cats.setdefault(v, len(cats)) for v in values],
+                     dtype=np.int64)
+    return codes, list(cats)
 
 
 def _listing(codes: list) -> str:

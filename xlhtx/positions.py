@@ -110,7 +110,7 @@ class Account:
 def parse_accounts(payload: Any) -> list[Account]:
     """The margin accounts of an HTX account or position response."""
     _refuse_copy_trading(payload)
-    ts = _num(payload.get("ts")) if isinstance(payload, dict) else None
+    ts = htx_number(payload.get("ts")) if isinstance(payload, dict) else None
     if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
         payload = dict(payload, data=[payload["data"]])
     out: list[Account] = []
@@ -166,10 +166,10 @@ def _account(item: dict, n: int) -> Account:
     mode = _mode(item.get("margin_mode") or (details and "cross") or "isolated", n)
     name = str(item.get("margin_account") or item.get("contract_code") or item.get("symbol")
                or f"account {n}")
-    acc = Account(name, mode, None, _num(item.get("margin_balance")),
-                  _num(item.get("risk_rate")), keys=_keys(item))
+    acc = Account(name, mode, None, htx_number(item.get("margin_balance")),
+                  htx_number(item.get("risk_rate")), keys=_keys(item))
     per_contract = {str(d.get("contract_code", "")).upper(): d for d in details}
-    account_af = _num(item.get("adjust_factor"))
+    account_af = htx_number(item.get("adjust_factor"))
     positions = item.get("positions")
     if positions is None:   # an account response alone: its positions come from a file
         acc.details = _details(item, details)    # of the same moment (``join``)
@@ -180,9 +180,9 @@ def _account(item: dict, n: int) -> Account:
             raise TableError(f"positions: account {name}: a position is not an object")
         leg = _leg(p, item)
         d = per_contract.get(leg.contract, {})
-        leg.adjust_factor = _num(d.get("adjust_factor")) if d else account_af
-        leg.leverage = _num(d.get("lever_rate")) or leg.leverage
-        leg.htx_liq = _num(d.get("liquidation_price")) if d else _num(
+        leg.adjust_factor = htx_number(d.get("adjust_factor")) if d else account_af
+        leg.leverage = htx_number(d.get("lever_rate")) or leg.leverage
+        leg.htx_liq = htx_number(d.get("liquidation_price")) if d else htx_number(
             p.get("liquidation_price", item.get("liquidation_price")))
         acc.legs.append(leg)
     if positions is not None:
@@ -205,17 +205,17 @@ def _details(item: dict, details: list[dict]) -> list[Detail]:
 
 def _detail_of(d: dict) -> Detail:
     """HTX's figures of one contract (or of an account that names none: contract "")."""
-    return Detail(str(d.get("contract_code") or "").strip().upper(), _num(d.get("lever_rate")),
-                  _num(d.get("adjust_factor")), _num(d.get("liquidation_price")),
-                  _num(d.get("margin_frozen")) or 0.0)
+    return Detail(str(d.get("contract_code") or "").strip().upper(), htx_number(d.get("lever_rate")),
+                  htx_number(d.get("adjust_factor")), htx_number(d.get("liquidation_price")),
+                  htx_number(d.get("margin_frozen")) or 0.0)
 
 
 def _unified(item: dict, n: int) -> list[Account]:
     """``unified_account_info``: one cross account per margin asset (``cross_swap`` and
     ``cross_future`` its contracts) and an isolated account per ``isolated_swap`` entry."""
     asset = str(item.get("margin_asset") or "USDT").upper()
-    cross = Account(asset, "cross", None, _num(item.get("margin_balance")),
-                    _num(item.get("cross_risk_rate")), keys=(asset,))
+    cross = Account(asset, "cross", None, htx_number(item.get("margin_balance")),
+                    htx_number(item.get("cross_risk_rate")), keys=(asset,))
     cross.details = [_detail_of(d) for k in ("cross_swap", "cross_future")
                      for d in item.get(k) or [] if isinstance(d, dict)]
     cross.balance = _first_num(item, "cross_margin_static", "margin_static")
@@ -223,8 +223,8 @@ def _unified(item: dict, n: int) -> list[Account]:
     for d in item.get("isolated_swap") or []:
         if isinstance(d, dict):
             code = str(d.get("contract_code", "")).upper()
-            iso = Account(code, "isolated", None, _num(d.get("margin_balance")),
-                          _num(d.get("risk_rate")), keys=(code,))
+            iso = Account(code, "isolated", None, htx_number(d.get("margin_balance")),
+                          htx_number(d.get("risk_rate")), keys=(code,))
             iso.details = [_detail_of(d)]
             iso.balance = _static_balance(d, iso)
             out.append(iso)
@@ -243,29 +243,29 @@ def _leg(p: dict, account: dict) -> Leg:
     if side not in ("long", "short"):
         raise TableError(f"positions: {code}: direction {p.get('direction')!r}; expected "
                          "buy or sell")
-    volume = _num(p.get("volume"))
+    volume = htx_number(p.get("volume"))
     if volume is None or volume < 0:
         raise TableError(f"positions: {code}: volume {p.get('volume')!r} is not a number of "
                          "contracts")
     for key in ("lever_rate", "cost_open", "cost_hold", "last_price", "position_margin"):
-        if p.get(key) not in (None, "") and _num(p.get(key)) is None:
+        if p.get(key) not in (None, "") and htx_number(p.get(key)) is None:
             raise TableError(f"positions: {code}: {key} {p.get(key)!r} is not a number")
     return Leg(code.strip().upper(), side, volume,
-               _num(p.get("cost_open")), _num(p.get("cost_hold")), _num(p.get("last_price")),
-               _num(p.get("lever_rate")) or _num(account.get("lever_rate")),
-               _num(p.get("position_margin")))
+               htx_number(p.get("cost_open")), htx_number(p.get("cost_hold")), htx_number(p.get("last_price")),
+               htx_number(p.get("lever_rate")) or htx_number(account.get("lever_rate")),
+               htx_number(p.get("position_margin")))
 
 
 def _static_balance(item: dict, acc: Account) -> float | None:
     """HTX's ``margin_static``; else ``margin_balance`` less the unrealized PnL."""
-    static = _num(item.get("margin_static"))
+    static = htx_number(item.get("margin_static"))
     if static is not None:
         return static
     if acc.margin_balance is None:
         return None
-    unreal = _num(item.get("profit_unreal"))
+    unreal = htx_number(item.get("profit_unreal"))
     if unreal is None:
-        unreal = sum(_num(p.get("profit_unreal")) or 0.0 for p in item.get("positions") or []
+        unreal = sum(htx_number(p.get("profit_unreal")) or 0.0 for p in item.get("positions") or []
                      if isinstance(p, dict))
         acc.notes.append("no margin_static: balance = margin_balance - positions' "
                          "profit_unreal")
@@ -274,8 +274,8 @@ def _static_balance(item: dict, acc: Account) -> float | None:
 
 def _positions_only(p: dict, n: int) -> Account:
     leg = _leg(p, {})
-    leg.htx_liq = _num(p.get("liquidation_price"))
-    leg.adjust_factor = _num(p.get("adjust_factor"))
+    leg.htx_liq = htx_number(p.get("liquidation_price"))
+    leg.adjust_factor = htx_number(p.get("adjust_factor"))
     mode = _mode(p.get("margin_mode") or "isolated", n)
     owner = tuple(str(p[k]).strip().upper() for k in ("margin_account", "contract_code", "symbol")
                   if isinstance(p.get(k), str) and p[k].strip())
@@ -288,7 +288,7 @@ def _positions_only(p: dict, n: int) -> Account:
 
 
 def _first_num(item: dict, *keys: str) -> float | None:
-    return next((x for x in (_num(item.get(k)) for k in keys) if x is not None), None)
+    return next((x for x in (htx_number(item.get(k)) for k in keys) if x is not None), None)
 
 
 def _mode(v: Any, n: int) -> str:
@@ -299,7 +299,7 @@ def _mode(v: Any, n: int) -> str:
     return m
 
 
-def _num(v: Any) -> float | None:
+def htx_number(v: Any) -> float | None:
     """HTX's number (often text, "0E-18"); a text the way a cell reads it ("1,000");
     None for absent or unreadable."""
     if v is None or isinstance(v, bool):

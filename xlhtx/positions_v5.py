@@ -30,7 +30,7 @@ from typing import Any
 
 from xlhtx import api
 from xlhtx.errors import XlhtxError
-from xlhtx.positions import _num   # HTX's numbers-as-text, read one way
+from xlhtx.positions import htx_number   # HTX's numbers-as-text, read one way
 from xlhtx.reference.contracts import Contract
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.tiers import RISK_LIMIT, TierTable
@@ -116,14 +116,14 @@ def _position(p: dict, where: str) -> Position:
     if mode not in ("cross", "isolated"):
         raise TableError(f"{where}: margin_mode {p.get('margin_mode')!r}; expected cross or "
                          "isolated")
-    volume, entry, lever = (_num(p.get(k)) for k in ("volume", "open_avg_price", "lever_rate"))
+    volume, entry, lever = (htx_number(p.get(k)) for k in ("volume", "open_avg_price", "lever_rate"))
     for k, v in (("volume", volume), ("open_avg_price", entry), ("lever_rate", lever)):
         if v is None or not v > 0:
             raise TableError(f"{where}: {k} = {p.get(k)!r}; a number > 0 is required")
     return Position(code.strip().upper(), side, pside, mode, volume, entry,
-                    _num(p.get("mark_price")), lever, _num(p.get("initial_margin")),
-                    _num(p.get("maintenance_margin")), _num(p.get("margin_rate")),
-                    _num(p.get("liquidation_price")), _num(p.get("profit_unreal")),
+                    htx_number(p.get("mark_price")), lever, htx_number(p.get("initial_margin")),
+                    htx_number(p.get("maintenance_margin")), htx_number(p.get("margin_rate")),
+                    htx_number(p.get("liquidation_price")), htx_number(p.get("profit_unreal")),
                     str(p.get("margin_currency") or "USDT").upper())
 
 
@@ -216,7 +216,7 @@ def compare(moment: Moment, tiers: TierTable) -> dict[str, list]:
         key = ("cross", g.pos.currency) if g.pos.mode == "cross" else ("isolated", i)
         groups.setdefault(key, []).append(i)
     acc = moment.account or {}
-    htx_ratio = _num(acc.get("maintenance_margin_rate"))
+    htx_ratio = htx_number(acc.get("maintenance_margin_rate"))
     out: dict[str, list] = {c: [] for c in COLUMNS}
     rows: list[dict] = [{} for _ in legs]
     for (mode, key), members in groups.items():
@@ -261,8 +261,8 @@ def _no_positions(account: dict | None) -> str:
 
 def _equity(mode: str, legs: list[Leg], account: dict) -> tuple[float, str]:
     """The equity the account's positions are measured against, and where it came from."""
-    if mode == "cross" and _num(account.get("equity")) is not None:
-        return _num(account["equity"]), ""
+    if mode == "cross" and htx_number(account.get("equity")) is not None:
+        return htx_number(account["equity"]), ""
     implied = [g.pos.mm / g.pos.margin_rate for g in legs
                if g.pos.mm is not None and g.pos.margin_rate]
     if not implied:

@@ -89,8 +89,8 @@ def account_nb(tt, account, acc_mode, acc_balance, acc_lock, contract, side, q, 
             a1 += 1
         account_rows_nb(c_size, c_sys, g_lut, l_col, g_mins, lad, l_bound, order[a0:a1],
                         acc_mode[a], acc_balance[a], acc_lock[a, 0], acc_lock[a, 1],
-                        contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq, out_ratio, out_risk, out_equity,
-                        status, acc_status, out_root)
+                        contract, side, q, cost, mark, lever, adjust, frozen, mmr, out_liq,
+                        out_ratio, out_risk, out_equity, status, acc_status, out_root)
         a0 = a1
 
 

@@ -205,7 +205,8 @@ def _details(item: dict, details: list[dict]) -> list[Detail]:
 
 def _detail_of(d: dict) -> Detail:
     """HTX's figures of one contract (or of an account that names none: contract "")."""
-    return Detail(str(d.get("contract_code") or "").strip().upper(), htx_number(d.get("lever_rate")),
+    return Detail(str(d.get("contract_code") or "").strip().upper(),
+                  htx_number(d.get("lever_rate")),
                   htx_number(d.get("adjust_factor")), htx_number(d.get("liquidation_price")),
                   htx_number(d.get("margin_frozen")) or 0.0)
 
@@ -251,7 +252,8 @@ def _leg(p: dict, account: dict) -> Leg:
         if p.get(key) not in (None, "") and htx_number(p.get(key)) is None:
             raise TableError(f"positions: {code}: {key} {p.get(key)!r} is not a number")
     return Leg(code.strip().upper(), side, volume,
-               htx_number(p.get("cost_open")), htx_number(p.get("cost_hold")), htx_number(p.get("last_price")),
+               htx_number(p.get("cost_open")), htx_number(p.get("cost_hold")),
+               htx_number(p.get("last_price")),
                htx_number(p.get("lever_rate")) or htx_number(account.get("lever_rate")),
                htx_number(p.get("position_margin")))
 

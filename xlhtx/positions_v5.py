@@ -116,7 +116,8 @@ def _position(p: dict, where: str) -> Position:
     if mode not in ("cross", "isolated"):
         raise TableError(f"{where}: margin_mode {p.get('margin_mode')!r}; expected cross or "
                          "isolated")
-    volume, entry, lever = (htx_number(p.get(k)) for k in ("volume", "open_avg_price", "lever_rate"))
+    volume, entry, lever = (htx_number(p.get(k))
+                            for k in ("volume", "open_avg_price", "lever_rate"))
     for k, v in (("volume", volume), ("open_avg_price", entry), ("lever_rate", lever)):
         if v is None or not v > 0:
             raise TableError(f"{where}: {k} = {p.get(k)!r}; a number > 0 is required")

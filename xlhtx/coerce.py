@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -98,14 +97,17 @@ def column(value: Any, name: str) -> Any:
         if not value:
             return []
         if isinstance(value[0], (list, tuple)):
+            if len(value[0]) == 1:
+                try:   # one pass: every row must unpack to exactly one cell
+                    return [v for (v,) in value]
+                except (ValueError, TypeError):
+                    pass
+            elif len(value) == 1:
+                return list(value[0])
             try:
                 widths = set(map(len, value))
             except TypeError:
                 widths = {-1}
-            if widths == {1}:
-                return list(map(itemgetter(0), value))
-            if len(value) == 1:
-                return list(value[0])
             if len(widths) > 1:
                 raise ArgError(f"{name}: a ragged range (rows of {len(widths)} different "
                                "widths); give one column or one row")
@@ -225,9 +227,15 @@ class Batch:
         float noise of a whole number (``=100*1.25`` gives 124.99999999999999) is that
         number."""
         x = self.floats(name)
+        if x.shape[0] == 1:   # one cell (most Excel calls): plain floats, no array passes
+            v = float(x[0])
+            if math.isfinite(v) and abs(v - round(v)) <= 1e-9 * abs(round(v)):
+                x = np.array([float(round(v))])
+            return x
         r = np.round(x)
-        with np.errstate(invalid="ignore"):   # inf and NaN stay as they are
-            return np.where(np.abs(x - r) <= 1e-9 * np.abs(r), r, x)
+        # inf - inf is NaN (no match: inf and NaN stay as they are), without a warning
+        diff = np.subtract(x, r, out=np.full_like(x, np.inf), where=np.isfinite(x))
+        return np.where(np.abs(diff) <= 1e-9 * np.abs(r), r, x)
 
     def _float(self, name: str, i: int, v: Any, default: float | None) -> float:
         if is_blank(v):

@@ -208,8 +208,17 @@ class TierTable:
                 one(size), ladder, af, mmr, s)
         if np.isnan(ladder[0]):
             return None
-        return next(x for x in self.ladders if x.contract == self.codes[c] and x.mode == mode
-                    and x.lever in (0, lever) and x.ladder == ladder[0])
+        key = (self.codes[c], mode, ladder[0])
+        return self._rungs.get((*key, lever)) or self._rungs.get((*key, 0))
+
+    @cached_property
+    def _rungs(self) -> dict[tuple, Ladder]:
+        """(contract, mode, ladder, lever) -> its row: a message per row of a big book
+        looks its tier up without scanning every ladder."""
+        out: dict[tuple, Ladder] = {}
+        for x in self.ladders:
+            out.setdefault((x.contract, x.mode, x.ladder, x.lever), x)
+        return out
 
     # ---------------------------------------------------------------- compiling
     @cached_property

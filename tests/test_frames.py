@@ -154,20 +154,6 @@ def test_whatif_asks_for_what_is_missing(capsys):
     assert "--contracts, --entry, --leverage" in capsys.readouterr().err
 
 
-def test_xlsx_results_are_a_table_with_formats(tmp_path):
-    src = tmp_path / "p.csv"
-    src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
-                   "BTC-USDT,long,5000,30000,125,29950\n")
-    assert cli.main(["calc", "--tiers", "legacy", str(src), "-o", str(tmp_path / "o.xlsx")]) == 0
-    from openpyxl import load_workbook
-    ws = load_workbook(tmp_path / "o.xlsx")["results"]
-    head = [c.value for c in ws[1]]
-    fmt = {h: ws.cell(row=2, column=j + 1).number_format for j, h in enumerate(head)}
-    assert list(ws.tables) == ["Results"] and ws.freeze_panes == "A2"
-    assert fmt["liq_price"] == "#,##0.00######" and fmt["margin_ratio"] == "0.00%"
-    assert "margin_asset" in head
-
-
 def test_workbook_build_takes_my_positions(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("contract,side,contracts,entry_price,leverage\nETH-USDT,short,100,3000,20\n")

@@ -151,7 +151,8 @@ def test_outputs_are_inert(tmp_path):
     assert run_cli("calc", src, "-o", tmp_path / "o.xlsx") == 0
     with zipfile.ZipFile(tmp_path / "o.xlsx") as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in sheet and "HYPERLINK" in sheet and "\\x07" in sheet
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert "<f>" not in sheet and "HYPERLINK" in strings and "\\x07" in strings
 
 
 def test_positions_import_output_is_inert(tmp_path):

@@ -17,6 +17,9 @@ import numpy as np
 from xlhtx.coerce import Batch, Categorical, describe
 from xlhtx.reference.tiers import RISK_LIMIT
 
+# a margin ratio with no equity left is +inf: a cell cannot show it, so it says so
+NO_EQUITY = "past liquidation: no equity left (margin ratio infinite)"
+
 BELOW = "below 1e15"
 POSITIVE = "from 1e-12 to below 1e15"
 RULES = {

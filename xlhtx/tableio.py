@@ -8,7 +8,6 @@ empty cells keep ``None`` for them, so the messages say "is empty".
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL_XML
 
 from xlhtx.coerce import Categorical
 from xlhtx.files import atomic_write, read_from
 from xlhtx.errors import XlhtxError
+from xlhtx.messages import NO_EQUITY
+from xlhtx.xlsx.results import write_results
 
 TEXT_COLUMNS = ("contract", "side", "margin_mode")
 NUMBER_COLUMNS = ("contracts", "entry_price", "leverage", "margin", "mark_price")
@@ -286,68 +286,8 @@ def _write(table: pa.Table, tmp: str, fmt: str) -> None:
     elif fmt == ".parquet":
         pq.write_table(table, tmp)
     else:
-        _write_xlsx(table, tmp)
-
-
-# number formats of result columns people open in Excel, by column key
-PRICE = "#,##0.00######"
-PCT = "0.00%"
-XLSX_FORMATS = {
-    **dict.fromkeys(("entry_price", "mark_price", "liq_price", "bankruptcy_price",
-                     "trigger_price", "target_liq_price", "price", "cost_hold",
-                     "htx_liq_price"), PRICE),
-    **dict.fromkeys(("notional", "initial_margin", "maint_margin", "pnl", "equity", "margin",
-                     "margin_to_add", "margin_after", "margin_balance", "position_margin",
-                     "liq_price_diff"), PRICE),
-    **dict.fromkeys(("margin_ratio", "roe", "distance_to_liq", "mmr", "move_from_mark"), PCT),
-    **dict.fromkeys(("contracts", "contracts_left", "contracts_before", "contracts_after"),
-                    "#,##0.####"),
-    **dict.fromkeys(("risk_rate", "htx_risk_rate", "adjust_factor"), "0.0000"),
-}
-
-
-def _write_xlsx(table: pa.Table, tmp: str) -> None:
-    """An Excel Table with a frozen header, widths and number formats; text is always a
-    string cell (never a formula), illegal XML characters escaped."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.filters import AutoFilter
-    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("results")
-    names = [ILLEGAL_XML.sub(_escape_char, str(n)) for n in table.column_names]
-    formats = [XLSX_FORMATS.get(column_key(n.removesuffix("_result"))) for n in names]
-    for j, n in enumerate(names, start=1):
-        wide = 60 if column_key(n) == "status" else max(10, min(24, len(n) + 4))
-        ws.column_dimensions[get_column_letter(j)].width = wide
-    ws.freeze_panes = "A2"
-
-    def cell(v: Any, fmt: str | None) -> Any:
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
-        if isinstance(v, str):
-            c = WriteOnlyCell(ws, value=ILLEGAL_XML.sub(_escape_char, v))
-            c.data_type = "s"
-            return c
-        if fmt and isinstance(v, (int, float)) and not isinstance(v, bool):
-            c = WriteOnlyCell(ws, value=v)
-            c.number_format = fmt
-            return c
-        return v
-    ws.append([cell(n, None) for n in names])
-    for batch in table.to_batches(50_000):
-        for row in zip(*(c.to_pylist() for c in batch.columns)):
-            ws.append([cell(v, f) for v, f in zip(row, formats)])
-    if len(set(names)) == len(names) and table.num_rows:
-        ref = f"A1:{get_column_letter(len(names))}{table.num_rows + 1}"
-        t = Table(displayName="Results", ref=ref, autoFilter=AutoFilter(ref=ref),
-                  tableColumns=[TableColumn(id=j, name=n) for j, n in enumerate(names, 1)])
-        t.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-        with warnings.catch_warnings():   # openpyxl warns in write-only mode even when,
-            warnings.simplefilter("ignore")  # as here, the columns are given
-            ws.add_table(t)
-    wb.save(tmp)
+        keys = [column_key(n).removesuffix("_result") for n in table.column_names]
+        write_results(table, tmp, keys, {"margin_ratio": NO_EQUITY})
 
 
 # OWASP "CSV injection": a cell a spreadsheet would read as a formula gets a leading
@@ -371,10 +311,6 @@ def inert_csv(table: pa.Table) -> pa.Table:
             col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
-
-
-def _escape_char(m: Any) -> str:
-    return f"\\x{ord(m.group()):02x}"
 
 
 def csv_text(table: pa.Table) -> str:

@@ -24,6 +24,7 @@ import xlwings as xw
 from xlhtx import api
 from xlhtx.version import __version__
 from xlhtx.errors import CellError, XlhtxError
+from xlhtx.messages import NO_EQUITY
 
 CATEGORY = "xlhtx (HTX futures)"
 
@@ -134,8 +135,6 @@ def run(compute: Callable[[], Any]) -> Any:
         fail(f"#VALUE! {e}")
 
 
-# a margin ratio with no equity left is +inf: a cell cannot show it, so it says so
-NO_EQUITY = "past liquidation: no equity left (margin ratio infinite)"
 
 
 def single(result: api.Result) -> Any:

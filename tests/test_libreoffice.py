@@ -59,6 +59,9 @@ def test_recalculated_copies_show_the_numbers(soffice, tmp_path):
     # long 5,000 BTC-USDT at 30,000, 50x: tier 3, MMR 1.5%
     assert float(row[18]) == pytest.approx(29400 / 0.985, rel=1e-9)      # Liq. price
     assert row[17] == "81.6818181818182%"           # Margin ratio: 2,246.25 / 2,750
+    # the status says in words what the 81.7% means; "no liquidation" rows say that
+    assert row[22] == "warning"
+    assert [r[22] for r in s["Positions"][1:13]].count("no liquidation") == 1
     values = tmp_path / "v"
     values.mkdir()
     s = sheets_as_csv(soffice, ROOT / "workbook" / "xlhtx-values.xlsx", values)

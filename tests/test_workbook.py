@@ -73,7 +73,7 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert wb.sheetnames == ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map", "Tiers",
                              "Contracts", "MarginLadders", "xlwings.conf"]
     pos = wb["Positions"]
-    assert pos.tables["Positions"].ref == "A1:V13"
+    assert pos.tables["Positions"].ref == "A1:W13"
     assert [c.value for c in pos[1]][:8] == ["Contract", "Side", "Margin mode", "Leverage",
                                              "Contracts", "Entry price", "Mark price", "Margin"]
     assert pos["S2"].value.startswith("=HTX_LIQPRICE(Positions[[#This Row],[Contract]]")
@@ -90,6 +90,10 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     rules = {r.formula[0] for rng in pos.conditional_formatting for r in rng.rules}
     assert {"AND(ISNUMBER(R2),R2>=1)", "AND(ISNUMBER(R2),R2>=0.8)"} <= rules
     assert "AND(ISNUMBER(S2),ABS(S2)>=1000)" in rules   # prices by magnitude
+    # the status column (W) says in words what the margin ratio's colours say
+    assert pos["W1"].value == "Status" and pos["W2"].value.startswith("=HTX_STATUS(")
+    assert {'LEFT(W2,16)="past liquidation"', 'LEFT(W2,7)="warning"',
+            'LEFT(W2,5)="error"'} <= rules
     assert pos.freeze_panes == "B2"
     assert pos["S2"].number_format == "#,##0.00####" and pos["R2"].number_format == "0.00%"
     assert len(wb["Ladder"]._charts) == 1 and len(wb["Scenario"]._charts) == 1
@@ -290,8 +294,8 @@ def test_column_by_column_agrees_with_the_engine_cell_by_cell(book, model):
     assert set(fast) == set(plain)
     for k, v in fast.items():
         assert engine_reference.same(v, plain[k]), (k, v, plain[k])
-    # every Positions formula column is one call of its HTX function: 14 columns x 12 rows
-    assert model.last_run["htx column"] >= 14 * 12
+    # every Positions formula column is one call of its HTX function: 15 columns x 12 rows
+    assert model.last_run["htx column"] >= 15 * 12
 
 
 def fill_down_book(path, n=10):
@@ -390,7 +394,7 @@ def test_the_template_follows_excels_own_conventions(book):
     # the Positions Table's formula columns carry their formula for rows a user adds
     table = next(d.decode() for n, d in p.items() if n.startswith("xl/tables/") and
                  b'name="Positions"' in d)
-    assert table.count("<calculatedColumnFormula>") == 14
+    assert table.count("<calculatedColumnFormula>") == 15
     assert "<calculatedColumnFormula>HTX_LIQPRICE(Positions[[#This Row],[Contract]]" in table
     # chart axes carry delete="0" as Excel writes it; only secondary axes may be hidden
     # (the map's 0/1 helper axis, the scenario's second price axis), never those of the

@@ -106,6 +106,18 @@ def vocabulary(messages: list[str], ratio: Any = None, empty: Any = None) -> lis
     return out
 
 
+def status(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+           tiers=None) -> api.TextResult:
+    """Per position its status word (``HTX_STATUS``): what ``xlhtx calc`` writes in its
+    status column for the same row, a text value on every row (an error is a word here,
+    not a failed cell, so a filter can pick it)."""
+    out = compute({"contract": contract, "side": side, "contracts": contracts,
+                   "entry_price": entry_price, "mark_price": mark_price,
+                   "leverage": leverage, "margin": margin}, tiers)
+    words = out["status"]
+    return api.TextResult(words, np.zeros(len(words), dtype=np.int16), {})
+
+
 def _compute_cross(result: dict[str, Any], cols: dict[str, Any], in_cross: np.ndarray,
                    t: Any, accounts: dict[str, float] | None, cross: bool) -> None:
     if in_cross.any() and cross:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import xlwings as xw
 
-from xlhtx import api
+from xlhtx import api, book
 from xlhtx.version import __version__
 from xlhtx.errors import CellError, XlhtxError
 from xlhtx.messages import NO_EQUITY
@@ -265,6 +265,15 @@ def HTX_LIQDISTANCE(contract, side, contracts, entry_price, mark_price, leverage
     of the mark (negative: already past it)."""
     return cells(lambda: api.liq_distance(contract, side, contracts, entry_price, mark_price,
                                           leverage, margin, tiers), locals())
+
+
+@excel_function
+def HTX_STATUS(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+               tiers=None):
+    """The position in one word a filter can use: ok, warning (margin ratio 80% or more),
+    past liquidation, no liquidation, or "error: " and why (as xlhtx calc writes it)."""
+    return cells(lambda: book.status(contract, side, contracts, entry_price, mark_price,
+                                     leverage, margin, tiers), locals())
 
 
 @excel_function

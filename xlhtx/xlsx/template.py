@@ -44,6 +44,7 @@ RED = {"bg_color": "#FF5B5B"}
 TITLE = {"bold": True, "font_size": 14, "font_color": NAVY}
 NOTE = {"italic": True}
 GREY = {"font_color": "#808080"}
+GREY_FILL = {"bg_color": "#D9D9D9"}
 PRICE = "#,##0.00####"
 MONEY = "#,##0.00####"   # coin-margined amounts are small
 PCT = "0.00%"
@@ -82,6 +83,8 @@ POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
     ("Distance to liq. %", PCT, "HTX_LIQDISTANCE([@Contract],[@Side],[@Contracts],"
                                 "[@[Entry price]],[@[Mark price]],[@Leverage],[@Margin],{T})"),
     ("Margin asset", "@", "HTX_MARGINASSET([@Contract],{T})"),
+    ("Status", "@", "HTX_STATUS([@Contract],[@Side],[@Contracts],[@[Entry price]],"
+                    "[@[Mark price]],[@Leverage],[@Margin],{T})"),
 ]
 PRICE_COLUMNS = ("Entry price", "Mark price", "Liq. price", "Bankruptcy price")
 # a price shows the digits its size needs (BTC 29,915.56; DOGE 0.122213): by magnitude
@@ -325,7 +328,8 @@ def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) 
             # rows a user adds to the Table get the formula too (calculatedColumnFormula);
             # a message ("no liquidation: ...") shrinks into its cell, not over the next
             column["formula"] = "=" + this_row(formula.format(T=TIERS), "Positions")
-            column["format"] = b.fmt(num_format=fmt, shrink=True)
+            # (the status, last, runs on into the empty cells beside it instead)
+            column["format"] = b.fmt(num_format=fmt, shrink=name != "Status")
         columns.append(column)
     data = [list(sample[k % len(sample)]) for k in range(n)]
     ws.add_table(0, 0, n, len(headers) - 1, {
@@ -344,11 +348,17 @@ def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) 
     mr = f"{col['Margin ratio']}{lo}:{col['Margin ratio']}{hi}"
     when_number(b, ws, mr, "{x}>=1", RED, stop=True)
     when_number(b, ws, mr, "{x}>=0.8", AMBER)
+    status = f"{col['Status']}{lo}:{col['Status']}{hi}"
+    for word, style in (("past liquidation", RED), ("warning", AMBER), ("error", GREY_FILL)):
+        ws.conditional_format(status, {
+            "type": "formula", "stop_if_true": True, "format": b.fmt(style),
+            "criteria": f'=LEFT({col["Status"]}{lo},{len(word)})="{word}"'})
     for name in PRICE_COLUMNS:
         price_formats(b, ws, f"{col[name]}{lo}:{col[name]}{hi}")
     ws.freeze_panes("B2")
     for h, letter in col.items():
-        ws.set_column(f"{letter}:{letter}", max(11.0, min(18.0, len(h) + 4)))
+        ws.set_column(f"{letter}:{letter}", 40 if h == "Status" else
+                      max(11.0, min(18.0, len(h) + 4)))
 
 
 def when_number(b: Book, ws, ref: str, test: str, style: dict[str, Any],

@@ -13,7 +13,8 @@ from hypothesis import strategies as hs
 
 import oracle
 from htxcore.liqmap import HIST_ROWS, merge_nb
-from xlhtx import api, cli, udfs
+from xlhtx import api, cli, udfs, whatif
+from xlhtx.errors import XlhtxError
 
 # HTX's adjustment-factor rules: the worked ladder of its pages is on them
 LEGACY = "legacy"
@@ -32,10 +33,11 @@ def test_the_worked_ladder_lands_in_its_buckets():
     assert c["long_contracts"].sum() == 100000 and c["short_contracts"].sum() == 0
 
 
-positions = hs.lists(hs.tuples(hs.sampled_from(["BTC-USDT", "BTC-USD"]), hs.sampled_from([1, -1]),
-                               hs.integers(1, 150_000).map(float), hs.floats(25_000, 35_000),
-                               hs.sampled_from(BTC_LEVERS), hs.floats(0.5, 3.0)),
-                     min_size=1, max_size=40)
+# a map is of one contract (0.001 BTC and 100 USD contracts do not add): each book one
+positions = hs.sampled_from(["BTC-USDT", "BTC-USD"]).flatmap(lambda code: hs.lists(
+    hs.tuples(hs.just(code), hs.sampled_from([1, -1]), hs.integers(1, 150_000).map(float),
+              hs.floats(25_000, 35_000), hs.sampled_from(BTC_LEVERS), hs.floats(0.5, 3.0)),
+    min_size=1, max_size=40))
 
 
 @settings(max_examples=60, deadline=None)
@@ -65,7 +67,7 @@ def test_partitions_add_up_to_the_same_digits(book, cut):
     whole = api.liq_map(code, side, q, e, lev, None, *args, tiers=LEGACY)
     cut = min(cut, len(code))
     a = api.liq_map(code[:cut], side[:cut], q[:cut], e[:cut], lev[:cut], None, *args, tiers=LEGACY)
-    b = api.liq_map(code[cut:] or ["BTC-USDT"], side[cut:] or ["long"], q[cut:] or [1.0],
+    b = api.liq_map(code[cut:] or code[:1], side[cut:] or ["long"], q[cut:] or [1.0],
                     e[cut:] or [1e9], lev[cut:] or [5.0], None, *args, tiers=LEGACY)  # a far-away filler
     total = np.zeros((HIST_ROWS, whole.hist.shape[1]))
     merge_nb(total, b.hist)
@@ -73,6 +75,21 @@ def test_partitions_add_up_to_the_same_digits(book, cut):
     merged = api.LiqMap(20_000.0, 100.0, total, whole.mark, whole.result)
     for k, v in whole.columns().items():
         assert np.array_equal(merged.columns()[k], v), k
+
+
+def test_a_map_is_of_one_contract():
+    book = (["BTC-USDT", "BTC-USD", "btc-usdt "], ["long"] * 3, [100000, 5000, 100000],
+            [30000] * 3, [125, 20, 125], [None] * 3)
+    with pytest.raises(XlhtxError, match="holds BTC-USD, BTC-USDT: .* give map_contract"):
+        api.liq_map(*book, 28000, 32000, 1000, tiers=LEGACY)
+    usdt = api.liq_map(*book, 28000, 32000, 1000, tiers=LEGACY, map_contract="BTC-USDT")
+    assert usdt.columns()["long_contracts"].sum() == 200000        # the coin-M row left out
+    coin = udfs.HTX_LIQMAP(*([[v] for v in col] for col in book), 20000, 40000, 1000,
+                           [["legacy"]], 30000, [["BTC-USD"]])
+    assert sum(r[2] for r in coin[1:]) == 5000
+    with pytest.raises(Exception, match="map_contract = 'ETH-USDX': not a contract"):
+        udfs.HTX_LIQMAP(*([[v] for v in col] for col in book), 20000, 40000, 1000,
+                        [["legacy"]], 30000, "ETH-USDX")
 
 
 def test_excel_function_spills_the_map_and_refuses_bad_ranges():
@@ -118,6 +135,14 @@ def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
     rows = pacsv.read_csv(tmp_path / "one.csv").to_pydict()
     for k, v in m.columns().items():
         assert np.array_equal(np.asarray(rows[k], dtype=float), v), k
+    # the PNG's bars by leverage band add up to the map
+    bands = whatif.leverage_bands(table, LEGACY, 20000.0, 40000.0, 250.0, 30000.0)
+    levers = sorted(set(c["leverage"]))
+    assert len(bands) == len({next(k for k, (lo, hi) in enumerate(whatif.LEVERAGE_BANDS)
+                                   if lo < x <= hi) for x in levers})
+    for k in ("long_contracts", "short_notional"):
+        total = sum(b.columns()[k] for _, b in bands)
+        assert np.allclose(total, m.columns()[k], rtol=1e-12, atol=0), k
 
 
 def test_calc_on_a_dask_cluster_equals_one_process(tmp_path):

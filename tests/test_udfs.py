@@ -36,7 +36,7 @@ SPEC = {
     "HTX_EQUITY": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
     "HTX_LIQDISTANCE": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
     "HTX_STATUS": "contract, side, contracts, entry_price, mark_price, leverage, [margin], [tiers]",
-    "HTX_LIQMAP": "contract_col, side_col, contracts_col, entry_col, leverage_col, margin_col, price_from, price_to, step, [tiers], [mark_price]",
+    "HTX_LIQMAP": "contract_col, side_col, contracts_col, entry_col, leverage_col, margin_col, price_from, price_to, step, [tiers], [mark_price], [map_contract]",
     "HTX_ACCOUNT": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, margin_static, [mode], [frozen_margin], [tiers], [collateral], [adjust_factor_col]",
     "HTX_RISKRATE": "contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col, margin_static, [mode], [frozen_margin], [tiers], [adjust_factor_col]",
     "HTX_INSURANCE": "contract, side, contracts, entry_price, leverage, exec_price, [margin], [fee_rate], [tiers]",

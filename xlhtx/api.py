@@ -25,7 +25,7 @@ from htxcore.maxopen import max_open_nb
 from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_nb,
                               liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
                               pnl_nb, roe_nb, target_price_nb, tier_nb)
-from xlhtx.coerce import ArgError, Batch, is_blank
+from xlhtx.coerce import ArgError, Batch, describe, is_blank
 from xlhtx.errors import XlhtxError
 from xlhtx.messages import Wording, status_message
 from xlhtx.reference import locked_margin
@@ -848,9 +848,32 @@ def map_buckets(price_from: float, price_to: float, step: float) -> int:
     return int(buckets)
 
 
+def _one_contract(cid: np.ndarray, t: Any, map_contract: Any) -> np.ndarray:
+    """``cid`` with every row of another contract than the map's set to -1 (no position)."""
+    present = [t.codes[c] for c in np.unique(cid[cid >= 0]).tolist()]
+    one = Batch(map_contract=map_contract)
+    if one.n != 1:
+        raise ArgError("map_contract: expects a single cell (the contract to map)")
+    map_contract = one.value("map_contract", 0)
+    if is_blank(map_contract):
+        if len(present) > 1:
+            listed = ", ".join(present[:6]) + (", ..." if len(present) > 6 else "")
+            raise XlhtxError(f"the range holds {listed}: a map adds up contracts of one "
+                             "contract; give map_contract (one map per contract)")
+        return cid
+    want = t.contract_id(str(map_contract).strip()) if isinstance(map_contract, str) else -1
+    if want < 0:
+        raise XlhtxError(f"map_contract = {describe(map_contract)}: not a contract of the "
+                         f"tier table (the range holds {', '.join(present[:6]) or 'none'})")
+    return np.where(cid == want, cid, -1)
+
+
 def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from, price_to,
-            step, tiers=None, mark_price=None, mode=None) -> LiqMap:
-    """The liquidation map of a book of isolated positions (docs/maths.md)."""
+            step, tiers=None, mark_price=None, mode=None, map_contract=None) -> LiqMap:
+    """The liquidation map of a book of isolated positions (docs/maths.md), of one
+    contract: ``map_contract``, or the only one the book holds. A map adds up contracts,
+    and 0.001 BTC (BTC-USDT) and 100 USD (BTC-USD) contracts do not add: a book of
+    several without ``map_contract`` is refused; with it, other rows add nothing."""
     lo = _account_scalar(price_from, "price_from", "the lowest price of the map")
     hi = _account_scalar(price_to, "price_to", "the highest price of the map")
     st_ = _account_scalar(step, "step", "the width of a price bucket")
@@ -864,6 +887,7 @@ def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from
     t = tiers_for(tiers, b)
     cid = b.contracts(t).copy()
     cid[list(b.errors)] = -1   # an unreadable row is no position: it adds nothing
+    cid = _one_contract(cid, t, map_contract)
     hist = np.zeros((HIST_ROWS, n))
     s = np.empty(b.n, dtype=np.int8)
     liq_map_nb(t.compile(), cid, b.modes(), b.sides(), b.floats("contracts"),

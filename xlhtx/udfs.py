@@ -69,6 +69,8 @@ ARG_DOCS = {
     "price_from": "Lowest price of the map.",
     "price_to": "Highest price of the map.",
     "step": "Width of a price bucket, e.g. 100.",
+    "map_contract": "The contract to map, e.g. BTC-USDT; other rows are left out (needed "
+                    "when the range holds several: their contracts do not add up).",
     "exec_price": "Price at which the liquidated position is executed in the market.",
     "fee_rate": "Optional liquidation fee rate, e.g. 0.0005; empty = 0.",
     "pnl_col": "Column of unrealized PnL.",
@@ -399,12 +401,13 @@ ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
 
 @excel_function
 def HTX_LIQMAP(contract_col, side_col, contracts_col, entry_col, leverage_col, margin_col,
-               price_from, price_to, step, tiers=None, mark_price=None):
-    """Liquidation map of a book: per price bucket the contracts and notional HTX's tiered
-    liquidation force-closes, longs and shorts apart, and the cumulative notional from the
-    mark (a spilled table with a header)."""
+               price_from, price_to, step, tiers=None, mark_price=None, map_contract=None):
+    """Liquidation map of one contract of a book: per price bucket the contracts and
+    notional HTX's tiered liquidation force-closes, longs and shorts apart, and the
+    cumulative notional from the mark (a spilled table with a header)."""
     m = run(lambda: api.liq_map(contract_col, side_col, contracts_col, entry_col, leverage_col,
-                                margin_col, price_from, price_to, step, tiers, mark_price))
+                                margin_col, price_from, price_to, step, tiers, mark_price,
+                                map_contract=map_contract))
     return m.table()
 
 

@@ -629,26 +629,32 @@ def accounts_sheet(b: Book, ws) -> None:
 
 
 MAP_RANGE = (25000, 70000, 1000)   # from, to, step of the sample map (BTC prices)
+MAP_CONTRACT = "BTC-USDT"
 
 
 def liqmap_sheet(b: Book, ws) -> None:
     """HTX_LIQMAP over the Positions table: per price bucket the contracts and notional
     force-closed, longs and shorts apart, and a bar chart."""
-    ws.write_string("A1", "Liquidation map of the Positions book", b.fmt(TITLE))
+    ws.write_string("A1", "Liquidation map of one contract of the Positions book",
+                    b.fmt(TITLE))
     lo, hi, step = MAP_RANGE
     inputs = [("Price from", lo), ("Price to", hi), ("Bucket width", step),
               ("Mark (cumulative counts from here)", 30000)]
     for r, (label, value) in enumerate(inputs, start=3):
         ws.write_string(f"A{r}", label)
         ws.write_number(f"B{r}", value, b.fmt(INPUT, num_format=PRICE))
-    ws.write_string("A7", "The range picks the underlying: positions whose triggers fall "
-                    "outside it (other coins) are not shown.", b.fmt(NOTE))
+    ws.write_string("A7", "Contract")
+    ws.write_string("B7", MAP_CONTRACT, b.fmt(INPUT))
+    validate(ws, "B7", {"validate": "list", "source": '=INDIRECT("Contracts[contract_code]")'},
+             "Pick the contract to map")
+    ws.write_string("C7", "one contract per map: 0.001 BTC and 100 USD contracts do not add",
+                    b.fmt(NOTE))
     top, buckets = 9, (hi - lo) // step
     cols = ",".join(f"Positions[{c}]" for c in ("Contract", "Side", "Contracts", "Entry price",
                                                  "Leverage", "Margin"))
     formats = dict(zip("ABCDEFG", (b.fmt(num_format=f) for f in (
         PRICE, PRICE, "#,##0", "#,##0", MONEY, MONEY, MONEY))))
-    spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIERS},B6)",
+    spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIERS},B6,B7)",
           formats)
     # the mark: a bar in its bucket on a second axis, from the inputs alone
     ws.write_string(f"H{top}", "Mark")

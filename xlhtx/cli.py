@@ -196,7 +196,12 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
     emit(pa.table({k: cols[k] for k in api.LIQMAP_COLUMNS}), args.output)
     if args.png:
         from xlhtx.charts import liq_map_png
-        liq_map_png(m, args.png, title=f"Liquidation map of {Path(args.positions).name}")
+        bands = None if args.engine == "dask" else whatif.leverage_bands(
+            table, tiers, lo, hi, step, mark)
+        if bands is None:
+            say("note: under --engine dask the PNG's bars are not split by leverage")
+        liq_map_png(m, args.png, title=f"Liquidation map of {Path(args.positions).name}",
+                    bands=bands)
         say(f"wrote {args.png}")
     return 0
 

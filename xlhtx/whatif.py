@@ -97,6 +97,27 @@ def liq_map(table: pa.Table, tiers: Any, price_from: float, price_to: float, ste
                        tiers, mark_price, cols.get("margin_mode"))
 
 
+# leverage bands of a map's bars, as liquidation maps traders know stack them: (low, high]
+LEVERAGE_BANDS = ((0, 10), (10, 25), (25, 50), (50, 100), (100, np.inf))
+
+
+def leverage_bands(table: pa.Table, tiers: Any, price_from: float, price_to: float,
+                   step: float, mark_price: float | None = None) -> list[tuple[str, api.LiqMap]]:
+    """The map split by leverage band (``LEVERAGE_BANDS``): a label and a map per band
+    that holds positions; the bands' maps add up to the whole map."""
+    cols = position_columns(table)
+    lev = Batch(lev=cols["leverage"]).floats("lev", default=np.nan)
+    out = []
+    for lo, hi in LEVERAGE_BANDS:
+        rows = (lev > lo) & (lev <= hi)
+        if rows.any():
+            label = f"over {lo:g}x" if hi == np.inf else f"up to {hi:g}x" if lo == 0 \
+                else f"{lo:g}-{hi:g}x"
+            out.append((label, liq_map(table.filter(pa.array(rows)), tiers, price_from,
+                                       price_to, step, mark_price)))
+    return out
+
+
 def _args(cols: dict[str, Any]) -> tuple:
     return (cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
             cols["leverage"])

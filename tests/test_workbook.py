@@ -388,6 +388,11 @@ def test_the_template_follows_excels_own_conventions(book):
         for dv in re.findall(r"<dataValidation\b[^>]*>.*?</dataValidation>", xml, re.S):
             assert "<formula1>=" not in dv and 'showErrorMessage="1"' in dv \
                 and 'showInputMessage="1"' in dv, dv
+            # Excel refuses a Table reference in a validation ("Removed Feature: Data
+            # validation"); INDIRECT over the Table's name is the form it accepts
+            formulas = re.findall(r"<formula[12]>(.*?)</formula[12]>", dv, re.S)
+            bare = [re.sub(r'INDIRECT\(("|&quot;).*?("|&quot;)\)', "", f) for f in formulas]
+            assert not any(re.search(r"\w\[", f) for f in bare), dv
     # every sheet has a VBA code name
     names = [re.search(r'codeName="([^"]+)"', xml) for xml in sheets.values()]
     assert all(names) and len({m.group(1) for m in names}) == len(sheets)

@@ -400,7 +400,7 @@ def position_picker(b: Book, ws, row0: int = 3) -> dict[str, str]:
     ws.write_string(f"A{row0}", "Position (row of the Positions table)")
     ws.write_number(f"B{row0}", 3, b.fmt(INPUT))
     validate(ws, f"B{row0}", {"validate": "integer", "criteria": "between", "minimum": 1,
-                              "maximum": "=ROWS(Positions[Contract])"},
+                              "maximum": '=ROWS(INDIRECT("Positions[Contract]"))'},
              "a row number of the Positions table")
     refs = {}
     for i, name in enumerate(["Contract", "Side", "Contracts", "Entry price", "Leverage",

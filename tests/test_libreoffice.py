@@ -70,8 +70,8 @@ def test_recalculated_copies_show_the_numbers(soffice, tmp_path):
     # the picked position (150,000 BTC-USDT at 30,000, 20x) is on risk-limit tiers: one
     # step, the whole position at its liquidation price (28,500 / 0.97)
     liq = 28500 / (1 - 0.03)
-    assert float(s["Ladder"][13][1]) == pytest.approx(liq, rel=1e-9)
-    assert s["Ladder"][13][5] == "closed"
+    assert float(s["Ladder"][12][1]) == pytest.approx(liq, rel=1e-9)
+    assert s["Ladder"][12][5] == "closed"
     assert float(s["Accounts"][7][6]) > 0 and s["Accounts"][7][6] == s["Accounts"][8][6]
     assert float(s["Scenario"][24][1]) == pytest.approx(liq, rel=1e-9)
 

@@ -95,7 +95,8 @@ def test_a_map_is_of_one_contract():
 def test_excel_function_spills_the_map_and_refuses_bad_ranges():
     t = udfs.HTX_LIQMAP([["BTC-USDT"]], [["long"]], [[100000]], [[30000]], [[125]], [[None]],
                         28000, 32000, 1000, [["legacy"]], 30000)
-    assert t[0] == list(api.LIQMAP_COLUMNS) and len(t) == 5
+    assert t[0] == [c.replace("_", " ").capitalize() for c in api.LIQMAP_COLUMNS] and len(t) == 5
+    assert t[0][:2] == ["Bucket low", "Bucket high"]
     assert t[2][2] == 91001 and t[1][2] == 8999
     for bad, msg in [((28000, 32000, 0), "step"), ((32000, 28000, 100), "above price_from"),
                      ((1, 1e9, 1), "more than 100,000 buckets")]:

@@ -168,8 +168,8 @@ def test_ladder_spills_a_table_with_header(xl):
     _, m = xl
     got = excel_call(m, "HTX_LIQLADDER", "BTC-USDT", "long", 100000.0, 30000.0, 125.0, None,
                      "legacy")
-    assert got[0] == ["step", "trigger_price", "contracts_before", "contracts_after",
-                      "tier_before", "tier_after", "margin_after"]
+    assert got[0] == ["Step", "Trigger price", "Contracts before", "Contracts after",
+                      "Tier before", "Tier after", "Margin after"]
     assert [r[3] for r in got[1:]] == [89999, 8999, 0]
 
 
@@ -242,8 +242,8 @@ def test_fuzzed_cells_never_escape_as_tracebacks(xl, name):
     run()
 
 
-SPEC_HEADERS = {"step", "trigger_price", "contracts_before", "contracts_after", "tier_before",
-                "tier_after", "margin_after"}
+SPEC_HEADERS = {"Step", "Trigger price", "Contracts before", "Contracts after", "Tier before",
+                "Tier after", "Margin after"}
 
 
 @settings(max_examples=150, deadline=None)

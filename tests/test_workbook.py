@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xlhtx import api, cli
+from xlhtx import api, cli, udfs
 from xlhtx.headless import RecalcError, recalc
 from xlhtx.headless import workbook_model as WorkbookModel
 from xlhtx.xlsx import template
@@ -114,7 +114,7 @@ def test_spills_are_dynamic_arrays(book):
     p = parts(book)
     assert b'fDynamic="1"' in p["xl/metadata.xml"]
     ladder = p["xl/worksheets/sheet3.xml"].decode()
-    assert re.search(r'<c r="A13" cm="1"[^>]*><f t="array" ref="A13:G21">HTX_LIQLADDER\(',
+    assert re.search(r'<c r="A12"[^>]* cm="1"[^>]*><f t="array" ref="A12:G20">HTX_LIQLADDER\(',
                      ladder)
 
 
@@ -134,12 +134,16 @@ def test_recalc_values_equal_the_core(model):
                                                        rel=1e-12)
     # the Ladder sheet's pick, Positions row 3: long 150,000 BTC-USDT at 30,000, 20x, on
     # risk-limit tiers: one step, the whole position at its liquidation price
-    ladder = api.liq_ladder("BTC-USDT", "long", 150000, 30000, 20).table(0)
-    assert len(ladder) == 2 and ladder[1][3] == 0
-    got = [[v[("Ladder", 13 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
+    ladder = udfs.headed(api.liq_ladder("BTC-USDT", "long", 150000, 30000, 20).table(0))
+    assert len(ladder) == 2 and ladder[1][3] == 0 and ladder[0][1] == "Trigger price"
+    got = [[v[("Ladder", 12 + i, 1 + j)] for j in range(7)] for i in range(len(ladder))]
     assert got == ladder
-    assert v[("Ladder", 13 + len(ladder), 1)] is None   # past the spill: empty
-    assert v[("Ladder", 13 + len(ladder) - 1, 6)] == "closed"   # no tier -1 shown
+    assert v[("Ladder", 12 + len(ladder), 1)] is None   # past the spill: empty
+    assert v[("Ladder", 12 + len(ladder) - 1, 6)] == "closed"   # no tier -1 shown
+    # the chart's points read the spill: mark, the trigger twice, then the last repeated
+    pts = [(v[("Ladder", r, 9)], v[("Ladder", r, 10)]) for r in range(13, 30)]
+    assert pts[1] == (ladder[1][1], 150000) and pts[2] == (ladder[1][1], 0)
+    assert all(p == pts[2] for p in pts[3:])
     legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
     acc = api.account(*legs, template.ACCOUNT_BALANCE, "cross", 0)
     for j, key in enumerate(("liq_price", "margin_ratio", "risk_rate", "equity")):
@@ -438,3 +442,24 @@ def test_accounts_sheet_takes_multi_assets_collateral(model):
     legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
     want = api.account(*legs, template.ACCOUNT_BALANCE + 66500.0, "cross", 0)
     assert v[("Accounts", 8, 7)] == want["liq_price"].cell(0)
+
+
+def test_one_positions_edit_costs_at_most_20_htx_calls(model):
+    """Excel recomputes what reads an edited cell, and each HTX_* call is a trip to
+    Python: the Ladder, Scenario and map read the picked row once (spilled calls, cells of
+    the Positions row itself), so an edit anywhere stays cheap (it was 127 calls)."""
+    pick = 1 + int(model.inputs.get("Scenario", 3, 2))     # the picked row's sheet row
+    for j, name in enumerate(template.INPUTS, start=1):
+        dirty = model.recalculated_by("Positions", pick, j)
+        calls = sum(dirty.values())
+        assert calls <= 20, (name, calls)
+        per_sheet = {s: sum(n for (sh, _, _), n in dirty.items() if sh == s)
+                     for s in {c[0] for c in dirty}}
+        if name == "Contracts":
+            # the row's 14 size-dependent columns, the ladder, the grid's three
+            # columns, the map: one call each
+            assert per_sheet == {"Positions": 14, "Ladder": 1, "Scenario": 3,
+                                 "Liquidation map": 1}, per_sheet
+    # an edit in another row: its own row, and the picks (INDEX reads the whole column)
+    other = model.recalculated_by("Positions", pick + 1, 5)
+    assert sum(other.values()) == 19 and ("Positions", pick, 19) not in other

@@ -185,6 +185,14 @@ def no_gc():
             gc.enable()
 
 
+def headed(table: list[list]) -> list[list]:
+    """A spilled table with its header in words a sheet shows (``trigger_price`` ->
+    ``Trigger price``); files and DataFrames keep the column names."""
+    if len(table) < 2:   # a message, not a table
+        return table
+    return [[str(h).replace("_", " ").capitalize() for h in table[0]]] + table[1:]
+
+
 def _pick(key: str, compute: Callable[[], dict]) -> Callable[[], api.Result]:
     return lambda: compute()[key]
 
@@ -298,8 +306,8 @@ def HTX_BANKRUPTCYPRICE(contract, side, contracts, entry_price, leverage, margin
 def HTX_LIQLADDER(contract, side, contracts, entry_price, leverage, margin=None,
                   tiers=None):
     """HTX tiered liquidation ladder of one position: a spilled table with a header row
-    (step, trigger_price, contracts_before, contracts_after, tier_before, tier_after,
-    margin_after)."""
+    (Step, Trigger price, Contracts before, Contracts after, Tier before, Tier after,
+    Margin after)."""
     inputs = (contract, side, contracts, entry_price, leverage, margin)
     if max(_length(v) for v in inputs) > 1:
         fail("#VALUE! HTX_LIQLADDER takes one position: give single cells, not ranges")
@@ -307,7 +315,7 @@ def HTX_LIQLADDER(contract, side, contracts, entry_price, leverage, margin=None,
                                         margin, tiers))
     if not ladder.result.ok[0]:
         return single(ladder.result)   # raises an error; "no liquidation" is a result
-    return ladder.table(0)
+    return headed(ladder.table(0))
 
 
 @excel_function
@@ -408,7 +416,7 @@ def HTX_LIQMAP(contract_col, side_col, contracts_col, entry_col, leverage_col, m
     m = run(lambda: api.liq_map(contract_col, side_col, contracts_col, entry_col, leverage_col,
                                 margin_col, price_from, price_to, step, tiers, mark_price,
                                 map_contract=map_contract))
-    return m.table()
+    return headed(m.table())
 
 
 @excel_function

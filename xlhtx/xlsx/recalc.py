@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,7 @@ from xlhtx.xlsx.plan import CellIndex, Node, nodes_of, order
 from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
 
 Cell = tuple[str, int, int]   # (sheet, row, column)
+HTX_CALL = re.compile(r"\bHTX_[A-Z0-9_]+\(", re.I)
 __all__ = ["RecalcError", "WorkbookModel", "recalc", "ExcelFunctions", "MAX_FORMULAS"]
 
 
@@ -60,6 +62,34 @@ class WorkbookModel:
         ev.run(self.nodes)
         self.last_run = ev.how
         return store
+
+    def recalculated_by(self, sheet: str, row: int, col: int) -> dict[Cell, int]:
+        """The formula cells Excel recomputes after an edit of the input cell ``(sheet,
+        row, col)`` — those that read it, then those that read them — each with the
+        number of ``HTX_*`` calls its formula makes (a spilled formula is its anchor
+        cell: one call however far it spills). This is the cost of one edit in Excel,
+        where every call is a trip to Python."""
+        formulas = []
+        for n in self.nodes:
+            calls = sum(len(HTX_CALL.findall(p)) for p in n.template.parts
+                        if isinstance(p, str))
+            for r in n.rows:
+                reads = [(ref.sheet, *ref.rows(r), ref.c0, ref.c1) for ref in n.template.refs]
+                writes = ([(n.sheet, rr, cc) for rr, cc in n.cells()] if n.spill
+                          else [(n.sheet, r, n.col)])
+                formulas.append(((n.sheet, r, n.col), writes, reads, calls))
+        out: dict[Cell, int] = {}
+        frontier = [(sheet, row, col)]
+        while frontier:
+            changed = []
+            for cell, writes, reads, calls in formulas:
+                if cell not in out and any(
+                        s == fs and r0 <= fr <= r1 and c0 <= fc <= c1
+                        for s, r0, r1, c0, c1 in reads for fs, fr, fc in frontier):
+                    out[cell] = calls
+                    changed.extend(writes)
+            frontier = changed
+        return out
 
     def cells(self) -> list[Cell]:
         """Every formula cell and every cell a formula spills into."""

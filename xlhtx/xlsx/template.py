@@ -425,65 +425,72 @@ def mark_or_entry(refs: dict[str, str]) -> str:
     return f"IF(ISNUMBER({mark}),{mark},{refs['Entry price']})"
 
 
-LADDER_HEADERS = ["Step", "Trigger price", "Contracts before", "Contracts after",
-                  "Tier before", "Tier after", "Margin after"]
-
-
-def spill(b: Book, ws, ref: str, formula: str, formats: dict[str, Any]) -> None:
-    """A dynamic-array formula over ``ref``; every other cell of the range is written
-    blank with its column's format (``formats`` by column letter), so no placeholder
-    value is left where the spill stops short."""
-    ws.write_dynamic_array_formula(ref, formula, None, "")
+def spill(b: Book, ws, ref: str, formula: str, formats: dict[str, Any],
+          header: bool = False) -> None:
+    """A dynamic-array formula over ``ref``; every cell of the range has its column's
+    format (``formats`` by column letter; the first row the header style when the
+    function spills its own ``header``), the anchor included, and the others are written
+    blank so no placeholder value is left where the spill stops short."""
     (r0, c0), (r1, c1) = (xl_cell_to_rowcol(cell) for cell in ref.split(":"))
+
+    def fmt(r: int, c: int) -> Any:
+        return b.fmt(HEAD) if header and r == r0 else formats.get(xl_col_to_name(c)) or b.fmt()
+    ws.write_dynamic_array_formula(ref, formula, fmt(r0, c0), "")
     for r in range(r0, r1 + 1):
         for c in range(c0, c1 + 1):
             if (r, c) != (r0, c0):
-                ws.write_blank(r, c, None, formats.get(xl_col_to_name(c)) or b.fmt())
+                ws.write_blank(r, c, None, fmt(r, c))
 
 
 def ladder_sheet(b: Book, ws) -> None:
     ws.write_string("A1", "Tiered liquidation ladder", b.fmt(TITLE))
     refs = position_picker(b, ws)
-    top = 13
+    top = LADDER_TOP
     ws.write_string("A11", "As the mark moves against the position, HTX cuts it tier by tier "
                     "at each trigger price (HTX_LIQLADDER); on risk-limit tiers (USDT-M "
                     "today) HTX publishes no partial liquidation: all of it goes at the "
                     "first trigger.", b.fmt(NOTE))
-    header_row(b, ws, top - 2, LADDER_HEADERS)
     f = (f"=HTX_LIQLADDER({refs['Contract']},{refs['Side']},{refs['Contracts']},"
          f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIERS})")
+    # the function's own header is the table's header: nothing hidden, one call
     spill(b, ws, f"A{top}:G{top + LADDER_STEPS}", f,
           {"C": b.fmt(num_format="#,##0"), "D": b.fmt(num_format="#,##0"),
-           "G": b.fmt(num_format="#,##0.00")})
-    ws.set_row(top - 1, None, None, {"hidden": True})   # the function's own header
+           "G": b.fmt(num_format="#,##0.00")}, header=True)
     price_formats(b, ws, f"B{top + 1}:B{top + LADDER_STEPS}")
-    step_chart_points(b, ws, f[1:], refs)
+    step_chart_points(b, ws, refs)
     widths(ws, {"A": 36, "B": 16, "C": 17, "D": 16, "E": 12, "F": 12, "G": 15})
 
 
-def step_chart_points(b: Book, ws, ladder: str, refs: dict[str, str]) -> None:
+LADDER_TOP = 12   # the ladder's header row (1-based), its steps below
+
+
+def step_chart_points(b: Book, ws, refs: dict[str, str]) -> None:
     """The points of a step chart of contracts held against the mark: from the opening
-    position at the mark, down each trigger to what is left, to zero. Each point reads
-    the ladder through INDEX (a spill's cells are not read by every engine)."""
+    position at the mark, down each trigger to what is left, to zero. They read the
+    spilled ladder's cells (no second call); past the last step a point repeats the one
+    before, so the chart has no gap and the helper no #N/A."""
     grey = b.fmt(GREY)
-    ws.write_string("I11", "Chart points: mark price, contracts held", b.fmt(NOTE, GREY))
-    ws.write_formula("I12", f"={mark_or_entry(refs)}", grey, "")
-    ws.write_formula("J12", f"={refs['Contracts']}", grey, "")
-    row = 13
+    ws.write_string("I11", "Chart points", b.fmt(NOTE, GREY))
+    header_row(b, ws, LADDER_TOP - 1, ["Mark price", "Contracts held"], col=8)
+    row = LADDER_TOP + 1
+    ws.write_formula(f"I{row}", f"={mark_or_entry(refs)}", grey, "")
+    ws.write_formula(f"J{row}", f"={refs['Contracts']}", grey, "")
     for k in range(1, LADDER_STEPS + 1):
-        # each trigger twice: the contracts before the cut, then after it
-        for col in (3, 4):
-            ws.write_formula(f"I{row}", f"=IFERROR(INDEX({ladder},{k + 1},2)*1,NA())", grey, "")
-            ws.write_formula(f"J{row}", f"=IFERROR(INDEX({ladder},{k + 1},{col})*1,NA())",
-                             grey, "")
+        step = LADDER_TOP + k
+        # each trigger twice: the contracts before the cut (C), then after it (D)
+        for held in ("C", "D"):
             row += 1
-    last = row - 1
+            ws.write_formula(f"I{row}", f"=IF(ISNUMBER($B${step}),$B${step},I{row - 1})",
+                             grey, "")
+            ws.write_formula(f"J{row}", f"=IF(ISNUMBER($B${step}),${held}${step},J{row - 1})",
+                             grey, "")
+    first, last = LADDER_TOP, row - 1   # 0-based rows of the points
     chart = b.chart({"type": "scatter", "subtype": "straight_with_markers"})
     chart.set_title({"name": "Contracts held as the mark reaches each trigger"})
     chart.set_style(13)
     chart.add_series({"name": "contracts held",
-                      "categories": [ws.name, 11, 8, last - 1, 8],
-                      "values": [ws.name, 11, 9, last - 1, 9],
+                      "categories": [ws.name, first, 8, last, 8],
+                      "values": [ws.name, first, 9, last, 9],
                       "line": {"color": NAVY}, "marker": {"type": "circle"}})
     chart.set_x_axis({"name": "Mark price", "num_format": "#,##0"})
     chart.set_y_axis({"name": "Contracts held", "num_format": "#,##0"})
@@ -500,11 +507,12 @@ def scenario_sheet(b: Book, ws) -> None:
     for r, label in zip(range(3, 7), ("Liquidation price", "Mark (entry if empty)",
                                       "Margin at the mark", "Grid step")):
         ws.write_string(f"D{r}", label)
-    ws.write_formula("E3", f"=HTX_LIQPRICE({pos},{refs['Leverage']},{refs['Margin']},{TIERS})",
-                     None, "")
+    # the picked row's own figures: the Positions cells already hold them (no new call)
+    ws.write_formula("E3", "=INDEX(Positions[Liq. price],$B$3)", None, "")
     ws.write_formula("E4", f"={mark_or_entry(refs)}", None, "")
-    ws.write_formula("E5", f"=HTX_EQUITY({pos},E4,{refs['Leverage']},{refs['Margin']},{TIERS})"
-                           f"-HTX_PNL({pos},E4,{TIERS})", b.fmt(num_format="#,##0.00"), "")
+    ws.write_formula("E5", f"=IF(ISNUMBER({refs['Margin']}),{refs['Margin']},"
+                           "INDEX(Positions[Initial margin],$B$3))",
+                     b.fmt(num_format="#,##0.00"), "")
     half = SCENARIO_POINTS // 2
     # centred on the liquidation price, 3x its distance from the mark either side; a
     # position no price liquidates: its mark +-50%
@@ -526,11 +534,14 @@ def scenario_sheet(b: Book, ws) -> None:
         r = top + 1 + k
         ws.write_formula(f"A{r}", f"=B{r}/$E$4-1", move, "")
         ws.write_formula(f"B{r}", f"=MAX({centre}+({k - half})*$E$6,{centre}/1000)", None, "")
-        ws.write_formula(f"C{r}", f"=HTX_AFTERLIQ({after.format(r=r)})", whole, "")
-        ws.write_formula(f"D{r}", f'=HTX_AFTERLIQ({after.format(r=r)},"margin_ratio")', pct, "")
-        ws.write_formula(f"E{r}", f'=HTX_AFTERLIQ({after.format(r=r)},"equity")', money, "")
         ws.write_formula(f"F{r}", f"=E{r}-$E$5", money, "")   # a loss stops at the margin
     last = top + SCENARIO_POINTS
+    # one call per column over the whole grid, spilled: 3 calls, not 75
+    grid = after.format(r="{r}").replace("B{r}", f"B{top + 1}:B{last}")
+    for col, output, fmt in (("C", "", whole), ("D", ',"margin_ratio"', pct),
+                             ("E", ',"equity"', money)):
+        spill(b, ws, f"{col}{top + 1}:{col}{last}", f"=HTX_AFTERLIQ({grid}{output})",
+              {col: fmt})
     price_formats(b, ws, f"B{top + 1}:B{last}")
     when_number(b, ws, f"D{top + 1}:D{last}", "{x}>=1", RED)
     when_number(b, ws, f"C{top + 1}:C{last}", "{x}=0", RED)
@@ -655,28 +666,25 @@ def liqmap_sheet(b: Book, ws) -> None:
     formats = dict(zip("ABCDEFG", (b.fmt(num_format=f) for f in (
         PRICE, PRICE, "#,##0", "#,##0", MONEY, MONEY, MONEY))))
     spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIERS},B6,B7)",
-          formats)
-    # the mark: a bar in its bucket on a second axis, from the inputs alone
-    ws.write_string(f"H{top}", "Mark")
+          formats, header=True)
+    # the mark: a short navy block stacked on top of its bucket's bars (it hides none of
+    # them, and every chart engine draws a stacked column), 0 in every other bucket
+    first, end = top + 1, top + buckets
+    ws.write_formula(f"H{top}", '="Mark "&TEXT($B$6,"#,##0.##")', b.fmt(HEAD), "Mark")
+    height = f"0.04*(MAX($E${first}:$E${end})+MAX($F${first}:$F${end}))"
     for k in range(buckets):
-        ws.write_formula(f"H{top + 1 + k}",
-                         f"=IF(AND($B$6>=$B$3+{k}*$B$5,$B$6<$B$3+{k + 1}*$B$5),1,0)", None, "")
+        ws.write_formula(f"H{first + k}", f"=IF(AND($B$6>=$B$3+{k}*$B$5,"
+                         f"$B$6<$B$3+{k + 1}*$B$5),{height},0)", b.fmt(GREY,
+                                                                      num_format="#,##0"), 0)
     chart = b.chart({"type": "column", "subtype": "stacked"})
     cats = [ws.name, top, 0, top + buckets - 1, 0]
-    for col, colour in ((4, "#D9534F"), (5, "#2E7D32")):
+    for col, colour in ((4, "#D9534F"), (5, "#2E7D32"), (7, NAVY)):
         chart.add_series({"name": [ws.name, top - 1, col], "categories": cats,
                           "values": [ws.name, top, col, top + buckets - 1, col],
                           "fill": {"color": colour}, "overlap": 100, "gap": 50})
     chart.set_title({"name": "Notional force-closed per price bucket (longs red, shorts green)"})
     chart.set_y_axis({"name": "notional (USDT / USD)", "num_format": "#,##0"})
     chart.set_x_axis({"name": "bucket (low price)", "num_format": "#,##0"})
-    marker = b.chart({"type": "column"})
-    marker.add_series({"name": [ws.name, top - 1, 7], "categories": cats,
-                       "values": [ws.name, top, 7, top + buckets - 1, 7],
-                       "fill": {"color": NAVY}, "y2_axis": True})
-    # a 0/1 helper axis: the bar, not its scale
-    marker.set_y2_axis({"max": 1, "visible": False})
-    chart.combine(marker)
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 907, "height": 416})
     ws.insert_chart("I3", chart)

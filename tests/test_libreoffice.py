@@ -45,6 +45,9 @@ def test_built_template_opens(soffice, tmp_path):
     assert s["Positions"][0][:3] == ["Contract", "Side", "Margin mode"]
     assert s["Positions"][1][:7] == ["BTC-USDT", "long", "isolated", "50", "5000", "30000",
                                      "29950"]
+    # the template itself, not a recalculated copy, shows its numbers: cached at build
+    assert float(s["Positions"][1][18]) == pytest.approx(29400 / 0.985, rel=1e-9)
+    assert s["Positions"][1][22] == "warning"
     # a risk-limit tier (no leverage of its own, its MMR and cap) and a coin-M ladder
     # a coin-M ladder in Tiers, a risk-limit tier in RiskLimits beside it
     assert ["BTC-USD", "isolated", "125"] in [r[:3] for r in s["Tiers"]]

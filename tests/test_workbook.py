@@ -1,5 +1,5 @@
-"""Template workbook and headless recalculation (issue 5): deterministic build, the
-sheets of SPEC 5, values equal to the core, recalculation as inputs change, survival of
+"""Template workbook and headless recalculation: deterministic build, the template's
+sheets, cached values, the values copy, values equal to the core, recalculation as inputs change, survival of
 sheets/charts/VBA, refusal of hostile files."""
 
 import hashlib
@@ -16,7 +16,7 @@ from xlhtx import api, cli, udfs
 from xlhtx.headless import RecalcError, recalc
 from xlhtx.headless import workbook_model as WorkbookModel
 from xlhtx.xlsx import template
-from xlhtx.xlsx.template import build
+from xlhtx.headless import build_template as build
 from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,6 +254,10 @@ def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, m
                                            "in the tier table (it has cross)")
     v = WorkbookModel(target).calculate({("Positions", 2, 3): "cross"})
     assert v[("Positions", 2, 13)] == 0.015   # 5,000 contracts: tier 3
+    # the file's cached values were recomputed with the new tables (what a viewer shows)
+    cached = load_workbook(target, data_only=True)["Positions"]
+    assert cached["S2"].value.startswith("#N/A no isolated risk-limit tiers")
+    assert b"fullCalcOnLoad" not in parts(target)["xl/workbook.xml"]
 
 
 def make_zip(path, members):
@@ -463,3 +467,39 @@ def test_one_positions_edit_costs_at_most_20_htx_calls(model):
     # an edit in another row: its own row, and the picks (INDEX reads the whole column)
     other = model.recalculated_by("Positions", pick + 1, 5)
     assert sum(other.values()) == 19 and ("Positions", pick, 19) not in other
+
+
+def test_the_template_opens_with_its_numbers(book):
+    """Built, then recalculated headlessly with its formulas kept: every viewer (a
+    preview, LibreOffice, Excel before Import Functions) shows the numbers, and nothing
+    asks Excel to recompute on open (which would turn HTX_* cells into #NAME?)."""
+    p = parts(book)
+    assert re.findall(rb"<calcPr[^>]*>", p["xl/workbook.xml"]) == [b'<calcPr calcId="191029"/>']
+    sheet = p["xl/worksheets/sheet2.xml"].decode()            # Positions
+    cells = re.findall(r'<c r="([A-Z]+)(\d+)"[^>]*>(<f>.*?</f>)(?:<v>(.*?)</v>)?</c>', sheet)
+    assert len(cells) >= 15 * 12
+    assert all(v for *_, v in cells), [c for c in cells if not c[3]][:3]
+    liq = next(v for col, row, _, v in cells if (col, row) == ("S", "2"))
+    assert float(liq) == pytest.approx(29400 / 0.985, rel=1e-12)
+    guide = " ".join(re.findall(r"<t[^>]*>([^<]*)</t>", p["xl/sharedStrings.xml"].decode()))
+    assert "Import Functions" in guide and "Ctrl+Alt+F9" in guide
+    assert "pip install . in a clone" in guide
+
+
+def test_the_values_copy_is_plain_values():
+    p = parts(ROOT / "workbook" / "xlhtx-values.xlsx")
+    assert not any("vba" in n.lower() for n in p)
+    assert b"macroEnabled" not in p["[Content_Types].xml"]
+    assert b"xlwings.conf" not in p["xl/workbook.xml"]
+    for name, data in p.items():
+        if name.startswith("xl/worksheets/sheet"):
+            assert b"<f>" not in data and b"<f " not in data and b't="str"' not in data, name
+        if name.startswith("xl/tables/"):
+            assert b"calculatedColumnFormula" not in data, name
+    wb = load_workbook(ROOT / "workbook" / "xlhtx-values.xlsx")
+    assert "xlwings.conf" not in wb.sheetnames
+    guide = " ".join(str(c.value) for c in wb["Guide"]["A"] if c.value)
+    assert "This copy holds values" in guide and "Import Functions" not in guide
+    pos = wb["Positions"]
+    assert pos["W2"].value == "warning" and pos["W2"].data_type == "s"
+    assert pos["S2"].value == pytest.approx(29400 / 0.985, rel=1e-12)

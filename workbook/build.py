@@ -2,8 +2,10 @@
 
     python workbook/build.py            # writes workbook/xlhtx.xlsm, workbook/xlhtx-values.xlsx
 
-The same as ``xlhtx workbook build -o workbook/xlhtx.xlsm`` followed by
-``xlhtx recalc workbook/xlhtx.xlsm -o workbook/xlhtx-values.xlsx --values-only``.
+The template is written by XlsxWriter and recalculated headlessly (formulas kept), so it
+opens showing its numbers; the values copy is the same sheets without formulas, macros
+or the xlwings.conf sheet (``xlhtx workbook build -o workbook/xlhtx.xlsm`` builds the
+first).
 """
 
 from __future__ import annotations
@@ -11,15 +13,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xlhtx.headless import recalc
-from xlhtx.xlsx.template import build
+from xlhtx.headless import build_template, build_values_copy
 
 HERE = Path(__file__).resolve().parent
 
 
 def main(out_dir: Path = HERE) -> tuple[Path, Path]:
-    book = build(out_dir / "xlhtx.xlsm")
-    values = recalc(book, out_dir / "xlhtx-values.xlsx", values_only=True)
+    book = build_template(out_dir / "xlhtx.xlsm")
+    values = build_values_copy(out_dir / "xlhtx-values.xlsx")
     return book, values
 
 

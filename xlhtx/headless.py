@@ -22,6 +22,25 @@ def recalc(book: str | Path, out: str | Path | None = None, **options: Any) -> P
     return _recalc.recalc(book, out, functions=FUNCTIONS, **options)
 
 
+def build_template(out: str | Path, **options: Any) -> Path:
+    """The template at ``out`` (``xlhtx.xlsx.template.build``), its cells holding the
+    values its formulas compute: any viewer, Excel before Import Functions included,
+    shows the numbers."""
+    from xlhtx.xlsx import template
+    book = template.build(out, **options)
+    return recalc(book, in_place=True)
+
+
+def build_values_copy(out: str | Path, **options: Any) -> Path:
+    """The values copy at ``out`` (``.xlsx``): the template's sheets with values only —
+    no formulas, no VBA project, no xlwings.conf sheet, a Guide for a values file."""
+    import tempfile
+    from xlhtx.xlsx import template
+    with tempfile.TemporaryDirectory() as d:
+        src = template.build(Path(d) / "values-source.xlsx", for_values=True, **options)
+        return recalc(src, out, values_only=True)
+
+
 def workbook_model(book: str | Path, **options: Any) -> _recalc.WorkbookModel:
     """A workbook's formulas, ready to calculate (``WorkbookModel.calculate()``)."""
     return _recalc.WorkbookModel(book, FUNCTIONS, **options)

@@ -33,10 +33,10 @@ def add_commands(sub, parser_factory) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from xlhtx.xlsx import template
+    from xlhtx.headless import build_template
     table = load_tiers(args.tiers) if args.tiers else None
     positions = template_positions(args.positions) if args.positions else None
-    out = template.build(args.output, table=table, positions=positions, n_rows=args.rows)
+    out = build_template(args.output, table=table, positions=positions, n_rows=args.rows)
     say(f"built {out}")
     return 0
 
@@ -74,7 +74,8 @@ def replace_reference_sheets(book: str | Path, table) -> None:
     from xlhtx.files import atomic_write
     from xlhtx.reference.snapshot import snapshot
     from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
-    from xlhtx.xlsx.package import read_parts, replace_tables, write_parts
+    from xlhtx.xlsx.package import (read_parts, replace_tables, stale_calc, workbook_part,
+                                    write_parts)
     book = Path(book)
     try:
         check_workbook_file(book)
@@ -96,4 +97,14 @@ def replace_reference_sheets(book: str | Path, table) -> None:
                                                   zip(blocks, spans)], notes, name)
         except KeyError as e:
             raise XlhtxError(f"{book}: not an xlhtx workbook: {e.args[0]}") from None
+    book_part = workbook_part(dict(parts))
+    # the cached values were computed with the old tables: until they are recomputed
+    # the file must ask Excel to recompute it on open
+    parts = [(n, stale_calc(d) if n == book_part else d) for n, d in parts]
     atomic_write(book, lambda tmp: write_parts(tmp, parts), replace_input=True)   # asked for
+    from xlhtx.headless import RecalcError, recalc
+    try:
+        recalc(book, in_place=True)   # fresh values, and no recompute on open needed
+    except RecalcError as e:
+        say(f"note: {book} will recompute when Excel opens it (headless recalculation "
+            f"stopped: {e})")

@@ -469,7 +469,8 @@ def safe_value_xml(v: Any) -> tuple[str | None, str | None]:
     return t, (scan.xml_safe(text) if t == "str" else text)
 
 
-def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
+def _set_value(c: etree._Element, v: Any, keep_formula: bool,
+               value_xml: Callable = safe_value_xml) -> None:
     f = v_el = None
     for child in list(c):
         tag = child.tag
@@ -483,7 +484,7 @@ def _set_value(c: etree._Element, v: Any, keep_formula: bool) -> None:
         c.remove(f)
         f = None
         c.attrib.pop("cm", None)
-    t, text = safe_value_xml(v)
+    t, text = value_xml(v)
     if t:
         c.set("t", t)
     elif "t" in c.attrib:
@@ -514,7 +515,7 @@ def rewrite_sheet(data: bytes, values: SheetValues, keep_formulas: bool) -> byte
 
 
 def sheet_chunks(data: bytes, values: SheetValues, keep_formulas: bool,
-                 size: int = 1 << 20) -> Iterator[bytes]:
+                 size: int = 1 << 20, value_xml: Callable = safe_value_xml) -> Iterator[bytes]:
     """The sheet part with cached values written, streamed: each row is parsed, filled
     and serialized by lxml, then dropped; output comes in chunks of about ``size``."""
     out: list[bytes] = []
@@ -529,7 +530,8 @@ def sheet_chunks(data: bytes, values: SheetValues, keep_formulas: bool,
     def new_rows(below: int | None) -> None:
         while pending and (below is None or pending[0] < below):
             r = pending.pop(0)
-            out.append(_bytes(_new_row(r, values.spilled[r], keep_formulas, root.nsmap), strip))
+            out.append(_bytes(_new_row(r, values.spilled[r], keep_formulas, root.nsmap,
+                                       value_xml), strip))
 
     try:
         for event, el in stream:
@@ -555,7 +557,7 @@ def sheet_chunks(data: bytes, values: SheetValues, keep_formulas: bool,
                 new_rows(r)
                 if pending and pending[0] == r:
                     pending.pop(0)
-                _fill_row(el, r, values, keep_formulas)
+                _fill_row(el, r, values, keep_formulas, value_xml)
                 out.append(_bytes(el, strip))
                 pending_bytes += len(out[-1])
                 el.clear(keep_tail=True)
@@ -605,23 +607,24 @@ def _strip(text: bytes, strip: bytes) -> bytes:
     return text
 
 
-def _fill_row(row: etree._Element, r: int, values: SheetValues, keep_formulas: bool) -> None:
+def _fill_row(row: etree._Element, r: int, values: SheetValues, keep_formulas: bool,
+              value_xml: Callable = safe_value_xml) -> None:
     spill = values.spilled.get(r)
     value = values.formula_value
     if not spill:   # the common row: only its formula cells change
         for c in [f.getparent() for f in row.iter(F)]:
-            _set_value(c, value(r, cell_ref(c)[1]), keep_formulas)
+            _set_value(c, value(r, cell_ref(c)[1]), keep_formulas, value_xml)
         return
     seen = set()
     for c in row.iterchildren(C):
         _, col = cell_ref(c)
         seen.add(col)
         if col in spill:
-            _set_value(c, spill[col], keep_formulas)
+            _set_value(c, spill[col], keep_formulas, value_xml)
         elif c.find(F) is not None:
-            _set_value(c, value(r, col), keep_formulas)
+            _set_value(c, value(r, col), keep_formulas, value_xml)
     for col in sorted(set(spill) - seen):
-        c = _new_cell(r, col, spill[col], keep_formulas)
+        c = _new_cell(r, col, spill[col], keep_formulas, value_xml)
         before = [x for x in row.iterchildren(C) if split_ref(x.get("r"))[1] < col]
         if before:
             before[-1].addnext(c)
@@ -629,17 +632,18 @@ def _fill_row(row: etree._Element, r: int, values: SheetValues, keep_formulas: b
             row.insert(0, c)
 
 
-def _new_cell(r: int, col: int, v: Any, keep_formulas: bool) -> etree._Element:
+def _new_cell(r: int, col: int, v: Any, keep_formulas: bool,
+              value_xml: Callable = safe_value_xml) -> etree._Element:
     c = etree.Element(C, r=f"{get_column_letter(col)}{r}")
-    _set_value(c, v, keep_formulas)
+    _set_value(c, v, keep_formulas, value_xml)
     return c
 
 
-def _new_row(r: int, cells: dict[int, Any], keep_formulas: bool, nsmap: dict
-             ) -> etree._Element:
+def _new_row(r: int, cells: dict[int, Any], keep_formulas: bool, nsmap: dict,
+             value_xml: Callable = safe_value_xml) -> etree._Element:
     row = etree.Element(ROW, r=str(r), nsmap=nsmap)   # the sheet's prefixes, not lxml's
     for col in sorted(cells):
-        row.append(_new_cell(r, col, cells[col], keep_formulas))
+        row.append(_new_cell(r, col, cells[col], keep_formulas, value_xml))
     return row
 
 
@@ -683,10 +687,15 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
     by_part = {where[s]: (s, v) for s, v in values.items() if s in where}
     dropped = (("xl/vbaProject.bin",) if drop_vba else ()) + \
         (() if keep_formulas else ("xl/calcChain.xml",))
-    book_rels = rels_part(workbook_part(names))
+    book = workbook_part(names)
+    book_rels = rels_part(book)
+    # a values copy holds text as Excel does, in the shared strings (a t="str" cell is a
+    # formula's text result, and this copy has no formulas)
+    sst = None if keep_formulas else SharedStrings.of(names)
+    value_xml = sst.value_xml if sst else safe_value_xml
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
         for name, data in parts:
-            if name in dropped:
+            if name in dropped or (sst and name == sst.part):
                 continue
             info = zip_info(name, when)
             if name in by_part:
@@ -695,18 +704,95 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
                 frame = scan.sheet_frame(data, MAIN) if name in fast and \
                     not sheet_values.spilled else None
                 chunks = scan.rewrite(data, frame, sheet_values.formula_value, keep_formulas,
-                                      safe_value_xml) if frame else \
-                    sheet_chunks(data, sheet_values, keep_formulas)
+                                      value_xml) if frame else \
+                    sheet_chunks(data, sheet_values, keep_formulas, value_xml=value_xml)
                 with z.open(info, "w", force_zip64=len(data) > (1 << 30)) as w:
                     _write_behind(chunks, w)
                 continue
             if not keep_formulas and name.startswith("xl/tables/") and name.endswith(".xml"):
                 data = _table_without_formulas(data)
+            if name == book:
+                data = fresh_calc(data)
             if name == "[Content_Types].xml" and dropped:
                 data = _drop_overrides(data, dropped, drop_vba)
             elif name == book_rels and dropped:
                 data = _drop_relationships(data, tuple(posixpath.basename(d) for d in dropped))
             z.writestr(info, data)
+        if sst:
+            z.writestr(zip_info(sst.part, when), sst.xml())
+
+
+# the calculation engine of current Excel: a file that names an older one is recalculated
+# in full when Excel opens it, which would throw the cached values away
+EXCEL_CALC_ID = "191029"
+
+
+def fresh_calc(data: bytes) -> bytes:
+    """The workbook part of a copy whose cached values are all current: no
+    ``fullCalcOnLoad`` and today's calculation engine, so Excel, a preview or a viewer
+    shows the values as they are instead of recomputing on open (which, before the
+    add-in's functions are loaded, would turn every HTX_* cell into #NAME?)."""
+    root = parse(data)
+    calc = root.find(f"{{{MAIN}}}calcPr")
+    if calc is None:
+        return data
+    calc.attrib.pop("fullCalcOnLoad", None)
+    calc.set("calcId", EXCEL_CALC_ID)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def stale_calc(data: bytes) -> bytes:
+    """The workbook part of a file whose cached values are out of date: Excel recomputes
+    it in full on open."""
+    root = parse(data)
+    calc = root.find(f"{{{MAIN}}}calcPr")
+    if calc is None:
+        calc = etree.SubElement(root, f"{{{MAIN}}}calcPr")
+    calc.set("fullCalcOnLoad", "1")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+class SharedStrings:
+    """The shared-strings part of a values copy: the source's strings, then each new
+    text once."""
+
+    def __init__(self, part: str, data: bytes):
+        self.part, self.root = part, parse(data)
+        self.index: dict[str, int] = {}
+        for k, si in enumerate(self.root.iter(q("si"))):
+            t = si.find(T)
+            if t is not None and len(si) == 1:
+                self.index.setdefault(t.text or "", k)
+        self.count = int(self.root.get("count", "0") or 0)
+        self.size = len(self.root)
+
+    @classmethod
+    def of(cls, parts: dict[str, bytes]) -> "SharedStrings | None":
+        path = next((t for k, t in relationships(parts, workbook_part(parts)).values()
+                     if k.endswith("/sharedStrings")), None)
+        return cls(path, parts[path]) if path in parts else None
+
+    def value_xml(self, v: Any) -> tuple[str | None, str | None]:
+        t, text = safe_value_xml(v)
+        if t != "str":
+            return t, text
+        k = self.index.get(text)
+        if k is None:
+            si = etree.SubElement(self.root, q("si"))
+            el = etree.SubElement(si, T)
+            el.text = text
+            if text != text.strip():
+                el.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            k = self.index[text] = self.size
+            self.size += 1
+        self.count += 1
+        return "s", str(k)
+
+    def xml(self) -> bytes:
+        self.root.set("count", str(self.count))
+        self.root.set("uniqueCount", str(self.size))
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
+                              standalone=True)
 
 
 def _table_without_formulas(data: bytes) -> bytes:

@@ -591,9 +591,9 @@ def text(data: bytes, s: int, e: int, amp: bool, cr: bool) -> str:
 
 # ------------------------------------------------------------------------- writing
 
-T_CODES = {None: 0, "b": 1, "e": 2, "str": 3}
-T_BYTES = np.frombuffer(b' t="b" t="e" t="str"', np.uint8).copy()
-T_AT = np.array([0, 0, 6, 12, 20], np.int64)   # where each type's spelling ends
+T_CODES = {None: 0, "b": 1, "e": 2, "str": 3, "s": 4}
+T_BYTES = np.frombuffer(b' t="b" t="e" t="str" t="s"', np.uint8).copy()
+T_AT = np.array([0, 0, 6, 12, 20, 26], np.int64)   # where each type's spelling ends
 
 
 def escape(s: str) -> str:
@@ -617,7 +617,7 @@ def put_nb(out, o, buf, s, e):
 @njit(cache=True)
 def splice_nb(buf, start, end, cells, which, tcode, vals, voff, keep_formulas, out):
     """``buf[start:end]`` with the cells ``which`` (rows of ``cells``, in order) given new cached
-    values: type ``tcode`` (0 number, 1 ``b``, 2 ``e``, 3 ``str``) and the escaped text
+    values: type ``tcode`` (0 number, 1 ``b``, 2 ``e``, 3 ``str``, 4 ``s``) and the escaped text
     ``vals[voff[k]:voff[k + 1]]`` (empty: no value). A cell keeps its other attributes
     where they were; a new ``t`` goes last; without formulas the ``<f>`` and ``cm`` go.
     Returns the length written into ``out``."""

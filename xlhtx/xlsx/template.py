@@ -170,36 +170,45 @@ class Book:
         return self._formats[key]
 
 
+SHEETS = ("Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map", "Tiers",
+          "Contracts", "MarginLadders", "xlwings.conf")
+
+
 def build(out: str | Path, table: TierTable | None = None,
-          positions: dict[str, list] | None = None, n_rows: int | None = None) -> Path:
-    """Build the template at ``out`` (``.xlsm``). ``n_rows`` repeats the sample book to
-    that many Positions rows (for benchmarks)."""
+          positions: dict[str, list] | None = None, n_rows: int | None = None,
+          for_values: bool = False) -> Path:
+    """Build the template at ``out`` (``.xlsm``), its formulas without cached values
+    (``xlhtx.headless.build_template`` computes them). ``n_rows`` repeats the sample book
+    to that many Positions rows (for benchmarks). ``for_values``: the ``.xlsx`` a values
+    copy is made from — no VBA project, no xlwings.conf sheet, a Guide for a file whose
+    cells hold values."""
     table = table or snapshot()
     positions = positions or sample_positions()
     stamp = dt.datetime.strptime(table.as_of[:10], "%Y-%m-%d") if table.as_of else \
         dt.datetime(2026, 1, 1)
     out = Path(out)
     check_output(out)
-    if out.suffix.lower() != ".xlsm":
-        raise XlhtxError(f"{out}: the template carries the xlwings macros; name it .xlsm")
-    atomic_write(out, lambda dst: _write(dst, table, positions, n_rows, stamp))
+    if out.suffix.lower() != (".xlsx" if for_values else ".xlsm"):
+        raise XlhtxError(f"{out}: the template carries the xlwings macros; name it .xlsm"
+                         if not for_values else f"{out}: a values copy is an .xlsx")
+    atomic_write(out, lambda dst: _write(dst, table, positions, n_rows, stamp, for_values))
     return out
 
 
 def _write(dst: Path, table: TierTable, positions: dict[str, list], n_rows: int | None,
-           stamp: dt.datetime) -> None:
+           stamp: dt.datetime, for_values: bool = False) -> None:
     wb = xlsxwriter.Workbook(str(dst), {"strings_to_numbers": False,
                                         "strings_to_formulas": False,
                                         "strings_to_urls": False})
     b = Book(wb)
     # fixed metadata and XlsxWriter's fixed zip times: the same build gives the same bytes
     wb.set_properties({"author": f"xlhtx {__version__}", "created": stamp})
-    wb.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
-    wb.set_vba_name("ThisWorkbook")
-    sheets = {name: wb.add_worksheet(name, worksheet_class=Worksheet) for name in (
-        "Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map", "Tiers",
-        "Contracts", "MarginLadders", "xlwings.conf")}
-    guide(b, sheets["Guide"], table)
+    if not for_values:
+        wb.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
+        wb.set_vba_name("ThisWorkbook")
+    names = SHEETS[:-1] if for_values else SHEETS
+    sheets = {name: wb.add_worksheet(name, worksheet_class=Worksheet) for name in names}
+    guide(b, sheets["Guide"], table, for_values)
     position_sheet(b, sheets["Positions"], positions, n_rows)
     ladder_sheet(b, sheets["Ladder"])
     scenario_sheet(b, sheets["Scenario"])
@@ -210,10 +219,12 @@ def _write(dst: Path, table: TierTable, positions: dict[str, list], n_rows: int 
     reference_sheet(b, sheets["Contracts"], [("Contracts", contract_rows(table))], table)
     ladders = table.ladder_margin or snapshot().ladder_margin
     reference_sheet(b, sheets["MarginLadders"], [("MarginLadders", ladders.to_rows())], table)
-    xlwings_conf(b, sheets["xlwings.conf"])
+    if not for_values:
+        xlwings_conf(b, sheets["xlwings.conf"])
     # every sheet has a VBA code name (Excel expects one per sheet in a macro workbook)
     for i, (name, ws) in enumerate(sheets.items(), start=1):
-        ws.set_vba_name(f"Sheet{i}")
+        if not for_values:
+            ws.set_vba_name(f"Sheet{i}")
         if name not in ("Tiers", "MarginLadders", "xlwings.conf"):
             fit_to_page(ws)
     sheets["Positions"].activate()
@@ -240,7 +251,38 @@ def widths(ws, values: dict[str, float]) -> None:
         ws.set_column(f"{col}:{col}", w)
 
 
-def guide(b: Book, ws, table: TierTable) -> None:
+# what a user sees at each step, from opening the file to live functions
+INSTALL_GUIDE = [
+    ("Install (Windows, Excel): from opening to live functions", "h"),
+    ("1. pip install . in a clone of xlhtx (it brings the pinned xlwings), then xlwings "
+     "addin install.", None),
+    ("2. A downloaded file has its macros blocked: right-click it, Properties, tick "
+     "Unblock. In Excel trust access to the VBA project object model (Trust Center, "
+     "Macro Settings).", None),
+    ("3. Open this workbook. Every cell shows the numbers stored when the file was built; "
+     "the HTX_* cells are not live yet (an edited row would show #NAME?).", None),
+    ("4. In the xlwings tab press Import Functions (set the Interpreter first if Python is "
+     "not on the PATH; the UDF module, xlhtx.udfs, is set in the xlwings.conf sheet).",
+     None),
+    ("5. Press Ctrl+Alt+F9 once: Excel recomputes every cell with the add-in. From then on "
+     "the cells recalculate as you type.", None),
+    ("Refresh the tier tables from HTX: xlhtx tiers fetch --workbook <this file> "
+     "(or edit the Tiers sheet: its Tiers and RiskLimits tables, read by every HTX_* "
+     "cell through the name TierTables, which leaves 50 empty rows for rows you add; "
+     "past them, widen it in Formulas > Name Manager).", None),
+    ("Without Excel: xlhtx recalc <this file> -o values.xlsx writes a copy with computed "
+     "values that any viewer shows.", None),
+]
+VALUES_GUIDE = [
+    ("This copy holds values", "h"),
+    ("The numbers the HTX_* formulas of xlhtx.xlsm computed, as plain values for any "
+     "viewer (Excel, a file preview, LibreOffice): nothing here recalculates. Change "
+     "positions in xlhtx.xlsm, or run xlhtx calc on a positions file; xlhtx recalc "
+     "xlhtx.xlsm -o values.xlsx --values-only makes a new copy.", None),
+]
+
+
+def guide(b: Book, ws, table: TierTable, for_values: bool = False) -> None:
     lines = [
         ("xlhtx — HTX futures margin, tiers and liquidation in Excel", "title"),
         ("", None),
@@ -266,19 +308,7 @@ def guide(b: Book, ws, table: TierTable) -> None:
          "in coin. Coin-margined contracts (BTC-USD): margin and PnL in the coin; face value "
          "in USD. Ratios are fractions (100% = liquidation).", None),
         ("", None),
-        ("Install (Windows, Excel)", "h"),
-        ("pip install xlhtx; xlwings addin install; unblock this file if it was downloaded "
-         "(right-click, Properties, Unblock: Excel blocks macros of files from the internet); "
-         "in Excel trust access to the VBA project object model (Trust Center, Macro "
-         "Settings); open this workbook; in the xlwings tab set the Interpreter if Python "
-         "is not on the PATH (the UDF module is xlhtx.udfs, set in the xlwings.conf sheet); "
-         "press Import Functions.", None),
-        ("Refresh the tier tables from HTX: xlhtx tiers fetch --workbook <this file> "
-         "(or edit the Tiers sheet: its Tiers and RiskLimits tables, read by every HTX_* "
-         "cell through the name TierTables, which leaves 50 empty rows for rows you add; "
-         "past them, widen it in Formulas > Name Manager).", None),
-        ("Without Excel: xlhtx recalc <this file> -o values.xlsx writes a copy with computed "
-         "values that any viewer shows.", None),
+        *(VALUES_GUIDE if for_values else INSTALL_GUIDE),
         ("", None),
         ("Tier snapshot", "h"),
         (f"As of {table.as_of}. Source: {table.source}", None),

@@ -86,10 +86,9 @@ def workbook(out_dir: Path, say: Callable[[str], None]) -> None:
     """Build the template and recalculate it without Excel."""
     from openpyxl import load_workbook
 
-    from xlhtx.headless import recalc
-    from xlhtx.xlsx.template import build
-    book = build(out_dir / "xlhtx.xlsm")
-    values = recalc(book, out_dir / "xlhtx-values.xlsx", values_only=True)
+    from xlhtx.headless import build_template, build_values_copy
+    book = build_template(out_dir / "xlhtx.xlsm")
+    values = build_values_copy(out_dir / "xlhtx-values.xlsx")
     ws = load_workbook(values, read_only=True)["Positions"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     numeric = [r for r in rows if isinstance(r[18], (int, float))]

@@ -42,6 +42,7 @@ SPEC = {
     "HTX_INSURANCE": "contract, side, contracts, entry_price, leverage, exec_price, [margin], [fee_rate], [tiers]",
     "HTX_ADLRANK": "pnl_col, margin_col, notional_col",
     "HTX_VERSION": "",
+    "HTX_TIERSET": "tiers",
 }
 T = snapshot("legacy")
 
@@ -259,3 +260,22 @@ def test_fuzzed_tier_ranges_give_a_clear_message(rows):
             assert type(e).__name__ == "UdfError" and str(e).startswith("#")
             return
         assert isinstance(out, float) and math.isfinite(out)
+
+
+def test_a_tier_handle_stands_for_its_table(xl):
+    """The workbook passes one short handle instead of the 3,000-cell range to every call;
+    the numbers are the range's, an edited range has a new handle, and a handle this
+    Python session never loaded says how to reload it."""
+    _, m = xl
+    table = [list(r) for r in T.to_rows(risk_limit=False)]
+    handle = excel_call(m, "HTX_TIERSET", tuple(map(tuple, table)))
+    assert re.fullmatch(r"tiers [0-9a-f]{16}: [\d,]+ tier rows, as of .+", handle)
+    args = ("BTC-USDT", "long", 5000.0, 30000.0, 125.0, None)
+    by_range = excel_call(m, "HTX_LIQPRICE", *args, tuple(map(tuple, table)))
+    assert excel_call(m, "HTX_LIQPRICE", *args, handle) == by_range
+    edited = [r[:] for r in table]
+    k = table[0].index("adjust_factor")
+    edited[1][k] = edited[1][k] * 2      # one adjustment factor changed
+    assert excel_call(m, "HTX_TIERSET", tuple(map(tuple, edited))) != handle
+    with pytest.raises(Exception, match="not loaded in this Python session.*Ctrl\\+Alt\\+F9"):
+        excel_call(m, "HTX_LIQPRICE", *args, "tiers 0123456789abcdef: 1 tier rows")

@@ -77,8 +77,16 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert [c.value for c in pos[1]][:8] == ["Contract", "Side", "Margin mode", "Leverage",
                                              "Contracts", "Entry price", "Mark price", "Margin"]
     assert pos["S2"].value.startswith("=HTX_LIQPRICE(Positions[[#This Row],[Contract]]")
-    # every HTX_* cell reads the Tiers sheet's two tables through one name over both
-    assert pos["S2"].value.endswith(",TierTables)")
+    # every HTX_* cell reads the tier table through one cell holding its handle, which
+    # reads the Tiers sheet's two tables through one name over both
+    assert pos["S2"].value.endswith(",TierSet)")
+    handle = wb.defined_names["TierSet"].attr_text
+    sheet, cell = handle.split("!")
+    assert wb[sheet][cell.replace("$", "")].value == "=HTX_TIERSET(TierTables)"
+    calls = [c.value for ws in wb for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("=") and "HTX_" in c.value]
+    assert len(calls) > 40 and all("TierTables" not in f for f in calls
+                                   if not f.startswith("=HTX_TIERSET("))
     tiers = wb["Tiers"]
     assert tiers.tables["Tiers"].ref.startswith("A1:J")
     assert tiers.tables["RiskLimits"].ref == "L1:S51"     # 50 risk-limit tiers

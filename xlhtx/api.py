@@ -7,6 +7,8 @@ one kernel call and one pass that words the rows that have no number.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,10 +135,43 @@ def _cached_parse(rows: Any, kind: str, parse) -> Any:
     return hit
 
 
+# handle -> table (``tier_handle``): a workbook's cells pass the handle, not the range
+_HANDLES: OrderedDict = OrderedDict()
+HANDLE = re.compile(r"^tiers ([0-9a-f]{16})\b")
+
+
+def tier_handle(tiers: Any) -> str:
+    """A short text naming ``tiers`` (a range, parsed once per distinct content) for the
+    ``tiers`` argument of every other call: in a workbook the table then crosses from
+    Excel to Python once per recalculation (the cell holding the handle), not once per
+    call. The handle is the content's hash, so an edited table gets a new one."""
+    table = resolve_tiers(tiers)
+    digest = hashlib.blake2b(repr((table.source, table.as_of, sorted(table.contracts.items()),
+                                   table.ladders)).encode(), digest_size=8).hexdigest()
+    _HANDLES[digest] = table
+    _HANDLES.move_to_end(digest)
+    while len(_HANDLES) > _TIER_CACHE_SIZE:
+        _HANDLES.popitem(last=False)
+    return f"tiers {digest}: {len(table.ladders):,} tier rows, as of {table.as_of or '?'}"
+
+
+def _from_handle(text: str) -> TierTable | None:
+    m = HANDLE.match(text.strip())
+    if m is None:
+        return None
+    table = _HANDLES.get(m.group(1))
+    if table is None:
+        raise TableError(f"tiers = {text!r}: this tier table handle is not loaded in this "
+                         "Python session (Excel keeps cell values when Python restarts): "
+                         "press Ctrl+Alt+F9 so the HTX_TIERSET cell loads the table again")
+    return table
+
+
 def resolve_tiers(tiers: Any = None) -> TierTable:
     """``None`` -> the bundled snapshot of today's HTX; ``"legacy"`` / ``"today"`` -> that
-    bundled snapshot; a ``TierTable`` as is; an Excel range (header + rows: the Tiers
-    and RiskLimits tables, alone or side by side) parsed once per distinct content."""
+    bundled snapshot; a handle (``tier_handle``) -> its table; a ``TierTable`` as is; an
+    Excel range (header + rows: the Tiers and RiskLimits tables, alone or side by side)
+    parsed once per distinct content."""
     if tiers is None:
         return snapshot()
     if isinstance(tiers, TierTable):
@@ -145,6 +180,9 @@ def resolve_tiers(tiers: Any = None) -> TierTable:
             isinstance(tiers[0], (list, tuple)) and len(tiers[0]) == 1:
         tiers = tiers[0][0]      # one cell (Excel passes ranges as rows of cells)
     if isinstance(tiers, str):
+        handled = _from_handle(tiers)
+        if handled is not None:
+            return handled
         if snapshot_name(tiers) is None:
             raise TableError(f"tiers = {tiers!r}: give a tier range (Tiers and RiskLimits "
                              "tables), or the name of a bundled snapshot: today or legacy")

@@ -436,6 +436,14 @@ def HTX_ADLRANK(pnl_col, margin_col, notional_col):
     return cells(lambda: api.adl_rank(pnl_col, margin_col, notional_col), locals())
 
 
+@excel_function
+def HTX_TIERSET(tiers):
+    """The tier table as one short handle for the tiers argument of the other HTX_*
+    functions: the table then crosses from Excel to Python once per recalculation, not
+    once per call (an edited table gives a new handle)."""
+    return run(lambda: api.tier_handle(tiers))
+
+
 @xw.func(category=CATEGORY)
 def HTX_VERSION():
     """xlhtx version, the bundled tier snapshot's date and the systems of its tables."""
@@ -450,5 +458,6 @@ FUNCTIONS = {name: f for name, f in list(globals().items()) if name.startswith("
 # functions whose rows depend on each other or that return a table: a column of their
 # calls is not one call over the column
 NOT_ROW_WISE = frozenset({"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION",
+                          "HTX_TIERSET",
                           "HTX_ACCOUNT", "HTX_RISKRATE", "HTX_LIQMAP"})
 ROW_WISE = frozenset(FUNCTIONS) - NOT_ROW_WISE

@@ -34,6 +34,10 @@ from xlhtx.reference.snapshot import snapshot
 # every HTX_* call reads the Tiers sheet's two Tables (adjustment-factor ladders and, beside
 # them, risk-limit tiers) through one defined name over both, with room to add rows
 TIERS = "TierTables"
+# every HTX_* cell reads the tier table through one cell holding its handle
+# (HTX_TIERSET(TierTables)): the table crosses from Excel to Python once per
+# recalculation, not once per call
+TIER_SET = "TierSet"
 TIER_SLACK = 50
 NAVY = "#1F3864"
 HEAD = {"bold": True, "font_color": "#FFFFFF", "bg_color": NAVY, "align": "center",
@@ -313,6 +317,10 @@ def guide(b: Book, ws, table: TierTable, for_values: bool = False) -> None:
         ("Tier snapshot", "h"),
         (f"As of {table.as_of}. Source: {table.source}", None),
         (f"Systems of the loaded tables: {table.system_summary()}.", None),
+        ("The tables every HTX_* cell reads, as one handle (the name TierSet, the cell "
+         "below: HTX_TIERSET over the Tiers sheet's tables; an edit there gives a new "
+         "handle and recalculates everything):", None),
+        ("=HTX_TIERSET", "tierset"),
         ("Risk-limit tiers (HTX's USDT-M trading system since 2026): the MMR is the tier's, "
          "the tier holds the position side's contracts, the leverage may not pass the "
          "tier's max_leverage. HTX publishes no partial liquidation for them: the Ladder, "
@@ -334,7 +342,10 @@ def guide(b: Book, ws, table: TierTable, for_values: bool = False) -> None:
         style = {"title": dict(bold=True, font_size=16, font_color=NAVY),
                  "h": dict(bold=True, font_size=12, font_color=NAVY)}.get(kind, {})
         f = b.fmt(style, text_wrap=True, valign="top")
-        if text:
+        if kind == "tierset":
+            ws.write_formula(i, 0, f"=HTX_TIERSET({TIERS})", b.fmt(GREY), "")
+            b.wb.define_name(TIER_SET, f"=Guide!$A${i + 1}")
+        elif text:
             ws.write_string(i, 0, text, f)
         # rows sized to their text: Excel does not grow a wrapped row written by a program
         lines_needed = max(1, -(-len(text) // GUIDE_CHARS_PER_LINE))
@@ -357,7 +368,7 @@ def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) 
         else:
             # rows a user adds to the Table get the formula too (calculatedColumnFormula);
             # a message ("no liquidation: ...") shrinks into its cell, not over the next
-            column["formula"] = "=" + this_row(formula.format(T=TIERS), "Positions")
+            column["formula"] = "=" + this_row(formula.format(T=TIER_SET), "Positions")
             # (the status, last, runs on into the empty cells beside it instead)
             column["format"] = b.fmt(num_format=fmt, shrink=name != "Status")
         columns.append(column)
@@ -481,7 +492,7 @@ def ladder_sheet(b: Book, ws) -> None:
                     "today) HTX publishes no partial liquidation: all of it goes at the "
                     "first trigger.", b.fmt(NOTE))
     f = (f"=HTX_LIQLADDER({refs['Contract']},{refs['Side']},{refs['Contracts']},"
-         f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIERS})")
+         f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIER_SET})")
     # the function's own header is the table's header: nothing hidden, one call
     spill(b, ws, f"A{top}:G{top + LADDER_STEPS}", f,
           {"C": b.fmt(num_format="#,##0"), "D": b.fmt(num_format="#,##0"),
@@ -554,7 +565,7 @@ def scenario_sheet(b: Book, ws) -> None:
     header_row(b, ws, top - 1, ["Move from mark", "Price", "Contracts left", "Margin ratio",
                                 "Equity", "PnL"])
     centre = "IF(ISNUMBER($E$3),$E$3,$E$4)"
-    after = f"{pos},{refs['Leverage']},B{{r}},{refs['Margin']},{TIERS}"
+    after = f"{pos},{refs['Leverage']},B{{r}},{refs['Margin']},{TIER_SET}"
     move = b.fmt(num_format="+0.00%;-0.00%;0.00%")
     # the ratio column shrinks its words (a fully liquidated position has no ratio), as
     # the Positions formula columns do
@@ -663,7 +674,7 @@ def accounts_sheet(b: Book, ws) -> None:
         for c in "ABCD":
             ws.write_blank(f"{c}{r}", None, b.fmt(INPUT))
     collateral = f"A{c0 + 1}:D{c0 + 1 + COLLATERAL_ROWS}"
-    spill(b, ws, f"G{top}:J{last}", f"=HTX_ACCOUNT({cols},B4,B3,B5,{TIERS},{collateral})",
+    spill(b, ws, f"G{top}:J{last}", f"=HTX_ACCOUNT({cols},B4,B3,B5,{TIER_SET},{collateral})",
           formats)
     widths(ws, {"A": 30, "B": 12, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15, "H": 13,
                 "I": 12, "J": 15})
@@ -695,7 +706,7 @@ def liqmap_sheet(b: Book, ws) -> None:
                                                  "Leverage", "Margin"))
     formats = dict(zip("ABCDEFG", (b.fmt(num_format=f) for f in (
         PRICE, PRICE, "#,##0", "#,##0", MONEY, MONEY, MONEY))))
-    spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIERS},B6,B7)",
+    spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIER_SET},B6,B7)",
           formats, header=True)
     # the mark: a short navy block stacked on top of its bucket's bars (it hides none of
     # them, and every chart engine draws a stacked column), 0 in every other bucket

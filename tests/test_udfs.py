@@ -153,9 +153,12 @@ def test_scalar_errors_raise_one_clear_line(xl):
     with pytest.raises(Exception, match="unequal length"):
         excel_call(m, "HTX_LIQPRICE", col("BTC-USDT", "BTC-USDT"), "long",
                    col(1.0, 2.0, 3.0), 30000.0, 125.0)
-    # no liquidation is a result, not an error
-    assert excel_call(m, "HTX_LIQPRICE", "BTC-USD", "short", 100.0, 30000.0, 1.0).startswith(
-        "no liquidation")
+    # no liquidation is a result, not an error: the words, short enough for a cell
+    assert excel_call(m, "HTX_LIQPRICE", "BTC-USD", "short", 100.0, 30000.0, 1.0) == \
+        "no liquidation"
+    got = excel_call(m, "HTX_LIQPRICE", col("BTC-USD", "BTC-USDT"), "short", 100.0, 30000.0,
+                     1.0, None, "legacy")
+    assert got[0] == ["no liquidation"] and isinstance(got[1][0], float)
 
 
 def test_excel_error_values_and_empty_text_arrive_as_empty(xl):

@@ -24,7 +24,7 @@ import xlwings as xw
 from xlhtx import api, book
 from xlhtx.version import __version__
 from xlhtx.errors import CellError, XlhtxError
-from xlhtx.messages import NO_EQUITY
+from xlhtx.messages import NO_EQUITY, NO_NUMBER
 
 CATEGORY = "xlhtx (HTX futures)"
 
@@ -139,9 +139,18 @@ def run(compute: Callable[[], Any]) -> Any:
 
 
 
+# results without a number, as a cell shows them: the word, not the sentence (a narrow
+# column would shrink the sentence to nothing; the Status column and the docs say why)
+SHORT = {text: text.split(":", 1)[0] for text in NO_NUMBER.values() if not text.startswith("#")}
+
+
+def shown(value: Any) -> Any:
+    return SHORT.get(value, value) if isinstance(value, str) else value
+
+
 def single(result: api.Result) -> Any:
     """The one row of a single-cell call: its value or text; its error raised."""
-    value = result.cell(0)
+    value = shown(result.cell(0))
     if value == float("inf"):
         return NO_EQUITY
     if isinstance(value, str) and value.startswith("#"):
@@ -162,13 +171,13 @@ def cells(compute: Callable[[], api.Result], arguments: dict[str, Any]) -> Any:
     if max((_length(v) for v in inputs), default=1) == 1 and len(result) == 1:
         return single(result)
     if any(_is_row(v) for v in inputs):
-        return [[NO_EQUITY if v == float("inf") else v for v in result.to_list()]]
+        return [[NO_EQUITY if v == float("inf") else shown(v) for v in result.to_list()]]
     if isinstance(result, api.TextResult):
-        return [[result.cell(i)] for i in range(len(result))]
+        return [[shown(result.cell(i))] for i in range(len(result))]
     with no_gc():  # 100,000 one-cell lists would otherwise set off the cyclic GC again and again
         out = result.values.reshape(-1, 1).tolist()
     for i in np.flatnonzero(~result.ok).tolist():
-        out[i][0] = result.cell(i)
+        out[i][0] = shown(result.cell(i))
     for i in np.flatnonzero(result.values == np.inf).tolist():
         out[i][0] = NO_EQUITY
     return out

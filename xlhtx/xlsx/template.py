@@ -86,11 +86,13 @@ POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
                                 "[@[Entry price]],[@Leverage],[@Margin],{T})"),
     ("Distance to liq. %", PCT, "HTX_LIQDISTANCE([@Contract],[@Side],[@Contracts],"
                                 "[@[Entry price]],[@[Mark price]],[@Leverage],[@Margin],{T})"),
-    ("Margin asset", "@", "HTX_MARGINASSET([@Contract],{T})"),
+    ("Margin asset", "@", "HTX_MARGINASSET([@Contract],{T})"),   # (centred, below)
     ("Status", "@", "HTX_STATUS([@Contract],[@Side],[@Contracts],[@[Entry price]],"
                     "[@[Mark price]],[@Leverage],[@Margin],{T})"),
 ]
 PRICE_COLUMNS = ("Entry price", "Mark price", "Liq. price", "Bankruptcy price")
+# amounts in the row's margin asset (Margin asset column): USDT to the cent, a coin to 8
+MONEY_COLUMNS = ("Margin", "Notional", "Initial margin", "Maint. margin", "PnL", "Equity")
 # a price shows the digits its size needs (BTC 29,915.56; DOGE 0.122213): by magnitude
 PRICE_FORMATS = ((1000, "#,##0.00"), (1, "#,##0.0000"), (0, "0.000000##"))
 INPUTS = [c[0] for c in POSITION_COLUMNS if c[2] is None]
@@ -229,7 +231,9 @@ def _write(dst: Path, table: TierTable, positions: dict[str, list], n_rows: int 
     for i, (name, ws) in enumerate(sheets.items(), start=1):
         if not for_values:
             ws.set_vba_name(f"Sheet{i}")
-        if name not in ("Tiers", "MarginLadders", "xlwings.conf"):
+        if name in ("Positions", "Tiers", "Contracts", "MarginLadders"):
+            fit_to_width(ws)
+        elif name != "xlwings.conf":
             fit_to_page(ws)
     sheets["Positions"].activate()
     wb.close()
@@ -242,6 +246,14 @@ def fit_to_page(ws) -> None:
     """Print (and render) a sheet on one landscape page, charts included."""
     ws.set_landscape()
     ws.fit_to_pages(1, 1)
+
+
+def fit_to_width(ws) -> None:
+    """A table sheet printed one landscape page wide, as many pages tall as it takes,
+    its header row repeated on each."""
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
 
 
 def header_row(b: Book, ws, row: int, headers: Sequence[str], col: int = 0) -> None:
@@ -370,7 +382,8 @@ def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) 
             # a message ("no liquidation: ...") shrinks into its cell, not over the next
             column["formula"] = "=" + this_row(formula.format(T=TIER_SET), "Positions")
             # (the status, last, runs on into the empty cells beside it instead)
-            column["format"] = b.fmt(num_format=fmt, shrink=name != "Status")
+            column["format"] = b.fmt(num_format=fmt, shrink=name != "Status",
+                                     **({"align": "center"} if name == "Margin asset" else {}))
         columns.append(column)
     data = [list(sample[k % len(sample)]) for k in range(n)]
     ws.add_table(0, 0, n, len(headers) - 1, {
@@ -396,6 +409,14 @@ def position_sheet(b: Book, ws, positions: dict[str, list], n_rows: int | None) 
             "criteria": f'=LEFT({col["Status"]}{lo},{len(word)})="{word}"'})
     for name in PRICE_COLUMNS:
         price_formats(b, ws, f"{col[name]}{lo}:{col[name]}{hi}")
+    asset = f"${col['Margin asset']}{lo}"
+    for name in MONEY_COLUMNS:
+        ref = f"{col[name]}{lo}:{col[name]}{hi}"
+        when_number(b, ws, ref, f'{asset}="USDT"', {"num_format": "#,##0.00"}, stop=True)
+        when_number(b, ws, ref, f'{asset}<>""', {"num_format": "#,##0.00000000"}, stop=True)
+    validate(ws, f"{col['Margin']}{lo}:{col['Margin']}{hi}",
+             {"validate": "decimal", "criteria": ">", "value": 0},
+             "Isolated margin in the margin asset; leave it blank for the initial margin")
     ws.freeze_panes("B2")
     for h, letter in col.items():
         ws.set_column(f"{letter}:{letter}", 40 if h == "Status" else
@@ -597,10 +618,21 @@ def scenario_sheet(b: Book, ws) -> None:
     chart.set_style(13)
     xs = [ws.name, top, 1, last - 1, 1]
     chart.add_series({"name": [ws.name, top - 1, 2], "categories": xs,
-                      "values": [ws.name, top, 2, last - 1, 2], "marker": {"type": "circle"}})
+                      "values": [ws.name, top, 2, last - 1, 2], "marker": {"type": "circle"},
+                      "line": {"color": NAVY}})
     chart.add_series({"name": [ws.name, top - 1, 3], "categories": xs,
                       "values": [ws.name, top, 3, last - 1, 3], "y2_axis": True,
-                      "marker": {"type": "none"}})
+                      "marker": {"type": "none"}, "line": {"color": "#ED7D31"}})
+    # 100% margin ratio (liquidation) across the grid, on the ratio's axis
+    ws.write_string("H16", "Margin ratio 100%", b.fmt(shrink=True))
+    ws.write_formula("H17", f"=B{top + 1}", None, "")
+    ws.write_formula("H18", f"=B{last}", None, "")
+    ws.write_number("I17", 1)
+    ws.write_number("I18", 1)
+    chart.add_series({"name": "margin ratio 100%", "categories": [ws.name, 16, 7, 17, 7],
+                      "values": [ws.name, 16, 8, 17, 8], "y2_axis": True,
+                      "marker": {"type": "none"},
+                      "line": {"color": "#ED7D31", "dash_type": "round_dot"}})
     chart.add_series({"name": "liquidation price", "categories": [ws.name, 12, 7, 13, 7],
                       "values": [ws.name, 12, 8, 13, 8], "marker": {"type": "none"},
                       "line": {"color": "#FF5B5B", "dash_type": "dash"}})
@@ -676,7 +708,7 @@ def accounts_sheet(b: Book, ws) -> None:
     collateral = f"A{c0 + 1}:D{c0 + 1 + COLLATERAL_ROWS}"
     spill(b, ws, f"G{top}:J{last}", f"=HTX_ACCOUNT({cols},B4,B3,B5,{TIER_SET},{collateral})",
           formats)
-    widths(ws, {"A": 30, "B": 12, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15, "H": 13,
+    widths(ws, {"A": 52, "B": 12, "C": 12, "D": 13, "E": 13, "F": 10, "G": 15, "H": 13,
                 "I": 12, "J": 15})
 
 
@@ -705,7 +737,7 @@ def liqmap_sheet(b: Book, ws) -> None:
     cols = ",".join(f"Positions[{c}]" for c in ("Contract", "Side", "Contracts", "Entry price",
                                                  "Leverage", "Margin"))
     formats = dict(zip("ABCDEFG", (b.fmt(num_format=f) for f in (
-        PRICE, PRICE, "#,##0", "#,##0", MONEY, MONEY, MONEY))))
+        "#,##0.##", "#,##0.##", "#,##0", "#,##0", "#,##0", "#,##0", "#,##0"))))
     spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIER_SET},B6,B7)",
           formats, header=True)
     # the mark: a short navy block stacked on top of its bucket's bars (it hides none of

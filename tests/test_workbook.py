@@ -511,3 +511,33 @@ def test_the_values_copy_is_plain_values():
     pos = wb["Positions"]
     assert pos["W2"].value == "warning" and pos["W2"].data_type == "s"
     assert pos["S2"].value == pytest.approx(29400 / 0.985, rel=1e-12)
+
+
+def test_chart_caches_hold_the_cells_they_plot(book, model):
+    """A file preview draws a chart from its cached series: the build fills them with the
+    computed cells, and a scatter's x values are numbers (a text cache would plot the
+    points against 1, 2, 3...)."""
+    from lxml import etree
+    c = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+    p = parts(book)
+    v = model.calculate()
+    for name in sorted(n for n in p if n.startswith("xl/charts/chart")):
+        root = etree.fromstring(p[name])
+        for x in root.iter(f"{c}xVal"):
+            assert x.find(f"{c}numRef") is not None, name
+        for ref in root.iter(f"{c}numRef"):
+            sheet, cells = ref.findtext(f"{c}f").rsplit("!", 1)
+            sheet = sheet.strip("'")
+            from openpyxl.utils import range_boundaries
+            c0, r0, c1, r1 = range_boundaries(cells.replace("$", ""))
+            want = [v.get((sheet, r, col), model.inputs.get(sheet, r, col))
+                    for r in range(r0, r1 + 1) for col in range(c0, c1 + 1)]
+            cache = ref.find(f"{c}numCache")
+            got = {int(pt.get("idx")): float(pt.findtext(f"{c}v"))
+                   for pt in cache.iter(f"{c}pt")}
+            assert int(cache.find(f"{c}ptCount").get("val")) == len(want)
+            assert got == {i: float(w) for i, w in enumerate(want)
+                           if isinstance(w, (int, float)) and not isinstance(w, bool)}, name
+    ladder = etree.fromstring(p["xl/charts/chart1.xml"])
+    first_x = next(ladder.iter(f"{c}xVal")).find(f".//{c}pt/{c}v").text
+    assert float(first_x) == v[("Ladder", 13, 9)] > 1000     # the mark, not "1"

@@ -675,12 +675,14 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
                   keep_formulas: bool = True, drop_vba: bool = False,
                   when: tuple = FIXED_TIME, level: int = 6, parts: Parts | None = None,
                   fast: frozenset[str] = frozenset(),
+                  cell_value: Callable[[str, int, int], Any] | None = None,
                   progress: Callable[[str], None] = lambda s: None) -> None:
     """A copy of ``src`` (its ``parts`` if already read) whose sheets hold ``values``
     ({sheet name: SheetValues}). Sheets are streamed into the archive; deflating runs in
     a second thread while the next rows are filled (zlib releases the GIL). Parts named
     in ``fast`` (``read_fast`` read them) are written by the compiled splice (``scan``)
-    unless a spill adds cells to them."""
+    unless a spill adds cells to them. With ``cell_value(sheet, row, col)`` the charts'
+    cached series are refreshed from the cells they plot."""
     parts = read_parts(src) if parts is None else parts
     names = dict(parts)
     where = sheet_parts(names)
@@ -713,6 +715,8 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
                 data = _table_without_formulas(data)
             if name == book:
                 data = fresh_calc(data)
+            elif cell_value and name.startswith("xl/charts/chart") and name.endswith(".xml"):
+                data = chart_with_values(data, cell_value)
             if name == "[Content_Types].xml" and dropped:
                 data = _drop_overrides(data, dropped, drop_vba)
             elif name == book_rels and dropped:
@@ -720,6 +724,54 @@ def inject_values(src: str | Path, dst: str | Path, values: dict[str, SheetValue
             z.writestr(info, data)
         if sst:
             z.writestr(zip_info(sst.part, when), sst.xml())
+
+
+CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+
+
+def chart_with_values(data: bytes, cell_value: Callable[[str, int, int], Any]) -> bytes:
+    """A chart part whose cached series (``numCache``, ``strCache``) hold the values of
+    the cells they plot: a file preview, or any viewer that draws from the cache, shows
+    the chart as the cells are."""
+    root = parse(data)
+    for ref in root.iter(f"{{{CHART}}}numRef", f"{{{CHART}}}strRef"):
+        f = ref.findtext(f"{{{CHART}}}f")
+        cells = _chart_cells(f or "", cell_value)
+        if cells is None:
+            continue
+        numeric = ref.tag.endswith("numRef")
+        cache_tag = f"{{{CHART}}}{'numCache' if numeric else 'strCache'}"
+        cache = ref.find(cache_tag)
+        if cache is None:
+            cache = etree.SubElement(ref, cache_tag)
+        fmt = cache.find(f"{{{CHART}}}formatCode")
+        for child in list(cache):
+            if child is not fmt:
+                cache.remove(child)
+        etree.SubElement(cache, f"{{{CHART}}}ptCount", val=str(len(cells)))
+        for i, v in enumerate(cells):
+            ok = (isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and np.isfinite(v)) if numeric else v not in (None, "")
+            if ok:   # no point where a cell has no number: a gap, as Excel draws it
+                pt = etree.SubElement(cache, f"{{{CHART}}}pt", idx=str(i))
+                etree.SubElement(pt, f"{{{CHART}}}v").text = repr(float(v)) if numeric \
+                    else str(v)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _chart_cells(ref: str, cell_value: Callable[[str, int, int], Any]) -> list | None:
+    """The values of a chart's one-row or one-column range (``'Sheet'!$A$1:$A$9``)."""
+    if "!" not in ref:
+        return None
+    sheet, cells = ref.rsplit("!", 1)
+    sheet = sheet[1:-1].replace("''", "'") if sheet.startswith("'") else sheet
+    try:
+        c0, r0, c1, r1 = range_boundaries(cells.replace("$", ""))
+    except (TypeError, ValueError):
+        return None
+    if c0 is None or r0 is None or (c0 != c1 and r0 != r1):
+        return None
+    return [cell_value(sheet, r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
 
 
 # the calculation engine of current Excel: a file that names an older one is recalculated

@@ -142,7 +142,8 @@ def recalc(book: str | Path, out: str | Path | None = None, *, functions: ExcelF
         atomic_write(target, lambda tmp: inject_values(
             book, tmp, model.sheet_values(store), keep_formulas=not values_only,
             drop_vba=values_only or target.suffix.lower() == ".xlsx", parts=model.book.parts,
-            fast=model.book.fast, progress=progress), replace_input=in_place)
+            fast=model.book.fast, cell_value=store.get, progress=progress),
+            replace_input=in_place)
     except LayoutError as e:
         raise RecalcError(f"{book}: {e}") from None
     return target

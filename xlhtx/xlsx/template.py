@@ -532,20 +532,22 @@ def step_chart_points(b: Book, ws, refs: dict[str, str]) -> None:
     spilled ladder's cells (no second call); past the last step a point repeats the one
     before, so the chart has no gap and the helper no #N/A."""
     grey = b.fmt(GREY)
+    # (a numeric placeholder value on each plotted formula makes the chart's series
+    # numbers, as a scatter's x values must be; the build's recalculation fills them)
     ws.write_string("I11", "Chart points", b.fmt(NOTE, GREY))
     header_row(b, ws, LADDER_TOP - 1, ["Mark price", "Contracts held"], col=8)
     row = LADDER_TOP + 1
-    ws.write_formula(f"I{row}", f"={mark_or_entry(refs)}", grey, "")
-    ws.write_formula(f"J{row}", f"={refs['Contracts']}", grey, "")
+    ws.write_formula(f"I{row}", f"={mark_or_entry(refs)}", grey, 0)
+    ws.write_formula(f"J{row}", f"={refs['Contracts']}", grey, 0)
     for k in range(1, LADDER_STEPS + 1):
         step = LADDER_TOP + k
         # each trigger twice: the contracts before the cut (C), then after it (D)
         for held in ("C", "D"):
             row += 1
             ws.write_formula(f"I{row}", f"=IF(ISNUMBER($B${step}),$B${step},I{row - 1})",
-                             grey, "")
+                             grey, 0)
             ws.write_formula(f"J{row}", f"=IF(ISNUMBER($B${step}),${held}${step},J{row - 1})",
-                             grey, "")
+                             grey, 0)
     first, last = LADDER_TOP, row - 1   # 0-based rows of the points
     chart = b.chart({"type": "scatter", "subtype": "straight_with_markers"})
     chart.set_title({"name": "Contracts held as the mark reaches each trigger"})
@@ -595,7 +597,7 @@ def scenario_sheet(b: Book, ws) -> None:
     for k in range(SCENARIO_POINTS):
         r = top + 1 + k
         ws.write_formula(f"A{r}", f"=B{r}/$E$4-1", move, "")
-        ws.write_formula(f"B{r}", f"=MAX({centre}+({k - half})*$E$6,{centre}/1000)", None, "")
+        ws.write_formula(f"B{r}", f"=MAX({centre}+({k - half})*$E$6,{centre}/1000)", None, 0)
         ws.write_formula(f"F{r}", f"=E{r}-$E$5", money, "")   # a loss stops at the margin
     last = top + SCENARIO_POINTS
     # one call per column over the whole grid, spilled: 3 calls, not 75
@@ -609,10 +611,10 @@ def scenario_sheet(b: Book, ws) -> None:
     when_number(b, ws, f"C{top + 1}:C{last}", "{x}=0", RED)
     # the liquidation price drawn as a vertical marker
     ws.write_string("H12", "Liquidation price marker", b.fmt(shrink=True))
-    ws.write_formula("H13", "=$E$3", None, "")
+    ws.write_formula("H13", "=$E$3", None, 0)
     ws.write_number("I13", 0)
-    ws.write_formula("H14", "=$E$3", None, "")
-    ws.write_formula("I14", f"={refs['Contracts']}", None, "")
+    ws.write_formula("H14", "=$E$3", None, 0)
+    ws.write_formula("I14", f"={refs['Contracts']}", None, 0)
     chart = b.chart({"type": "scatter", "subtype": "straight_with_markers"})
     chart.set_title({"name": "Contracts left (tiered liquidation) and margin ratio over price"})
     chart.set_style(13)
@@ -625,8 +627,8 @@ def scenario_sheet(b: Book, ws) -> None:
                       "marker": {"type": "none"}, "line": {"color": "#ED7D31"}})
     # 100% margin ratio (liquidation) across the grid, on the ratio's axis
     ws.write_string("H16", "Margin ratio 100%", b.fmt(shrink=True))
-    ws.write_formula("H17", f"=B{top + 1}", None, "")
-    ws.write_formula("H18", f"=B{last}", None, "")
+    ws.write_formula("H17", f"=B{top + 1}", None, 0)
+    ws.write_formula("H18", f"=B{last}", None, 0)
     ws.write_number("I17", 1)
     ws.write_number("I18", 1)
     chart.add_series({"name": "margin ratio 100%", "categories": [ws.name, 16, 7, 17, 7],

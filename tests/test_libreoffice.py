@@ -1,7 +1,7 @@
 """The built workbook and its recalculated copies open in a real spreadsheet application:
 LibreOffice (headless; installed by `make test` from Debian's packages) converts them
 and the numbers are there. The Positions sheet is rendered to PNG for a person to look
-at: artifacts/positions.png (kept out of git)."""
+at: artifacts/*.png (kept out of git; the README shows copies from docs/)."""
 
 import csv
 import shutil
@@ -82,6 +82,32 @@ def test_recalculated_copies_show_the_numbers(soffice, tmp_path):
 RENDERED = ["Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map"]
 
 
+SPLIT_AFTER = "Maint. margin"   # the Positions crops: inputs to maintenance margin, the rest
+
+
+def split_at_columns(img, book, sheet: str, after: str) -> list:
+    """``img`` (a sheet printed one page wide, cropped to its cells) cut at the right
+    edge of column ``after``, found from the column widths (the page scales them all
+    alike); each part keeps the first column for its row labels."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+    ws = load_workbook(book)[sheet]
+    head = [c.value for c in ws[1]]
+    widths = [ws.column_dimensions[get_column_letter(j + 1)].width or 8.43
+              for j in range(len(head))]
+    scale = (img.size[0] - 20) / sum(widths)
+    edge = lambda j: int(10 + scale * sum(widths[:j]))  # noqa: E731
+    cut = edge(head.index(after) + 1)
+    first = edge(1)
+    right = img.crop((cut, 0, img.size[0], img.size[1]))
+    labels = img.crop((0, 0, first, img.size[1]))
+    from PIL import Image
+    joined = Image.new("RGB", (labels.size[0] + right.size[0], img.size[1]), "white")
+    joined.paste(labels, (0, 0))
+    joined.paste(right, (labels.size[0], 0))
+    return [img.crop((0, 0, cut, img.size[1])), joined]
+
+
 def test_every_sheet_renders_to_png(soffice, tmp_path):
     """One page per sheet (the template fits each to a page): artifacts/<sheet>.png,
     cropped to what is drawn (the README shows the copies in docs/)."""
@@ -93,14 +119,20 @@ def test_every_sheet_renders_to_png(soffice, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     for page, name in enumerate(RENDERED, start=1):
         stem = ARTIFACTS / name.lower().replace(" ", "-")
-        subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-png", "-r", "110",
+        dpi = "240" if name == "Positions" else "150"   # it is split in two below
+        subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-png", "-r", dpi,
                         "-singlefile", str(pdf), str(stem)], check=True, timeout=120)
         png = stem.with_suffix(".png")
         img = Image.open(png).convert("RGB")
         box = ImageChops.difference(img, Image.new("RGB", img.size, "white")).getbbox()
         assert box, f"{name}: the page is blank"
-        img.crop((max(box[0] - 10, 0), max(box[1] - 10, 0), box[2] + 10, box[3] + 10)).save(png)
+        img = img.crop((max(box[0] - 10, 0), max(box[1] - 10, 0), box[2] + 10, box[3] + 10))
+        img.save(png)
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+        if name == "Positions":   # 23 columns: two crops a reader can read, cut between
+            for k, part in enumerate(split_at_columns(img, book, name, SPLIT_AFTER), 1):
+                part.save(stem.with_name(f"{stem.name}-{k}.png"))
+                assert part.size[0] < img.size[0] * 0.7
 
 
 def test_the_values_copy_shows_no_raw_codes_and_no_cut_text():

@@ -520,7 +520,7 @@ def ladder_sheet(b: Book, ws) -> None:
            "G": b.fmt(num_format="#,##0.00")}, header=True)
     price_formats(b, ws, f"B{top + 1}:B{top + LADDER_STEPS}")
     step_chart_points(b, ws, refs)
-    widths(ws, {"A": 36, "B": 16, "C": 17, "D": 16, "E": 12, "F": 12, "G": 15})
+    widths(ws, {"A": 36, "B": 16, "C": 17, "D": 16, "E": 12, "F": 12, "G": 15, "I": 14, "J": 16})
 
 
 LADDER_TOP = 12   # the ladder's header row (1-based), its steps below

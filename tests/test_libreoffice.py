@@ -52,7 +52,7 @@ def test_built_template_opens(soffice, tmp_path):
     # a coin-M ladder in Tiers, a risk-limit tier in RiskLimits beside it
     assert ["BTC-USD", "isolated", "125"] in [r[:3] for r in s["Tiers"]]
     assert ["BTC-USDT", "isolated", "3", "4001", "8000", "50", "0.015"] in \
-        [r[11:18] for r in s["Tiers"]]
+        [r[9:16] for r in s["Tiers"]]
 
 
 def test_recalculated_copies_show_the_numbers(soffice, tmp_path):

@@ -88,10 +88,14 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert len(calls) > 40 and all("TierTables" not in f for f in calls
                                    if not f.startswith("=HTX_TIERSET("))
     tiers = wb["Tiers"]
-    assert tiers.tables["Tiers"].ref.startswith("A1:J")
-    assert tiers.tables["RiskLimits"].ref == "L1:S51"     # 50 risk-limit tiers
-    last = max(int(tiers.tables["Tiers"].ref.split(":J")[1]), 51)
-    assert wb.defined_names["TierTables"].attr_text == f"Tiers!$A$1:$S${last + 50}"
+    # adjustment-factor ladders: no empty mmr / max_leverage columns
+    assert tiers.tables["Tiers"].ref.startswith("A1:H")
+    assert [c.value for c in tiers["A1:H1"][0]] == [
+        "contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
+        "adjust_factor", "contract_size"]
+    assert tiers.tables["RiskLimits"].ref == "J1:Q51"     # 50 risk-limit tiers
+    last = max(int(tiers.tables["Tiers"].ref.split(":H")[1]), 51)
+    assert wb.defined_names["TierTables"].attr_text == f"Tiers!$A$1:$Q${last + 50}"
     lists = {dv.formula1 for dv in pos.data_validations.dataValidation}
     assert '"long,short"' in lists and '"isolated,cross"' in lists
     assert any("Contracts[contract_code]" in f for f in lists)
@@ -107,7 +111,7 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert len(wb["Ladder"]._charts) == 1 and len(wb["Scenario"]._charts) == 1
     for name in ("Tiers", "Contracts", "MarginLadders"):
         assert name in wb[name].tables
-    assert "As of 2026-12-04" in [c.value for c in wb["Tiers"]["U"]]
+    assert "As of 2026-12-04" in [c.value for c in wb["Tiers"]["S"]]
     guide = "\n".join(str(c.value) for c in wb["Guide"]["A"] if c.value)
     assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.udfs" in guide and "2026-12-04" in guide
     assert "risk-limit tiers: BTC-USDT" in guide and "adjustment-factor ladders: BTC-USD" in guide
@@ -172,19 +176,19 @@ def test_recalc_values_equal_the_core(model):
 def test_recalculates_as_cells_change(model):
     # mark price of row 2 (G2), leverage of row 4 (D4), and a risk-limit tier's MMR (row
     # 2 holds 5,000 BTC-USDT at 50x: tier 3)
-    # (the RiskLimits table: columns L to S)
+    # (the RiskLimits table: columns J to Q)
     tiers_row = next(r for r in range(2, 400) if
-                     [model.inputs.get("Tiers", r, j) for j in (12, 13, 14)] ==
+                     [model.inputs.get("Tiers", r, j) for j in (10, 11, 12)] ==
                      ["BTC-USDT", "isolated", 3])
     v = model.calculate({("Positions", 2, 7): 29940.0, ("Positions", 5, 4): 20,
-                         ("Tiers", tiers_row, 18): 0.01})
+                         ("Tiers", tiers_row, 16): 0.01})
     mr = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 50)["margin_ratio"]
-    rows = [[model.inputs.get("Tiers", r, j) for j in range(1, 20)] for r in range(1, 400)]
+    rows = [[model.inputs.get("Tiers", r, j) for j in range(1, 18)] for r in range(1, 400)]
     rows[0] = ["contract_code", "margin_mode", "lever_rate", "ladder", "min_size", "max_size",
-               "adjust_factor", "mmr", "max_leverage", "contract_size", None,
+               "adjust_factor", "contract_size", None,
                "contract_code", "margin_mode", "tier", "min_volume", "max_volume",
                "max_lever", "maintenance_margin_rate", "contract_size"]
-    rows[tiers_row - 1][17] = 0.01
+    rows[tiers_row - 1][15] = 0.01
     mr_new = api.margin_ratio("BTC-USDT", "long", 5000, 30000, 29940, 50, tiers=rows)
     assert mr_new["margin_ratio"].values[0] != mr.values[0]
     assert v[("Positions", 2, 18)] == pytest.approx(mr_new["margin_ratio"].values[0], rel=1e-12)
@@ -242,16 +246,16 @@ def test_tiers_fetch_into_a_workbook_replaces_reference_sheets(book, tmp_path, m
     wb = load_workbook(target)
     tiers = wb["Tiers"]
     # coin-M ladders in Tiers, HTX's five BTC-USDT risk-limit tiers in RiskLimits beside
-    assert tiers.tables["Tiers"].ref == "A1:J3"
-    assert tiers.tables["RiskLimits"].ref == "L1:S6"
-    assert [c.value for c in tiers["L1:S1"][0]] == [
+    assert tiers.tables["Tiers"].ref == "A1:H3"
+    assert tiers.tables["RiskLimits"].ref == "J1:Q6"
+    assert [c.value for c in tiers["J1:Q1"][0]] == [
         "contract_code", "margin_mode", "tier", "min_volume", "max_volume", "max_lever",
         "maintenance_margin_rate", "contract_size"]
     assert {r[0] for r in tiers.iter_rows(min_row=2, max_col=1, values_only=True)
             if r[0]} == {"BTC-USD"}
-    assert [r[0].value for r in tiers["P2:P6"]] == [400, 4000, 8000, 120000, 500000]
-    assert str(tiers["U2"].value).startswith("HTX public API")
-    assert wb.defined_names["TierTables"].attr_text == "Tiers!$A$1:$S$56"
+    assert [r[0].value for r in tiers["N2:N6"]] == [400, 4000, 8000, 120000, 500000]
+    assert str(tiers["S2"].value).startswith("HTX public API")
+    assert wb.defined_names["TierTables"].attr_text == "Tiers!$A$1:$Q$56"
     assert len(wb["Ladder"]._charts) == 1   # the rest of the workbook is untouched
     v = WorkbookModel(target).calculate()
     # the recorded /v5/market/risk/limit answer (HTX's example) has cross tiers only:

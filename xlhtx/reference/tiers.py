@@ -293,6 +293,9 @@ class TierTable:
                          None if math.isnan(lad.mmr) else lad.mmr,
                          None if lad.max_leverage == INF else lad.max_leverage,
                          self.contracts[lad.contract].size])
+        if risk_limit is False:   # adjustment-factor ladders: no mmr, no max_leverage
+            keep = [j for j, h in enumerate(head) if h not in ("mmr", "max_leverage")]
+            out = [[row[j] for j in keep] for row in out]
         return out
 
     def risk_rows(self) -> list[list[Any]]:

@@ -282,3 +282,27 @@ def test_a_tier_handle_stands_for_its_table(xl):
     assert excel_call(m, "HTX_TIERSET", tuple(map(tuple, edited))) != handle
     with pytest.raises(Exception, match="not loaded in this Python session.*Ctrl\\+Alt\\+F9"):
         excel_call(m, "HTX_LIQPRICE", *args, "tiers 0123456789abcdef: 1 tier rows")
+
+
+def test_an_unknown_handle_is_reloaded_from_the_open_workbook(monkeypatch):
+    """Python restarted after the workbook was computed (its TierSet cell keeps the old
+    handle): the first call finds the workbook whose TierTables hold that very table —
+    the handle is the content's hash — and computes; a workbook with another table is not
+    taken for it."""
+    from types import SimpleNamespace as NS
+    from xlhtx import api, udfs
+    rows = [list(r) for r in T.to_rows(risk_limit=False)]
+    handle = api.tier_handle(rows)
+    want = udfs.HTX_LIQPRICE("BTC-USDT", "long", 5000, 30000, 125, None, [[handle]])
+
+    def excel_with(table):
+        rng = NS(options=lambda ndim: NS(value=table))
+        return [NS(books=[NS(names={}), NS(names={"TierTables": NS(refers_to_range=rng)})])]
+    other = [r[:] for r in rows]
+    other[1][6] *= 2
+    monkeypatch.setattr(api, "_HANDLES", type(api._HANDLES)())
+    monkeypatch.setattr(udfs.xw, "apps", excel_with(other), raising=False)
+    with pytest.raises(Exception, match="no open workbook's TierTables holds that table"):
+        udfs.HTX_LIQPRICE("BTC-USDT", "long", 5000, 30000, 125, None, [[handle]])
+    monkeypatch.setattr(udfs.xw, "apps", excel_with(rows), raising=False)
+    assert udfs.HTX_LIQPRICE("BTC-USDT", "long", 5000, 30000, 125, None, [[handle]]) == want

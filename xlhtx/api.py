@@ -155,6 +155,12 @@ def tier_handle(tiers: Any) -> str:
     return f"tiers {digest}: {len(table.ladders):,} tier rows, as of {table.as_of or '?'}"
 
 
+def unknown_handle(text: str) -> bool:
+    """True for a tier handle this session has not loaded."""
+    m = HANDLE.match(text.strip())
+    return m is not None and m.group(1) not in _HANDLES
+
+
 def _from_handle(text: str) -> TierTable | None:
     m = HANDLE.match(text.strip())
     if m is None:
@@ -162,8 +168,8 @@ def _from_handle(text: str) -> TierTable | None:
     table = _HANDLES.get(m.group(1))
     if table is None:
         raise TableError(f"tiers = {text!r}: this tier table handle is not loaded in this "
-                         "Python session (Excel keeps cell values when Python restarts): "
-                         "press Ctrl+Alt+F9 so the HTX_TIERSET cell loads the table again")
+                         "Python session, and no open workbook's TierTables holds that "
+                         "table: press Ctrl+Alt+F9 so the HTX_TIERSET cell loads it again")
     return table
 
 

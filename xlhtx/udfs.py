@@ -13,6 +13,7 @@ an error: the cell says so.
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 from contextlib import contextmanager
@@ -111,9 +112,53 @@ def arg_doc(function: str, name: str) -> str:
 def excel_function(f: Callable) -> Callable:
     """Register ``f`` with xlwings: category, a 2-D read of every argument (so a row and
     a column are told apart) and the help text of each argument."""
+    f = reloading_tiers(f)
     for name in inspect.signature(f).parameters:
         f = xw.arg(name, ndim=2, doc=arg_doc(f.__name__, name))(f)
     return xw.func(category=CATEGORY)(f)
+
+
+def reloading_tiers(f: Callable) -> Callable:
+    """``f`` that, given a tier handle this Python session has not loaded (Python started
+    after the workbook was computed: its TierSet cell keeps the handle), loads the table
+    from the open workbook first — so after Import Functions an edit recomputes without
+    a full recalculation."""
+    params = list(inspect.signature(f).parameters)
+    if "tiers" not in params:
+        return f
+    at = params.index("tiers")
+
+    @functools.wraps(f)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        tiers = kwargs.get("tiers", args[at] if len(args) > at else None)
+        while isinstance(tiers, (list, tuple)) and len(tiers) == 1:
+            tiers = tiers[0]
+        if isinstance(tiers, str) and api.unknown_handle(tiers):
+            reload_tier_handle(tiers)
+        return f(*args, **kwargs)
+    return call
+
+
+def reload_tier_handle(handle: str) -> bool:
+    """Look through the open workbooks for a ``TierTables`` range whose content is the
+    one ``handle`` names, and load it (the handle is the content's hash, so a table with
+    other content is never taken for it). False when none is found: the call then says
+    to recalculate."""
+    try:
+        books = [book for app in xw.apps for book in app.books]
+    except Exception:   # no Excel (headless, another platform): nothing to look through
+        return False
+    for book in books:
+        try:
+            rows = book.names["TierTables"].refers_to_range.options(ndim=2).value
+        except Exception:   # a workbook without the name
+            continue
+        try:
+            if api.tier_handle(rows).split(":")[0] == handle.strip().split(":")[0]:
+                return True
+        except XlhtxError:
+            continue
+    return False
 
 
 def _is_row(v: Any) -> bool:

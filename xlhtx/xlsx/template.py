@@ -278,10 +278,10 @@ INSTALL_GUIDE = [
     ("3. Open this workbook. Every cell shows the numbers stored when the file was built; "
      "the HTX_* cells are not live yet (an edited row would show #NAME?).", None),
     ("4. In the xlwings tab press Import Functions (set the Interpreter first if Python is "
-     "not on the PATH; the UDF module, xlhtx.udfs, is set in the xlwings.conf sheet).",
-     None),
-    ("5. Press Ctrl+Alt+F9 once: Excel recomputes every cell with the add-in. From then on "
-     "the cells recalculate as you type.", None),
+     "not on the PATH; the UDF module, xlhtx.udfs, is set in the xlwings.conf sheet). "
+     "That is all: the cells recalculate as you type from then on (the stored values are "
+     "what the functions compute, so nothing needs recomputing first; Ctrl+Alt+F9 "
+     "recomputes every cell if you want to see it happen).", None),
     ("Refresh the tier tables from HTX: xlhtx tiers fetch --workbook <this file> "
      "(or edit the Tiers sheet: its Tiers and RiskLimits tables, read by every HTX_* "
      "cell through the name TierTables, which leaves 50 empty rows for rows you add; "

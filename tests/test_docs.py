@@ -21,6 +21,13 @@ def arguments(f) -> str:
     return ", ".join(out) or "—"
 
 
+def test_the_catalogue_is_the_registry():
+    """docs/excel.md's table is the registry's, row for row (regenerate it with
+    ``python -c "from xlhtx.functions import catalogue; print(catalogue())"``)."""
+    from xlhtx.functions import catalogue
+    assert catalogue() in EXCEL
+
+
 def test_the_catalogue_lists_every_function_with_its_arguments():
     rows = {m.group(1): m.group(2).strip()
             for m in re.finditer(r"^\| `(HTX_\w+)` \| ([^|]*) \|", EXCEL, re.M)}

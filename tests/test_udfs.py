@@ -10,11 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import oracle
+from xlhtx.functions import FUNCTIONS as REGISTRY, dropped_arguments
 from xlhtx.reference.snapshot import snapshot
 from xlwings_windows import excel_call, vba_for, windows_udfs
 
-# SPEC 4: function -> arguments in order (optional ones in brackets)
-SPEC = {
+# the catalogue as released before the registry: function -> arguments in order
+# (optional ones in brackets). A workbook's formulas keep their meaning: every function
+# still takes these arguments in this order (new optional ones come after them).
+RELEASED = {
     "HTX_NOTIONAL": "contract, contracts, price, [tiers]",
     "HTX_MARGIN": "contract, contracts, price, leverage, [tiers]",
     "HTX_TIER": "contract, leverage, net_contracts, [mode], [tiers]",
@@ -44,6 +47,9 @@ SPEC = {
     "HTX_VERSION": "",
     "HTX_TIERSET": "tiers",
 }
+# the test suite's list of functions: the registry's, as Excel declares them
+SPEC = {name: ", ".join(f"[{a.name}]" if a.optional else a.name for a in fn.args)
+        for name, fn in REGISTRY.items()}
 T = snapshot("legacy")
 
 
@@ -306,3 +312,43 @@ def test_an_unknown_handle_is_reloaded_from_the_open_workbook(monkeypatch):
         udfs.HTX_LIQPRICE("BTC-USDT", "long", 5000, 30000, 125, None, [[handle]])
     monkeypatch.setattr(udfs.xw, "apps", excel_with(rows), raising=False)
     assert udfs.HTX_LIQPRICE("BTC-USDT", "long", 5000, 30000, 125, None, [[handle]]) == want
+
+
+def test_released_signatures_are_kept_and_no_api_argument_is_dropped():
+    """The registry grew the functions (mode and tiers wherever the API takes them) only
+    at the end of their argument lists, and every argument of each API function reaches
+    Excel (the few left out say why in API_ONLY)."""
+    assert set(RELEASED) == set(SPEC)
+    for name, released in RELEASED.items():
+        old = [a for a in released.split(", ") if a]
+        new = [a for a in SPEC[name].split(", ") if a]
+        assert new[:len(old)] == old, name
+        assert all(a.startswith("[") for a in new[len(old):]), name
+        assert dropped_arguments(REGISTRY[name]) == set(), name
+    for name in ("HTX_LIQPRICE", "HTX_MARGINRATIO", "HTX_EQUITY", "HTX_LIQDISTANCE",
+                 "HTX_LIQLADDER", "HTX_AFTERLIQ", "HTX_ADDMARGIN", "HTX_INSURANCE",
+                 "HTX_STATUS", "HTX_MAXOPEN"):
+        assert "[mode]" in SPEC[name], name
+    assert "[tiers]" in SPEC["HTX_MAXOPEN"] and "[tiers]" in SPEC["HTX_TARGETPRICE"]
+
+
+def test_mode_reaches_the_kernel_from_excel(xl):
+    """A tier table whose cross ladder differs from the isolated one: the cross call
+    gives the cross number (it used to be dropped and the isolated one came back)."""
+    _, m = xl
+    rows = [list(r) for r in T.to_rows(risk_limit=False)]
+    head = rows[0]
+    k, mode_at = head.index("adjust_factor"), head.index("margin_mode")
+    cross = [r[:] for r in rows[1:] if r[0] == "BTC-USD" and r[mode_at] == "isolated"]
+    for r in cross:
+        r[mode_at] = "cross"
+        r[k] = min(r[k] * 1.5, 0.99)
+    table = tuple(map(tuple, [head] + rows[1:] + cross))
+    args = ("BTC-USD", "long", 100.0, 30000.0, 20.0, None, table)
+    iso = excel_call(m, "HTX_LIQPRICE", *args, "isolated")
+    crossed = excel_call(m, "HTX_LIQPRICE", *args, "cross")
+    assert iso == excel_call(m, "HTX_LIQPRICE", *args)      # empty = isolated
+    assert crossed > iso                                    # a higher MMR: liquidated sooner
+    assert crossed == pytest.approx(
+        __import__("xlhtx").api.liq_price(*args[:6], tiers=[list(r) for r in table],
+                                          mode="cross").values[0], rel=1e-15)

@@ -36,10 +36,14 @@ MARK_OUTPUTS = ("pnl", "roe", "equity", "margin_ratio", "distance_to_liq")
 
 
 def compute(cols: dict[str, Any], tiers: Any = None,
-            accounts: dict[str, float] | None = None, cross: bool = True) -> dict[str, Any]:
+            accounts: dict[str, float] | None = None,
+            cross: bool | str = True) -> dict[str, Any]:
     """Output columns (float64 arrays) plus ``status``: empty, or why a row has no number.
 
     One coercion of the columns and one kernel pass (``htxcore.book.metrics_nb``).
+    ``cross``: True computes cross rows as their accounts; False refuses them (a Dask
+    partition may split an account); ``"position"`` computes each as one position on
+    its mode's tiers, as the Excel per-position functions do.
     Without ``mark_price`` the value and maintenance margin are taken at entry and the
     mark-dependent columns are left out.
     """
@@ -107,19 +111,22 @@ def vocabulary(messages: list[str], ratio: Any = None, empty: Any = None) -> lis
 
 
 def status(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
-           tiers=None) -> api.TextResult:
+           tiers=None, mode=None) -> api.TextResult:
     """Per position its status word (``HTX_STATUS``): what ``xlhtx calc`` writes in its
     status column for the same row, a text value on every row (an error is a word here,
     not a failed cell, so a filter can pick it)."""
     out = compute({"contract": contract, "side": side, "contracts": contracts,
                    "entry_price": entry_price, "mark_price": mark_price,
-                   "leverage": leverage, "margin": margin}, tiers)
+                   "leverage": leverage, "margin": margin, "margin_mode": mode}, tiers,
+                  cross="position")
     words = out["status"]
     return api.TextResult(words, np.zeros(len(words), dtype=np.int16), {})
 
 
 def _compute_cross(result: dict[str, Any], cols: dict[str, Any], in_cross: np.ndarray,
-                   t: Any, accounts: dict[str, float] | None, cross: bool) -> None:
+                   t: Any, accounts: dict[str, float] | None, cross: bool | str) -> None:
+    if cross == "position":
+        return
     if in_cross.any() and cross:
         _cross_accounts(cols, result, np.flatnonzero(in_cross), t, accounts or {})
     elif in_cross.any():

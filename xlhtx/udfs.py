@@ -1,4 +1,6 @@
-"""The Excel functions (docs/excel.md): one thin function per Excel name over ``xlhtx.api``.
+"""The Excel functions (docs/excel.md), generated from their declarations in
+``xlhtx.functions``: each is a thin call of ``xlhtx.api`` and the shaping of its result
+into cells, which is Excel's business and lives here.
 
 Set ``xlhtx.udfs`` as the UDF module in the xlwings add-in or the workbook's
 ``xlwings.conf`` sheet and press "Import Functions". Every argument takes a cell or a
@@ -22,64 +24,10 @@ from typing import Any, Callable
 import numpy as np
 import xlwings as xw
 
-from xlhtx import api, book
-from xlhtx.version import __version__
+from xlhtx import api
+from xlhtx.functions import CATEGORY, FUNCTIONS as REGISTRY, Function
 from xlhtx.errors import CellError, XlhtxError
 from xlhtx.messages import NO_EQUITY, NO_NUMBER
-
-CATEGORY = "xlhtx (HTX futures)"
-
-# per-argument help shown by Excel's function wizard (at most 255 characters each)
-ARG_DOCS = {
-    "contract": "Contract code, e.g. BTC-USDT (USDT-margined) or BTC-USD (coin-margined).",
-    "side": "long or short (buy/sell, 1/-1 also accepted).",
-    "contracts": "Number of contracts held (> 0).",
-    "net_contracts": "Net position of the contract in contracts: |long - short|.",
-    "entry_price": "Average open (entry) price.",
-    "price": "Price to value the position at (e.g. the mark price).",
-    "mark_price": "Mark price.",
-    "leverage": "Leverage, e.g. 20 for 20x; the tier table must have ladders for it.",
-    "margin": "Optional isolated margin balance; empty = initial margin at entry.",
-    "mode": "Optional margin mode: isolated or cross; empty = isolated.",
-    "tiers": "Optional tier tables: a range with the Tiers (adjustment-factor ladders) and/or "
-             "RiskLimits (risk-limit tiers) tables, side by side; or \"legacy\" / \"today\" "
-             "for a bundled snapshot; empty = today's snapshot.",
-    "target_liq_price": "The liquidation price you want.",
-    "equity": "Margin balance (equity) available for the new position.",
-    "margin_ladders": "Optional tiered available-margin table range (swap_ladder_margin "
-                      "columns); empty = bundled snapshot.",
-    "target_roe": "Target return on initial margin, e.g. 0.5 for +50%.",
-    "contract_col": "Column of contract codes of the cross account's positions.",
-    "side_col": "Column of sides (long/short).",
-    "contracts_col": "Column of contract counts.",
-    "entry_col": "Column of entry prices.",
-    "mark_col": "Column of mark prices.",
-    "leverage_col": "Column of leverages.",
-    "margin_static": "The account's balance before unrealized PnL, in its margin asset: "
-                     "HTX's margin_static (not margin_balance, which already holds the PnL); "
-                     "may be empty when collateral is given.",
-    "adjust_factor_col": "Optional column of the adjust factors HTX reports per contract "
-                         "(adjust_factor); a number wins over the tier table, empty = the "
-                         "tier table's.",
-    "collateral": "Optional Multi-Assets collateral range (header currency, amount[, "
-                  "index_price, collateral_rate]): the assets, worth amount x index price x "
-                  "rate, added to the balance.",
-    "output": "Optional: contracts (default), margin_ratio or equity.",
-    "frozen_margin": "Optional order margin frozen in the account: one cell (the total) or "
-                     "one per row; empty = 0.",
-    "price_from": "Lowest price of the map.",
-    "price_to": "Highest price of the map.",
-    "step": "Width of a price bucket, e.g. 100.",
-    "map_contract": "The contract to map, e.g. BTC-USDT; other rows are left out (needed "
-                    "when the range holds several: their contracts do not add up).",
-    "exec_price": "Price at which the liquidated position is executed in the market.",
-    "fee_rate": "Optional liquidation fee rate, e.g. 0.0005; empty = 0.",
-    "pnl_col": "Column of unrealized PnL.",
-    "margin_col": "Column of position (isolated) margin balances; in HTX_LIQMAP an empty "
-                  "cell is the initial margin.",
-    "notional_col": "Column of position values.",
-}
-
 
 class UdfError(CellError):
     """Raised for a call that cannot be computed; its text is what the cell shows."""
@@ -95,26 +43,17 @@ def fail(message: str) -> None:
     raise COMException(desc=message)
 
 
-# help that differs for one function: an account's mode defaults to cross
-FUNCTION_ARG_DOCS = {
-    ("HTX_ACCOUNT", "mode"): "Optional margin mode of the account: isolated or cross; "
-                             "empty = cross.",
-    ("HTX_RISKRATE", "mode"): "Optional margin mode of the account: isolated or cross; "
-                              "empty = cross.",
-}
-
-
 def arg_doc(function: str, name: str) -> str:
-    """The wizard help of one argument of one Excel function."""
-    return FUNCTION_ARG_DOCS.get((function, name), ARG_DOCS[name])
+    """The wizard help of one argument of one Excel function (from the registry)."""
+    return next(a.help for a in REGISTRY[function].args if a.name == name)
 
 
-def excel_function(f: Callable) -> Callable:
+def excel_function(f: Callable, declared: Function) -> Callable:
     """Register ``f`` with xlwings: category, a 2-D read of every argument (so a row and
     a column are told apart) and the help text of each argument."""
     f = reloading_tiers(f)
-    for name in inspect.signature(f).parameters:
-        f = xw.arg(name, ndim=2, doc=arg_doc(f.__name__, name))(f)
+    for a in declared.args:
+        f = xw.arg(a.name, ndim=2, doc=a.help)(f)
     return xw.func(category=CATEGORY)(f)
 
 
@@ -247,209 +186,40 @@ def headed(table: list[list]) -> list[list]:
     return [[str(h).replace("_", " ").capitalize() for h in table[0]]] + table[1:]
 
 
-def _pick(key: str, compute: Callable[[], dict]) -> Callable[[], api.Result]:
-    return lambda: compute()[key]
-
-
 # ------------------------------------------------------------------------ functions
+# Each Excel function is generated from its declaration in ``xlhtx.functions``: its
+# arguments, wizard help and API call come from there; what is Excel's alone — turning
+# a result into cells — is below, by the declaration's shape.
 
 
-@excel_function
-def HTX_NOTIONAL(contract, contracts, price, tiers=None):
-    """Position value: contracts x size x price (USDT) or contracts x face value / price (coin)."""
-    return cells(lambda: api.notional(contract, contracts, price, tiers), locals())
+def _cells(fn: Function, values: dict[str, Any]) -> Any:
+    return cells(lambda: fn.compute(values), values)
 
 
-@excel_function
-def HTX_MARGIN(contract, contracts, price, leverage, tiers=None):
-    """Initial margin: position value / leverage."""
-    return cells(lambda: api.initial_margin(contract, contracts, price, leverage, tiers), locals())
-
-
-@excel_function
-def HTX_TIER(contract, leverage, net_contracts, mode=None, tiers=None):
-    """HTX tier (ladder number, 0 = lowest) for a net position at a leverage."""
-    return cells(_pick("ladder", lambda: api.tier(contract, leverage, net_contracts, mode,
-                                                  tiers)), locals())
-
-
-@excel_function
-def HTX_ADJFACTOR(contract, leverage, net_contracts, mode=None, tiers=None):
-    """HTX adjustment factor of the tier holding a net position at a leverage."""
-    return cells(_pick("adjust_factor", lambda: api.tier(contract, leverage, net_contracts,
-                                                         mode, tiers)), locals())
-
-
-@excel_function
-def HTX_MMR(contract, leverage, net_contracts, mode=None, tiers=None):
-    """Maintenance margin rate: adjustment factor / leverage (or the tier's MMR)."""
-    return cells(_pick("mmr", lambda: api.tier(contract, leverage, net_contracts, mode,
-                                               tiers)), locals())
-
-
-@excel_function
-def HTX_MAINTMARGIN(contract, contracts, price, leverage, mode=None, tiers=None):
-    """Maintenance margin: MMR x position value at the price."""
-    return cells(lambda: api.maint_margin(contract, contracts, price, leverage, mode, tiers), locals())
-
-
-@excel_function
-def HTX_PNL(contract, side, contracts, entry_price, price, tiers=None):
-    """Unrealized PnL at the price (USDT for USDT-margined, coin for coin-margined)."""
-    return cells(lambda: api.pnl(contract, side, contracts, entry_price, price, tiers), locals())
-
-
-@excel_function
-def HTX_ROE(contract, side, contracts, entry_price, price, leverage, tiers=None):
-    """Return on equity: PnL at the price / initial margin at entry."""
-    return cells(lambda: api.roe(contract, side, contracts, entry_price, price, leverage,
-                                 tiers), locals())
-
-
-@excel_function
-def HTX_MARGINRATIO(contract, side, contracts, entry_price, mark_price, leverage,
-                    margin=None, tiers=None):
-    """Margin ratio at the mark: maintenance margin / equity; 1 (100%) = liquidation."""
-    return cells(_pick("margin_ratio", lambda: api.margin_ratio(
-        contract, side, contracts, entry_price, mark_price, leverage, margin, tiers)), locals())
-
-
-@excel_function
-def HTX_EQUITY(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
-               tiers=None):
-    """Isolated equity at the mark: margin balance (empty: initial margin) + unrealized PnL."""
-    return cells(lambda: api.equity(contract, side, contracts, entry_price, mark_price,
-                                    leverage, margin, tiers), locals())
-
-
-@excel_function
-def HTX_LIQDISTANCE(contract, side, contracts, entry_price, mark_price, leverage,
-                    margin=None, tiers=None):
-    """How far the mark may move against the position before liquidation, as a fraction
-    of the mark (negative: already past it)."""
-    return cells(lambda: api.liq_distance(contract, side, contracts, entry_price, mark_price,
-                                          leverage, margin, tiers), locals())
-
-
-@excel_function
-def HTX_STATUS(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
-               tiers=None):
-    """The position in one word a filter can use: ok, warning (margin ratio 80% or more),
-    past liquidation, no liquidation, or "error: " and why (as xlhtx calc writes it)."""
-    return cells(lambda: book.status(contract, side, contracts, entry_price, mark_price,
-                                     leverage, margin, tiers), locals())
-
-
-@excel_function
-def HTX_LIQPRICE(contract, side, contracts, entry_price, leverage, margin=None, tiers=None):
-    """Estimated liquidation price of an isolated position: the first trigger of HTX's
-    tiered liquidation."""
-    return cells(lambda: api.liq_price(contract, side, contracts, entry_price, leverage,
-                                       margin, tiers), locals())
-
-
-@excel_function
-def HTX_BANKRUPTCYPRICE(contract, side, contracts, entry_price, leverage, margin=None,
-                        tiers=None):
-    """Bankruptcy price: where the isolated position's equity reaches 0."""
-    return cells(lambda: api.bankruptcy_price(contract, side, contracts, entry_price,
-                                              leverage, margin, tiers), locals())
-
-
-@excel_function
-def HTX_LIQLADDER(contract, side, contracts, entry_price, leverage, margin=None,
-                  tiers=None):
-    """HTX tiered liquidation ladder of one position: a spilled table with a header row
-    (Step, Trigger price, Contracts before, Contracts after, Tier before, Tier after,
-    Margin after)."""
-    inputs = (contract, side, contracts, entry_price, leverage, margin)
+def _ladder(fn: Function, values: dict[str, Any]) -> Any:
+    inputs = [values[a.name] for a in fn.args if a.name not in TABLE_ARGUMENTS + ("mode",)]
     if max(_length(v) for v in inputs) > 1:
-        fail("#VALUE! HTX_LIQLADDER takes one position: give single cells, not ranges")
-    ladder = run(lambda: api.liq_ladder(contract, side, contracts, entry_price, leverage,
-                                        margin, tiers))
+        fail(f"#VALUE! {fn.name} takes one position: give single cells, not ranges")
+    ladder = run(lambda: fn.compute(values))
     if not ladder.result.ok[0]:
         return single(ladder.result)   # raises an error; "no liquidation" is a result
     return headed(ladder.table(0))
 
 
-@excel_function
-def HTX_AFTERLIQ(contract, side, contracts, entry_price, leverage, price, margin=None,
-                 tiers=None, output=None):
-    """What is left after HTX's tiered liquidation if the mark reaches the price: the
-    contracts (default), or with output "margin_ratio" / "equity" their margin ratio or
-    equity (0 once fully liquidated)."""
-    return cells(lambda: api.after_liq_output(contract, side, contracts, entry_price,
-                                              leverage, price, margin, tiers, output),
-                 locals())
+def _with_frozen(values: dict[str, Any]) -> dict[str, Any]:
+    return {**values, "frozen_margin": api.frozen_column(values["frozen_margin"],
+                                                         values["contract_col"])}
 
 
-@excel_function
-def HTX_MARGINASSET(contract, tiers=None):
-    """The margin asset of a contract: USDT for USDT-margined, the coin for coin-margined
-    (the unit of its margin, PnL and equity)."""
-    return cells(lambda: api.margin_asset(contract, tiers), locals())
+def _account_value(fn: Function, values: dict[str, Any]) -> Any:
+    return single(api.first_row(run(lambda: fn.compute(_with_frozen(values)))))
 
 
-@excel_function
-def HTX_ADDMARGIN(contract, side, contracts, entry_price, leverage, target_liq_price,
-                  margin=None, tiers=None):
-    """Margin to add so the liquidation price becomes the target (negative: removable)."""
-    return cells(lambda: api.add_margin(contract, side, contracts, entry_price, leverage,
-                                        target_liq_price, margin, tiers), locals())
+ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
 
 
-@excel_function
-def HTX_MAXOPEN(contract, equity, price, leverage, margin_ladders=None):
-    """Maximum contracts that can be opened with the equity at the price and leverage,
-    under HTX's tiered available margin."""
-    return cells(_pick("contracts", lambda: api.max_open(contract, equity, price, leverage,
-                                                         margin_ladders)), locals())
-
-
-@excel_function
-def HTX_TARGETPRICE(contract, side, entry_price, leverage, target_roe):
-    """Exit price at which the return on initial margin equals the target ROE."""
-    return cells(lambda: api.target_price(contract, side, entry_price, leverage, target_roe), locals())
-
-
-@excel_function
-def HTX_CROSSLIQPRICE(contract_col, side_col, contracts_col, entry_col, mark_col,
-                      leverage_col, margin_static, tiers=None, adjust_factor_col=None):
-    """Liquidation price of each position of one cross-margin account, the others held
-    at their mark prices."""
-    return cells(lambda: api.cross_liq_price(contract_col, side_col, contracts_col,
-                                             entry_col, mark_col, leverage_col, margin_static,
-                                             tiers, adjust_factor_col), locals())
-
-
-@excel_function
-def HTX_RISKRATE(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
-                 margin_static, mode=None, frozen_margin=None, tiers=None,
-                 adjust_factor_col=None):
-    """HTX's risk rate of one margin account (liquidation at 0 or below): isolated and
-    coin-margined equity/(margin+frozen) - adjust factor; USDT cross
-    equity/sum(factor x (margin+frozen)) - 1."""
-    def compute() -> api.Result:
-        frozen = api.frozen_column(frozen_margin, contract_col)
-        return api.risk_rate(contract_col, side_col, contracts_col, entry_col, mark_col,
-                             leverage_col, margin_static, mode, frozen, tiers,
-                             adjust_factor_col)
-    return single(api.first_row(run(compute)))
-
-
-@excel_function
-def HTX_ACCOUNT(contract_col, side_col, contracts_col, entry_col, mark_col, leverage_col,
-                margin_static, mode=None, frozen_margin=None, tiers=None, collateral=None,
-                adjust_factor_col=None):
-    """One margin account, per leg: liquidation price of its contract (hedge legs move
-    together), and the account's margin ratio, risk rate and equity (a spilled table,
-    four columns, one row per leg)."""
-    def compute() -> dict:
-        frozen = api.frozen_column(frozen_margin, contract_col)
-        return api.account(contract_col, side_col, contracts_col, entry_col, mark_col,
-                           leverage_col, margin_static, mode, frozen, adjust_factor_col,
-                           tiers=tiers, collateral=collateral)
-    res = run(compute)
+def _account(fn: Function, values: dict[str, Any]) -> Any:
+    res = run(lambda: fn.compute(_with_frozen(values)))
     cols = [res[k] for k in ACCOUNT_COLUMNS]
     if len(cols[0]) == 1 and not cols[0].ok[0] and cols[0].status[0] < api.EMPTY and \
             isinstance(cols[0].cell(0), str) and cols[0].cell(0).startswith("#"):
@@ -458,60 +228,43 @@ def HTX_ACCOUNT(contract_col, side_col, contracts_col, entry_col, mark_col, leve
             for i in range(len(cols[0]))]
 
 
-ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
+def _map(fn: Function, values: dict[str, Any]) -> Any:
+    return headed(run(lambda: fn.compute(values)).table())
 
 
-@excel_function
-def HTX_LIQMAP(contract_col, side_col, contracts_col, entry_col, leverage_col, margin_col,
-               price_from, price_to, step, tiers=None, mark_price=None, map_contract=None):
-    """Liquidation map of one contract of a book: per price bucket the contracts and
-    notional HTX's tiered liquidation force-closes, longs and shorts apart, and the
-    cumulative notional from the mark (a spilled table with a header)."""
-    m = run(lambda: api.liq_map(contract_col, side_col, contracts_col, entry_col, leverage_col,
-                                margin_col, price_from, price_to, step, tiers, mark_price,
-                                map_contract=map_contract))
-    return headed(m.table())
+def _value(fn: Function, values: dict[str, Any]) -> Any:
+    return run(lambda: fn.compute(values))
 
 
-@excel_function
-def HTX_INSURANCE(contract, side, contracts, entry_price, leverage, exec_price, margin=None,
-                  fee_rate=None, tiers=None):
-    """Insurance-fund change when the position is fully liquidated and executed at the
-    price: + surplus (less the fee), - shortfall the fund pays."""
-    return cells(_pick("change", lambda: api.insurance(
-        contract, side, contracts, entry_price, leverage, exec_price, margin, fee_rate,
-        tiers)), locals())
+SHAPES: dict[str, Callable[[Function, dict[str, Any]], Any]] = {
+    "cells": _cells, "ladder": _ladder, "account_value": _account_value,
+    "account": _account, "map": _map, "value": _value}
 
 
-@excel_function
-def HTX_ADLRANK(pnl_col, margin_col, notional_col):
-    """Auto-deleveraging priority of each position (1 = first): profitable positions by
-    PnL ratio x effective leverage, then the others."""
-    return cells(lambda: api.adl_rank(pnl_col, margin_col, notional_col), locals())
+def excel(fn: Function) -> Callable:
+    """The Excel function of a declaration: its signature (Excel's argument names and
+    order, optional ones empty), its wizard help, its cells."""
+    sig = inspect.Signature([inspect.Parameter(
+        a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None if a.optional else inspect.Parameter.empty) for a in fn.args])
+    shape = SHAPES[fn.shape]
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return shape(fn, dict(bound.arguments))
+    call.__name__ = call.__qualname__ = fn.name
+    call.__doc__ = fn.summary
+    call.__signature__ = sig   # type: ignore[attr-defined]
+    call.__module__ = __name__
+    return excel_function(call, fn)
 
 
-@excel_function
-def HTX_TIERSET(tiers):
-    """The tier table as one short handle for the tiers argument of the other HTX_*
-    functions: the table then crosses from Excel to Python once per recalculation, not
-    once per call (an edited table gives a new handle)."""
-    return run(lambda: api.tier_handle(tiers))
-
-
-@xw.func(category=CATEGORY)
-def HTX_VERSION():
-    """xlhtx version, the bundled tier snapshot's date and the systems of its tables."""
-    s = api.snapshot()
-    return (f"xlhtx {__version__}; bundled tier snapshot as of {s.as_of} "
-            f"({s.system_summary()}): illustrative, not HTX's live tables (xlhtx tiers "
-            "fetch --workbook replaces the Tiers sheet)")
+globals().update({name: excel(fn) for name, fn in REGISTRY.items()})
 
 
 # every Excel function by its name: what headless recalculation evaluates
-FUNCTIONS = {name: f for name, f in list(globals().items()) if name.startswith("HTX_")}
+FUNCTIONS = {name: globals()[name] for name in REGISTRY}
 # functions whose rows depend on each other or that return a table: a column of their
 # calls is not one call over the column
-NOT_ROW_WISE = frozenset({"HTX_LIQLADDER", "HTX_CROSSLIQPRICE", "HTX_ADLRANK", "HTX_VERSION",
-                          "HTX_TIERSET",
-                          "HTX_ACCOUNT", "HTX_RISKRATE", "HTX_LIQMAP"})
-ROW_WISE = frozenset(FUNCTIONS) - NOT_ROW_WISE
+ROW_WISE = frozenset(name for name, fn in REGISTRY.items() if fn.row_wise)

@@ -79,7 +79,7 @@ def test_sheets_tables_validation_formatting_and_charts(book):
     assert pos["S2"].value.startswith("=HTX_LIQPRICE(Positions[[#This Row],[Contract]]")
     # every HTX_* cell reads the tier table through one cell holding its handle, which
     # reads the Tiers sheet's two tables through one name over both
-    assert pos["S2"].value.endswith(",TierSet)")
+    assert pos["S2"].value.endswith(",TierSet,Positions[[#This Row],[Margin mode]])")
     handle = wb.defined_names["TierSet"].attr_text
     sheet, cell = handle.split("!")
     assert wb[sheet][cell.replace("$", "")].value == "=HTX_TIERSET(TierTables)"
@@ -545,3 +545,41 @@ def test_chart_caches_hold_the_cells_they_plot(book, model):
     ladder = etree.fromstring(p["xl/charts/chart1.xml"])
     first_x = next(ladder.iter(f"{c}xVal")).find(f".//{c}pt/{c}v").text
     assert float(first_x) == v[("Ladder", 13, 9)] > 1000     # the mark, not "1"
+
+
+def test_the_positions_table_passes_the_margin_mode_wherever_it_counts():
+    """Every Positions column whose function takes a mode is given the row's Margin mode
+    (a cross row once showed a cross MMR beside an isolated liquidation price)."""
+    from xlhtx.functions import FUNCTIONS
+    for header, _, formula in template.POSITION_COLUMNS:
+        if formula is None:
+            continue
+        name = formula.split("(", 1)[0]
+        args = [a.name for a in FUNCTIONS[name].args]
+        given = formula[len(name) + 1:-1].split(",")
+        if "mode" in args:
+            assert len(given) > args.index("mode"), header
+            assert given[args.index("mode")] == "[@[Margin mode]]", header
+
+
+def test_a_cross_row_computes_on_cross_tiers(tmp_path):
+    """A tier table whose cross ladders differ: the cross row's liquidation price, margin
+    ratio and status follow the cross MMR, as xlhtx calc's per-position numbers do."""
+    from xlhtx.reference.snapshot import snapshot
+    rows = snapshot("legacy").to_rows(risk_limit=False)
+    head = rows[0]
+    k, mode_at = head.index("adjust_factor"), head.index("margin_mode")
+    table = [list(r) for r in rows]
+    for r in table[1:]:   # the bundled cross ladders equal the isolated ones: make them differ
+        if r[0] == "BTC-USDT" and r[mode_at] == "cross":
+            r[k] = min(r[k] * 1.5, 0.99)
+    book = build(tmp_path / "b.xlsm", table=api.resolve_tiers(table))
+    model = WorkbookModel(book)
+    v = model.calculate({("Positions", 2, 3): "cross"})      # 5,000 BTC-USDT long, 50x
+    args = ("BTC-USDT", "long", 5000, 30000, 50, None)
+    want = api.liq_price(*args, tiers=table, mode="cross").values[0]
+    assert v[("Positions", 2, 19)] == pytest.approx(want, rel=1e-15)
+    assert want != api.liq_price(*args, tiers=table).values[0]
+    assert v[("Positions", 2, 18)] == pytest.approx(api.margin_ratio(
+        *args[:4], 29950, 50, None, tiers=table, mode="cross")["margin_ratio"].values[0],
+        rel=1e-15)

@@ -77,18 +77,19 @@ POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
     ("ROE", PCT, "HTX_ROE([@Contract],[@Side],[@Contracts],[@[Entry price]],[@[Mark price]],"
                  "[@Leverage],{T})"),
     ("Equity", MONEY, "HTX_EQUITY([@Contract],[@Side],[@Contracts],[@[Entry price]],"
-                      "[@[Mark price]],[@Leverage],[@Margin],{T})"),
+                      "[@[Mark price]],[@Leverage],[@Margin],{T},[@[Margin mode]])"),
     ("Margin ratio", PCT, "HTX_MARGINRATIO([@Contract],[@Side],[@Contracts],[@[Entry price]],"
-                          "[@[Mark price]],[@Leverage],[@Margin],{T})"),
+                          "[@[Mark price]],[@Leverage],[@Margin],{T},[@[Margin mode]])"),
     ("Liq. price", PRICE, "HTX_LIQPRICE([@Contract],[@Side],[@Contracts],[@[Entry price]],"
-                          "[@Leverage],[@Margin],{T})"),
+                          "[@Leverage],[@Margin],{T},[@[Margin mode]])"),
     ("Bankruptcy price", PRICE, "HTX_BANKRUPTCYPRICE([@Contract],[@Side],[@Contracts],"
                                 "[@[Entry price]],[@Leverage],[@Margin],{T})"),
     ("Distance to liq. %", PCT, "HTX_LIQDISTANCE([@Contract],[@Side],[@Contracts],"
-                                "[@[Entry price]],[@[Mark price]],[@Leverage],[@Margin],{T})"),
+                                "[@[Entry price]],[@[Mark price]],[@Leverage],[@Margin],{T},"
+                                "[@[Margin mode]])"),
     ("Margin asset", "@", "HTX_MARGINASSET([@Contract],{T})"),   # (centred, below)
     ("Status", "@", "HTX_STATUS([@Contract],[@Side],[@Contracts],[@[Entry price]],"
-                    "[@[Mark price]],[@Leverage],[@Margin],{T})"),
+                    "[@[Mark price]],[@Leverage],[@Margin],{T},[@[Margin mode]])"),
 ]
 PRICE_COLUMNS = ("Entry price", "Mark price", "Liq. price", "Bankruptcy price")
 # amounts in the row's margin asset (Margin asset column): USDT to the cent, a coin to 8
@@ -481,6 +482,10 @@ def position_picker(b: Book, ws, row0: int = 3) -> dict[str, str]:
     return refs
 
 
+# the picked Positions row's margin mode (the pickers' row number is in B3)
+PICKED_MODE = "INDEX(Positions[Margin mode],$B$3)"
+
+
 def mark_or_entry(refs: dict[str, str]) -> str:
     """The picked position's mark price, its entry price when no mark is given."""
     mark = refs["Mark price"]
@@ -513,7 +518,8 @@ def ladder_sheet(b: Book, ws) -> None:
                     "today) HTX publishes no partial liquidation: all of it goes at the "
                     "first trigger.", b.fmt(NOTE))
     f = (f"=HTX_LIQLADDER({refs['Contract']},{refs['Side']},{refs['Contracts']},"
-         f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIER_SET})")
+         f"{refs['Entry price']},{refs['Leverage']},{refs['Margin']},{TIER_SET},"
+         f"{PICKED_MODE})")
     # the function's own header is the table's header: nothing hidden, one call
     spill(b, ws, f"A{top}:G{top + LADDER_STEPS}", f,
           {"C": b.fmt(num_format="#,##0"), "D": b.fmt(num_format="#,##0"),
@@ -602,10 +608,10 @@ def scenario_sheet(b: Book, ws) -> None:
     last = top + SCENARIO_POINTS
     # one call per column over the whole grid, spilled: 3 calls, not 75
     grid = after.format(r="{r}").replace("B{r}", f"B{top + 1}:B{last}")
-    for col, output, fmt in (("C", "", whole), ("D", ',"margin_ratio"', pct),
-                             ("E", ',"equity"', money)):
-        spill(b, ws, f"{col}{top + 1}:{col}{last}", f"=HTX_AFTERLIQ({grid}{output})",
-              {col: fmt})
+    for col, output, fmt in (("C", "contracts", whole), ("D", "margin_ratio", pct),
+                             ("E", "equity", money)):
+        spill(b, ws, f"{col}{top + 1}:{col}{last}",
+              f'=HTX_AFTERLIQ({grid},"{output}",{PICKED_MODE})', {col: fmt})
     price_formats(b, ws, f"B{top + 1}:B{last}")
     when_number(b, ws, f"D{top + 1}:D{last}", "{x}>=1", RED)
     when_number(b, ws, f"C{top + 1}:C{last}", "{x}=0", RED)
@@ -740,7 +746,8 @@ def liqmap_sheet(b: Book, ws) -> None:
                                                  "Leverage", "Margin"))
     formats = dict(zip("ABCDEFG", (b.fmt(num_format=f) for f in (
         "#,##0.##", "#,##0.##", "#,##0", "#,##0", "#,##0", "#,##0", "#,##0"))))
-    spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIER_SET},B6,B7)",
+    spill(b, ws, f"A{top}:G{top + buckets}", f"=HTX_LIQMAP({cols},B3,B4,B5,{TIER_SET},B6,B7,"
+          "Positions[Margin mode])",
           formats, header=True)
     # the mark: a short navy block stacked on top of its bucket's bars (it hides none of
     # them, and every chart engine draws a stacked column), 0 in every other bucket

@@ -26,7 +26,7 @@ from htxcore.liqmap import (HIST_ROWS, LONG_E, LONG_Q, LONG_V, SHORT_E, SHORT_Q,
 from htxcore.maxopen import max_open_nb
 from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_nb,
                               liq_distance_nb, maint_margin_nb, margin_ratio_nb, notional_nb,
-                              pnl_nb, roe_nb, target_price_nb, tier_nb)
+                              pnl_nb, roe_nb, target_price_nb, tier_nb, MAX_INPUT)
 from xlhtx.coerce import ArgError, Batch, describe, is_blank
 from xlhtx.errors import XlhtxError
 from xlhtx.messages import Wording, status_message
@@ -37,9 +37,9 @@ from xlhtx.reference.ladder_margin import MarginLadders
 from xlhtx.reference.tiers import TierTable
 from xlhtx.reference.snapshot import snapshot, snapshot_name
 
-EMPTY = 100   # every required argument of the row was empty
-INPUT = 101   # a value could not be read (text in a number cell, ...)
-RANGE = 102   # the inputs are valid one by one but the result overflows float64
+# the boundary's own statuses (an empty row, an unreadable cell, an overflow) are in the
+# status table with the kernels'
+from xlhtx.statuses import EMPTY, INPUT, RANGE, TABLE as STATUS, is_error
 
 NAN = float("nan")
 
@@ -60,6 +60,12 @@ class Result:
     @property
     def ok(self) -> np.ndarray:
         return self.status == st.OK
+
+    @property
+    def is_error(self) -> np.ndarray:
+        """Per row: an error (from its status, never from its text), as opposed to a
+        number, a result without one ("no liquidation") or an empty row."""
+        return is_error(self.status)
 
     def cell(self, i: int) -> float | str | None:
         """Row ``i`` as a spreadsheet cell: the number, the message, or empty."""
@@ -241,7 +247,7 @@ def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTabl
             status[i] = EMPTY
             messages.pop(i, None)
         elif status[i] == RANGE:
-            messages[i] = "#NUM! the result is out of range: the inputs are too large"
+            messages[i] = STATUS[RANGE].words
         elif status[i] != INPUT:
             messages[i] = words(int(status[i]), i)
     return Result(values, status, messages)
@@ -880,7 +886,7 @@ class LiqMap:
 def map_buckets(price_from: float, price_to: float, step: float) -> int:
     """Number of buckets of a range, or an error naming the argument."""
     for name, v in (("price_from", price_from), ("price_to", price_to), ("step", step)):
-        if not (isinstance(v, float) and 0 < v < 1e15):
+        if not (isinstance(v, float) and 0 < v < MAX_INPUT):
             raise ArgError(f"{name} = {v!r}: must be a price > 0")
     if price_to <= price_from:
         raise ArgError(f"price_to = {price_to:g} must be above price_from = {price_from:g}")

@@ -16,52 +16,22 @@ import numpy as np
 
 from xlhtx.coerce import Batch, Categorical, describe
 from xlhtx.reference.tiers import RISK_LIMIT
+from xlhtx.statuses import BELOW, NO_NUMBER, POSITIVE, RULES, TABLE  # noqa: F401
 
 # a margin ratio with no equity left is +inf: a cell cannot show it, so it says so
 NO_EQUITY = "past liquidation: no equity left (margin ratio infinite)"
 
-BELOW = "below 1e15"
-POSITIVE = "from 1e-12 to below 1e15"
-RULES = {
-    st.ERR_SIDE: "use long or short (buy/sell, 1/-1)",
-    st.ERR_CONTRACTS: f"must be a number {POSITIVE}",
-    st.ERR_ENTRY: f"must be a price {POSITIVE}",
-    st.ERR_PRICE: f"must be a price {POSITIVE}",
-    st.ERR_MARK: f"must be a price {POSITIVE}",
-    st.ERR_LEVERAGE: f"must be a number {POSITIVE}",
-    st.ERR_MARGIN: f"must be {POSITIVE} (leave it empty for the initial margin)",
-    st.ERR_MODE: "use isolated or cross",
-    st.ERR_NET: "must be a number >= 0",
-    st.ERR_TARGET_PRICE: f"must be a price {POSITIVE}",
-    st.ERR_TARGET_ROE: "must be a finite number (0.5 = +50%)",
-    st.ERR_BALANCE: "must be a finite number",
-    st.ERR_EQUITY: "must be a number >= 0",
-    st.ERR_EXEC_PRICE: f"must be a price {POSITIVE}",
-    st.ERR_FEE: "must be a rate from 0 to below 1 (e.g. 0.0005)",
-    st.ERR_FUND: "must be a number >= 0 (leave it empty when unknown)",
-    st.ERR_LIMIT: "must be a number of contracts >= 0 (leave it empty for no limit)",
-    st.ERR_DISTANCE: "must be a fraction of the entry price from 1e-12 (0.1 = 10%)",
-    st.ERR_PNL: "must be a finite number",
-    st.ERR_NOTIONAL: f"must be a number {POSITIVE}",
-    st.ERR_ADJUST: "must be a number from 0 to below the leverage (leave it empty to "
-                   "take it from the tier table)",
-    st.ERR_FROZEN: "must be a number >= 0",
-}
-
-NO_NUMBER = {
-    st.NO_LIQUIDATION: "no liquidation: the margin covers the position at any price",
-    st.LIQUIDATED: "liquidated: equity is at or below the maintenance margin",
-    st.UNREACHABLE: "#N/A the target needs a price <= 0: unreachable",
-    st.NO_POSITION: "no position: this row holds only order margin",
-    st.NOT_APPLICABLE: "n/a: risk-limit tiers (HTX's USDT-M system since 2026) have no "
-                       "adjustment factor or risk rate; see the MMR and the margin ratio",
-}
+# the rules and fixed words of every status are in one table, xlhtx.statuses (BELOW,
+# POSITIVE, RULES and NO_NUMBER above are its views, kept here for the callers)
 
 
 def status_message(code: int, batch: Batch, i: int, table: Any) -> str:
     """The message for row ``i`` of ``batch`` whose kernel status is ``code``."""
     if code in NO_NUMBER:
         return NO_NUMBER[code]
+    fixed = TABLE.get(code)
+    if fixed is not None and fixed.words:   # an account's errors read the same on every row
+        return fixed.words
     if code == st.ERR_CONTRACT:
         return _unknown_contract(batch.value("contract", i), table)
     name = st.ARGUMENT.get(code)
@@ -194,10 +164,4 @@ _OTHER: dict[int, Callable[..., str]] = {
     st.ERR_SIZE_ABOVE_TIERS: _above,
     st.ERR_LEVER_ABOVE_TIER: _lever_above,
     st.ERR_TIER_VALUE: _tier_value,
-    st.ERR_ACCOUNT: lambda *a: "#N/A another position of this account is invalid; fix "
-                               "that row first",
-    st.ERR_MARKS_DIFFER: lambda *a: "#VALUE! mark_price: the legs of one contract move with "
-                                    "one price; give them the same mark price",
-    st.ERR_ISOLATED_CONTRACTS: lambda *a: "#VALUE! an isolated margin account holds one "
-                                          "contract; give each contract its own account",
 }

@@ -137,7 +137,7 @@ def single(result: api.Result) -> Any:
     value = shown(result.cell(0))
     if value == float("inf"):
         return NO_EQUITY
-    if isinstance(value, str) and value.startswith("#"):
+    if result.is_error[0]:
         fail(value)
     return "" if value is None else value
 
@@ -221,9 +221,8 @@ ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
 def _account(fn: Function, values: dict[str, Any]) -> Any:
     res = run(lambda: fn.compute(_with_frozen(values)))
     cols = [res[k] for k in ACCOUNT_COLUMNS]
-    if len(cols[0]) == 1 and not cols[0].ok[0] and cols[0].status[0] < api.EMPTY and \
-            isinstance(cols[0].cell(0), str) and cols[0].cell(0).startswith("#"):
-        fail(cols[0].cell(0))
+    if len(cols[0]) == 1 and cols[0].is_error[0] and cols[0].status[0] < api.EMPTY:
+        fail(cols[0].cell(0))   # one leg that cannot be computed: the cell says why
     return [[c.cell(i) if c.cell(i) is not None else "" for c in cols]
             for i in range(len(cols[0]))]
 

@@ -73,7 +73,7 @@ def initial_margin(c, q, e, lev):
 
 
 def liq_price(c, s, q, e, mmr, m):
-    """SPEC 2.3's four formulas; None where no positive price solves it."""
+    """The four liquidation-price formulas of docs/maths.md; None where no positive price solves it."""
     if c.kind == "linear":
         if s > 0:
             p = (e - m / (q * c.size)) / (1 - mmr)
@@ -96,7 +96,7 @@ def margin_ratio(c, s, q, e, mark, mmr, m):
 
 
 def ladder(table, code, mode, s, q, e, lev, m):
-    """SPEC 2.4 step by step: list of (trigger, q_before, q_after, tier_before,
+    """Tiered liquidation (docs/maths.md) step by step: list of (trigger, q_before, q_after, tier_before,
     tier_after, margin_after)."""
     c = table.contract(code)
     risk_limit = is_risk_limit(table, code)

@@ -1,4 +1,4 @@
-"""SPEC 7 bad inputs: a status and a message naming the argument, never a crash and never
+"""Bad inputs: a status and a message naming the argument, never a crash and never
 a finite wrong number; the other rows of the same call still compute."""
 
 import math
@@ -14,7 +14,7 @@ from xlhtx import api
 LEGACY = "legacy"
 from xlhtx.coerce import ArgError
 
-GOOD = 29915.560916767186  # SPEC 2.3: long 5,000 BTC-USDT at 30,000, 125x
+GOOD = 29915.560916767186  # docs/maths.md's example: long 5,000 BTC-USDT at 30,000, 125x
 
 
 @pytest.mark.parametrize("arg, value, message", [

@@ -1,4 +1,4 @@
-"""The command line (issue 6): calc on CSV/Parquet/XLSX with bad rows, tiers fetch
+"""The command line: calc on CSV/Parquet/XLSX with bad rows, tiers fetch
 against recorded HTX responses (no network), positions import, --help and errors."""
 
 import json

@@ -1,4 +1,5 @@
-"""The worked examples of SPEC 2.3, 2.4 and 2.6, to the digits the SPEC prints."""
+"""The worked examples of docs/maths.md (liquidation price, tiered liquidation, max open), to
+the digits HTX's pages print."""
 
 import pytest
 
@@ -10,7 +11,7 @@ LEGACY = "legacy"
 
 
 def test_liquidation_and_bankruptcy_long_and_short():
-    # SPEC 2.3: 5,000 BTC-USDT at 30,000, 125x, margin = IM = 1,200, ladder 0, MMR 0.0052
+    # liquidation price example: 5,000 BTC-USDT at 30,000, 125x, margin = IM = 1,200, ladder 0, MMR 0.0052
     liq = api.liq_price("BTC-USDT", ["long", "short"], 5000, 30000, 125, tiers=LEGACY)
     assert liq.values[0] == pytest.approx(29915.5609167672, rel=1e-12)
     assert liq.values[1] == pytest.approx(30083.5654596100, rel=1e-12)
@@ -31,14 +32,14 @@ def test_margin_ratio_is_one_at_the_liquidation_price():
 
 
 def test_api_reference_tier_example():
-    # SPEC 2.2: 0-8,999 -> 0.65; 9,000-89,999 -> 0.80; 90,000+ -> 0.85 (inclusive bounds)
+    # the tier table's ladders: 0-8,999 -> 0.65; 9,000-89,999 -> 0.80; 90,000+ -> 0.85 (inclusive bounds)
     t = api.tier("BTC-USDT", 125, [0, 8999, 9000, 89999, 90000, 5e6], tiers=LEGACY)
     assert t["ladder"].values.tolist() == [0, 0, 1, 1, 2, 2]
     assert t["adjust_factor"].values.tolist() == pytest.approx([0.65, 0.65, 0.8, 0.8, 0.85, 0.85])
 
 
 def test_known_wrong_formula_is_not_reproduced():
-    # SPEC 2.3: E*(1 - 1/L + MM/IM) gives 42,000 for a 10x long at 30,000: above entry.
+    # the known-wrong formula: E*(1 - 1/L + MM/IM) gives 42,000 for a 10x long at 30,000: above entry.
     liq = api.liq_price("BTC-USDT", "long", 1000, 30000, 10, tiers=LEGACY).values[0]
     assert liq < 30000 * (1 - 1 / 10) + 1000  # below entry, near the bankruptcy price 27,000
     assert liq > 27000
@@ -46,14 +47,14 @@ def test_known_wrong_formula_is_not_reproduced():
 
 
 def test_liquidation_ladder_example():
-    # SPEC 2.4: long 100,000 at 30,000, 125x, margin = IM 24,000
+    # tiered liquidation example: long 100,000 at 30,000, 125x, margin = IM 24,000
     lad = api.liq_ladder("BTC-USDT", "long", 100000, 30000, 125, tiers=LEGACY)
     rows = lad.table(0)
     assert rows[0] == list(api.LADDER_COLUMNS)
     assert [r[1] for r in rows[1:]] == pytest.approx([29963.75, 29928.90, 28159.69], abs=0.01)
     assert [r[2:6] for r in rows[1:]] == [[100000, 89999, 2, 1], [89999, 8999, 1, 0],
                                          [8999, 0, 0, "closed"]]
-    # 1e-9 against values derived by hand from the SPEC's rule (equity kept, PnL realized)
+    # 1e-9 against values derived by hand from the rule in docs/maths.md (equity kept, PnL realized)
     p1 = (30000 - 24000 / 100) / (1 - 0.85 / 125)
     m1 = 24000 + 10.001 * (p1 - 30000)
     p2 = (30000 - m1 / 89.999) / (1 - 0.80 / 125)
@@ -68,7 +69,7 @@ def test_liquidation_ladder_example():
     (30, 100000, 67500, 40500), (50, 100000, 60000, 60000), (100, 100000, 46000, 92000),
     (10, 100, 100, 20)])
 def test_max_open_examples(lever, equity, available, contracts):
-    # SPEC 2.6: BTC-USDT, price 50,000, contract size 0.001
+    # max-open example: BTC-USDT, price 50,000, contract size 0.001
     r = api.max_open("BTC-USDT", equity, 50000, lever, tiers=LEGACY)
     assert r["available"].values[0] == pytest.approx(available, rel=1e-12)
     assert r["contracts"].values[0] == contracts  # exactly

@@ -1,4 +1,4 @@
-"""Liquidation process (issue 3): contracts left, top-ups, leverage for a distance, the
+"""Liquidation process: contracts left, top-ups, leverage for a distance, the
 insurance fund, ADL, max open size, cross accounts; hand-computed numbers."""
 
 import math
@@ -17,7 +17,7 @@ T = snapshot("legacy")
 
 
 def test_after_liq_reports_ratio_and_equity_of_what_is_left():
-    # SPEC 2.4 example, mark at 29,950: the first trigger (29,963.75) has fired
+    # the tiered-liquidation example, mark at 29,950: the first trigger (29,963.75) has fired
     r = api.after_liq("BTC-USDT", "long", 100000, 30000, 125, 29950, tiers=LEGACY)
     assert r["contracts"].values[0] == 89999
     m1 = 24000 + 10.001 * ((30000 - 240) / (1 - 0.85 / 125) - 30000)

@@ -1,4 +1,4 @@
-"""SPEC 7 invariants and the liquidation-process properties of issue 3, as hypothesis
+"""The invariants and the liquidation-process properties, as hypothesis
 properties over contracts, sides, sizes, prices, leverages and margins."""
 
 import math

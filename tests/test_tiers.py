@@ -1,4 +1,4 @@
-"""Tier, contract and margin-ladder tables: every shape of SPEC 2.2 and 2.6, boundaries,
+"""Tier, contract and margin-ladder tables: every shape of HTX's tier and margin-ladder tables, boundaries,
 and refusals with messages that name the row and column."""
 
 import json

@@ -48,7 +48,7 @@ RELEASED = {
     "HTX_TIERSET": "tiers",
 }
 # the test suite's list of functions: the registry's, as Excel declares them
-SPEC = {name: ", ".join(f"[{a.name}]" if a.optional else a.name for a in fn.args)
+DECLARED = {name: ", ".join(f"[{a.name}]" if a.optional else a.name for a in fn.args)
         for name, fn in REGISTRY.items()}
 T = snapshot("legacy")
 
@@ -62,8 +62,8 @@ def xl():
 def test_vba_declares_every_function_with_the_spec_arguments(xl):
     vba = vba_for(*xl)
     declared = dict(re.findall(r"^Function (HTX_\w+)\((.*)\)$", vba, re.M))
-    assert set(declared) == set(SPEC)
-    for name, args in SPEC.items():
+    assert set(declared) == set(DECLARED)
+    for name, args in DECLARED.items():
         want = ", ".join(f"Optional {a[1:-1]}" if a.startswith("[") else a
                          for a in args.split(", ") if a)
         assert declared[name] == want, name
@@ -72,7 +72,7 @@ def test_vba_declares_every_function_with_the_spec_arguments(xl):
 
 def test_every_argument_has_wizard_help_and_a_category(xl):
     _, m = xl
-    for name in SPEC:
+    for name in DECLARED:
         info = getattr(m, name).__xlfunc__
         assert info["category"] == "xlhtx (HTX futures)"
         assert info["ret"]["doc"] and len(info["ret"]["doc"]) < 256
@@ -88,7 +88,7 @@ def col(*values):
 def legacy(name, *args):
     """``args`` with the tiers argument set to the bundled legacy snapshot (the worked
     examples of HTX's adjustment-factor pages are on it)."""
-    names = [a.strip(" []") for a in SPEC[name].split(",")]
+    names = [a.strip(" []") for a in DECLARED[name].split(",")]
     k = names.index("tiers")
     return (*args, *[None] * (k - len(args)), "legacy")
 
@@ -224,7 +224,7 @@ RANGE = hs.one_of(CELL, hs.lists(CELL, min_size=1, max_size=4).map(lambda v: tup
 NOT_NUMBERS = ("no liquidation", "liquidated")
 
 
-@pytest.mark.parametrize("name", [n for n in SPEC if n != "HTX_VERSION"])
+@pytest.mark.parametrize("name", [n for n in DECLARED if n != "HTX_VERSION"])
 def test_fuzzed_cells_never_escape_as_tracebacks(xl, name):
     _, m = xl
     n_args = len(getattr(m, name).__xlfunc__["args"])
@@ -247,12 +247,12 @@ def test_fuzzed_cells_never_escape_as_tracebacks(xl, name):
                 assert v is None or v == "" or isinstance(v, (int, float, str))
                 if isinstance(v, float):
                     assert math.isfinite(v)
-                if isinstance(v, str) and v and v not in SPEC_HEADERS:
+                if isinstance(v, str) and v and v not in LADDER_HEADERS:
                     assert v.startswith("#") or v.startswith(NOT_NUMBERS), v
     run()
 
 
-SPEC_HEADERS = {"Step", "Trigger price", "Contracts before", "Contracts after", "Tier before",
+LADDER_HEADERS = {"Step", "Trigger price", "Contracts before", "Contracts after", "Tier before",
                 "Tier after", "Margin after"}
 
 
@@ -318,18 +318,18 @@ def test_released_signatures_are_kept_and_no_api_argument_is_dropped():
     """The registry grew the functions (mode and tiers wherever the API takes them) only
     at the end of their argument lists, and every argument of each API function reaches
     Excel (the few left out say why in API_ONLY)."""
-    assert set(RELEASED) == set(SPEC)
+    assert set(RELEASED) == set(DECLARED)
     for name, released in RELEASED.items():
         old = [a for a in released.split(", ") if a]
-        new = [a for a in SPEC[name].split(", ") if a]
+        new = [a for a in DECLARED[name].split(", ") if a]
         assert new[:len(old)] == old, name
         assert all(a.startswith("[") for a in new[len(old):]), name
         assert dropped_arguments(REGISTRY[name]) == set(), name
     for name in ("HTX_LIQPRICE", "HTX_MARGINRATIO", "HTX_EQUITY", "HTX_LIQDISTANCE",
                  "HTX_LIQLADDER", "HTX_AFTERLIQ", "HTX_ADDMARGIN", "HTX_INSURANCE",
                  "HTX_STATUS", "HTX_MAXOPEN"):
-        assert "[mode]" in SPEC[name], name
-    assert "[tiers]" in SPEC["HTX_MAXOPEN"] and "[tiers]" in SPEC["HTX_TARGETPRICE"]
+        assert "[mode]" in DECLARED[name], name
+    assert "[tiers]" in DECLARED["HTX_MAXOPEN"] and "[tiers]" in DECLARED["HTX_TARGETPRICE"]
 
 
 def test_mode_reaches_the_kernel_from_excel(xl):

@@ -571,25 +571,6 @@ def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage
                    tiers=tiers)["liq_price"]
 
 
-def frozen_column(frozen_margin: Any, rows_like: Any) -> Any:
-    """Frozen order margin as a column: one cell is the account's total, carried by the
-    first row (a column of per-row amounts passes through)."""
-    col = Batch(frozen=frozen_margin)
-    n = Batch(rows=rows_like).n
-    if col.n != 1 or n == 1:
-        return frozen_margin
-    return [col.value("frozen", 0)] + [None] * (n - 1)
-
-
-def first_row(result: Result) -> Result:
-    """An account figure every row carries, as one cell: the first row that is not
-    empty (a message if that row could not be computed)."""
-    rows = np.flatnonzero(result.status != EMPTY)
-    i = int(rows[0]) if rows.size else 0
-    return Result(result.values[i:i + 1], result.status[i:i + 1],
-                  {0: result.messages[i]} if i in result.messages else {})
-
-
 def risk_rate(contract, side, contracts, entry_price, mark_price, leverage, margin_static,
               mode=None, frozen_margin=None, tiers=None, adjust_factor=None) -> Result:
     """HTX's risk rate of one margin account (liquidation at <= 0), on every row."""
@@ -714,33 +695,6 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
             "margin_ratio": Result(np.where(ratio_status == st.OK, ratio, NAN), ratio_status,
                                    msgs),
             "equity": first.alike(eq)}
-
-
-AFTERLIQ_OUTPUTS = {"contracts": "contracts", "margin_ratio": "margin_ratio",
-                    "margin ratio": "margin_ratio", "equity": "equity"}
-
-
-def after_liq_output(contract, side, contracts, entry_price, leverage, price, margin=None,
-                     tiers=None, output=None, mode=None) -> Result:
-    """``after_liq`` with the column chosen per row by ``output`` (contracts, the
-    default; margin_ratio; equity): one cell or a column, as a sheet may mix them."""
-    res = after_liq(contract, side, contracts, entry_price, leverage, price, margin, tiers,
-                    mode)
-    n = len(res["contracts"])
-    b = Batch(output=output)
-    if b.n not in (1, n):
-        raise ArgError(f"output: give one cell or {n} rows")
-    picks = [AFTERLIQ_OUTPUTS.get(str(b.value("output", i if b.n > 1 else 0) or
-                                      "contracts").strip().lower()) for i in range(b.n)]
-    if None in picks:
-        bad = b.value("output", picks.index(None))
-        raise ArgError(f"output = {bad!r}: use contracts, margin_ratio or equity")
-    if b.n == 1:
-        return res[picks[0]]
-    values = np.array([res[k].values[i] for i, k in enumerate(picks)])
-    status = np.array([res[k].status[i] for i, k in enumerate(picks)], dtype=np.int16)
-    messages = {i: res[k].messages[i] for i, k in enumerate(picks) if i in res[k].messages}
-    return Result(values, status, messages)
 
 
 def add_margin(contract, side, contracts, entry_price, leverage, target_liq_price,

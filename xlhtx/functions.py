@@ -90,7 +90,8 @@ API_ONLY = {
 @dataclass(frozen=True)
 class Arg:
     name: str                 # as Excel shows it
-    api: str                  # the API argument it fills
+    api: str | None           # the API argument it fills (None: Excel's own, e.g. a choice
+                              # of output column, read by the Excel function's shaping)
     optional: bool
     help: str
 
@@ -108,7 +109,7 @@ class Function:
 
     def api_arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """Excel argument values -> the API call's keyword arguments."""
-        return {a.api: values.get(a.name) for a in self.args}
+        return {a.api: values.get(a.name) for a in self.args if a.api}
 
     def compute(self, values: dict[str, Any]) -> Any:
         out = self.call(**self.api_arguments(values))
@@ -120,12 +121,12 @@ class Function:
 
 def _args(spec: str, overrides: dict[str, str] | None = None) -> tuple[Arg, ...]:
     """``"contract_col=contract [tiers]"``: Excel names in order, ``=`` the API name when
-    it differs, brackets for optional ones."""
+    it differs (``output=``: none, Excel's own), brackets for optional ones."""
     out = []
     for word in spec.split():
         optional = word.startswith("[")
-        name, _, api_name = word.strip("[]").partition("=")
-        out.append(Arg(name, api_name or name, optional,
+        name, renamed, api_name = word.strip("[]").partition("=")
+        out.append(Arg(name, api_name or (None if renamed else name), optional,
                        (overrides or {}).get(name, ARG_DOCS[name])))
     return tuple(out)
 
@@ -215,8 +216,8 @@ FUNCTIONS: dict[str, Function] = _declare(
       "margin ratio or equity (0 once fully liquidated).",
       "contracts left if the mark reaches price; `output`: contracts (default), "
       "margin_ratio or equity",
-      _args(f"{POSITION} leverage price [margin] [tiers] [output] [mode]"),
-      api.after_liq_output),
+      _args(f"{POSITION} leverage price [margin] [tiers] [output=] [mode]"),
+      api.after_liq, shape="output"),
     F("HTX_ADDMARGIN", "Margin to add so the liquidation price becomes the target "
       "(negative: removable).", "margin to add (negative: removable)",
       _args(f"{POSITION} leverage target_liq_price [margin] [tiers] [mode]"),
@@ -299,4 +300,4 @@ def dropped_arguments(f: Function) -> set[str]:
     """API arguments of ``f``'s call that no Excel argument fills (and ``API_ONLY`` does
     not explain): a test keeps this empty."""
     params = set(inspect.signature(f.call).parameters)
-    return params - {a.api for a in f.args} - set(API_ONLY)
+    return params - {a.api for a in f.args if a.api} - set(API_ONLY)

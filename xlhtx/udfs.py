@@ -25,6 +25,7 @@ import numpy as np
 import xlwings as xw
 
 from xlhtx import api
+from xlhtx.coerce import ArgError, Batch
 from xlhtx.functions import CATEGORY, FUNCTIONS as REGISTRY, Function
 from xlhtx.errors import CellError, XlhtxError
 from xlhtx.messages import NO_EQUITY, NO_NUMBER
@@ -206,13 +207,61 @@ def _ladder(fn: Function, values: dict[str, Any]) -> Any:
     return headed(ladder.table(0))
 
 
+def frozen_column(frozen_margin: Any, rows_like: Any) -> Any:
+    """Frozen order margin as a column: one cell is the account's total, carried by the
+    first row (a column of per-row amounts passes through)."""
+    col = Batch(frozen=frozen_margin)
+    n = Batch(rows=rows_like).n
+    if col.n != 1 or n == 1:
+        return frozen_margin
+    return [col.value("frozen", 0)] + [None] * (n - 1)
+
+
+def first_row(result: api.Result) -> api.Result:
+    """An account figure every row carries, as one cell: the first row that is not
+    empty (a message if that row could not be computed)."""
+    rows = np.flatnonzero(result.status != api.EMPTY)
+    i = int(rows[0]) if rows.size else 0
+    return api.Result(result.values[i:i + 1], result.status[i:i + 1],
+                  {0: result.messages[i]} if i in result.messages else {})
+
+
+
+AFTERLIQ_OUTPUTS = {"contracts": "contracts", "margin_ratio": "margin_ratio",
+                    "margin ratio": "margin_ratio", "equity": "equity"}
+
+
+def chosen_output(res: dict[str, api.Result], output: Any) -> api.Result:
+    """``HTX_AFTERLIQ``'s column chosen per row by ``output`` (contracts, the default;
+    margin_ratio; equity): one cell or a column, as a sheet may mix them."""
+    n = len(res["contracts"])
+    b = Batch(output=output)
+    if b.n not in (1, n):
+        raise ArgError(f"output: give one cell or {n} rows")
+    picks = [AFTERLIQ_OUTPUTS.get(str(b.value("output", i if b.n > 1 else 0) or
+                                      "contracts").strip().lower()) for i in range(b.n)]
+    if None in picks:
+        bad = b.value("output", picks.index(None))
+        raise ArgError(f"output = {bad!r}: use contracts, margin_ratio or equity")
+    if b.n == 1:
+        return res[picks[0]]
+    values = np.array([res[k].values[i] for i, k in enumerate(picks)])
+    status = np.array([res[k].status[i] for i, k in enumerate(picks)], dtype=np.int16)
+    messages = {i: res[k].messages[i] for i, k in enumerate(picks) if i in res[k].messages}
+    return api.Result(values, status, messages)
+
+
+def _output(fn: Function, values: dict[str, Any]) -> Any:
+    return cells(lambda: chosen_output(fn.compute(values), values["output"]), values)
+
+
 def _with_frozen(values: dict[str, Any]) -> dict[str, Any]:
-    return {**values, "frozen_margin": api.frozen_column(values["frozen_margin"],
-                                                         values["contract_col"])}
+    return {**values, "frozen_margin": frozen_column(values["frozen_margin"],
+                                                     values["contract_col"])}
 
 
 def _account_value(fn: Function, values: dict[str, Any]) -> Any:
-    return single(api.first_row(run(lambda: fn.compute(_with_frozen(values)))))
+    return single(first_row(run(lambda: fn.compute(_with_frozen(values)))))
 
 
 ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
@@ -236,7 +285,7 @@ def _value(fn: Function, values: dict[str, Any]) -> Any:
 
 
 SHAPES: dict[str, Callable[[Function, dict[str, Any]], Any]] = {
-    "cells": _cells, "ladder": _ladder, "account_value": _account_value,
+    "cells": _cells, "output": _output, "ladder": _ladder, "account_value": _account_value,
     "account": _account, "map": _map, "value": _value}
 
 

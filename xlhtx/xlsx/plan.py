@@ -7,14 +7,15 @@ cells share their first cell's; fill-down formulas (``=B2-C2``, ``=B3-C3``, ...)
 matched by the digits of their text (``formula.shape_of``). Each group's text is
 tokenized once.
 
-Nodes are ordered so every node comes after the nodes whose cells it reads. A group whose
-rows read each other (a running total) is split into its cells; a cycle of single cells
-is a circular reference and is refused, naming its cells.
+Nodes are ordered (``graphlib``) so every node comes after the nodes whose cells it reads.
+A group whose rows read each other (a running total) is split into its cells; a cycle of
+single cells is a circular reference and is refused, naming its cells.
 """
 
 from __future__ import annotations
 
 import bisect
+import graphlib
 from collections import defaultdict
 from typing import Callable, NamedTuple
 
@@ -160,95 +161,21 @@ def _reads(node: Node, index: CellIndex) -> set[int]:
 
 
 def order(nodes: list[Node], progress: Callable[[str], None] = lambda s: None) -> list[Node]:
-    """``nodes`` in an order where each comes after every node it reads; groups caught in
-    a cycle are split into cells until only true circular references would remain."""
+    """``nodes`` in an order where each comes after every node it reads (the standard
+    library's ``graphlib``); a group caught in a cycle is split into its cells until only
+    a true circular reference would remain, which is refused naming its cells."""
     while True:
         index = CellIndex(nodes)
-        deps = [_reads(n, index) for n in nodes]
-        cycles = _cycles(deps)
-        if not cycles:
-            return [nodes[i] for i in _topological(deps)]
-        split = {i for cycle in cycles for i in cycle if len(nodes[i].rows) > 1}
+        graph = {i: _reads(n, index) for i, n in enumerate(nodes)}
+        try:
+            return [nodes[i] for i in graphlib.TopologicalSorter(graph).static_order()]
+        except graphlib.CycleError as e:
+            cycle = e.args[1]            # [a, b, ..., a]
+        split = {i for i in cycle if len(nodes[i].rows) > 1}
         if not split:
-            cycle = cycles[0]
             cells = [a1(nodes[i].sheet, nodes[i].rows[0], nodes[i].col) for i in cycle]
-            raise RecalcError("circular reference: " + " -> ".join(cells[:8] + cells[:1]) +
+            raise RecalcError("circular reference: " + " -> ".join(cells[:8] + cells[-1:]) +
                               "; Excel cannot compute it either: break the loop first")
         progress(f"splitting {len(split)} formula group(s) whose rows read each other")
         nodes = [m for i, n in enumerate(nodes) for m in
                  ([n._replace(rows=(r,)) for r in n.rows] if i in split else [n])]
-
-
-def _cycles(deps: list[set[int]]) -> list[list[int]]:
-    """Strongly connected components with a cycle (Tarjan's, iterative), each listed in
-    the order the cycle runs."""
-    index, low, on, stack, out = {}, {}, set(), [], []
-    counter = 0
-    for root in range(len(deps)):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(deps[root])))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            v, it = work[-1]
-            w = next(it, None)
-            if w is not None:
-                if w not in index:
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(sorted(deps[w]))))
-                elif w in on:
-                    low[v] = min(low[v], index[w])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on.discard(w)
-                    comp.append(w)
-                    if w == v:
-                        break
-                if len(comp) > 1 or v in deps[v]:
-                    out.append(_cycle_path(sorted(comp), deps))
-    return out
-
-
-def _cycle_path(comp: list[int], deps: list[set[int]]) -> list[int]:
-    """One loop through a strongly connected component, from its first node."""
-    members = set(comp)
-    path, seen, v = [comp[0]], {comp[0]}, comp[0]
-    while True:
-        nxt = min(w for w in deps[v] if w in members)
-        if nxt in seen:
-            return path[path.index(nxt):]
-        path.append(nxt)
-        seen.add(nxt)
-        v = nxt
-
-
-def _topological(deps: list[set[int]]) -> list[int]:
-    users: dict[int, list[int]] = defaultdict(list)
-    waiting = [0] * len(deps)
-    for i, d in enumerate(deps):
-        for j in d:
-            if j != i:
-                users[j].append(i)
-                waiting[i] += 1
-    ready = [i for i, w in enumerate(waiting) if w == 0]
-    out = []
-    while ready:
-        i = ready.pop()
-        out.append(i)
-        for u in users[i]:
-            waiting[u] -= 1
-            if waiting[u] == 0:
-                ready.append(u)
-    return out

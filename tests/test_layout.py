@@ -122,3 +122,15 @@ def test_the_architecture_doc_names_every_module():
             if path.stem != "__init__" and not re.search(rf"`({folder}/)?{path.stem}(\.py)?`", doc):
                 missing.append(f"{folder}/{path.name}")
     assert missing == [], missing
+
+
+def test_library_adaptations_say_when_a_version_lacks_their_hooks(monkeypatch):
+    """XlsxWriter and formulas are adapted in one module, which names the missing hook
+    and the version it was written for instead of failing deep inside a build."""
+    import pytest
+    from xlsxwriter.chart import Chart
+    from xlhtx.xlsx import compat
+    compat.check()   # the installed, pinned versions have every hook
+    monkeypatch.delattr(Chart, "_write_axis_pos")
+    with pytest.raises(compat.CompatError, match=r"lacks xlsxwriter _write_axis_pos.*3\.3\.1"):
+        compat.check()

@@ -25,6 +25,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from xlhtx.errors import CellError
+from xlhtx.xlsx import compat
 from xlhtx.xlsx.cells import RecalcError, Store, a1
 from xlhtx.xlsx.formula import Template
 from xlhtx.xlsx.package import MAX_TEXT, ExcelError
@@ -71,10 +72,7 @@ class Evaluator:
         self.compiled: dict[tuple, tuple[Any, list[Ref], bool]] = {}
         self.params = {name: list(inspect.signature(f).parameters)
                        for name, f in functions.by_name.items()}
-        registry = formulas.get_functions()
-        for name, f in functions.by_name.items():
-            registry[name] = _engine_function(f)
-        _lean_index(registry)
+        compat.register({name: _engine_function(f) for name, f in functions.by_name.items()})
 
     def run(self, nodes: list[Node]) -> None:
         # millions of small lists and no cycles among them: the cyclic collector would
@@ -402,53 +400,6 @@ def _from_engine(x: Any) -> Any:
     if arr.ndim < 2:
         arr = arr.reshape(1, -1) if arr.ndim == 1 else arr.reshape(1, 1)
     return [[_plain(e) for e in row] for row in arr.tolist()]
-
-
-def _lean_index(registry: dict) -> None:
-    """``INDEX(range, row[, column])`` that builds the one cell it returns: the engine's
-    own builds an object for every cell of the range on every call (a 100,000-row column
-    read by a dozen cells would take seconds). Anything else goes to the engine's."""
-    from formulas.functions import wrap_func, wrap_impure_func
-    from formulas.functions.look import xindex
-    from formulas.ranges import Ranges
-    from formulas.tokens.operand import _index2col
-    if registry["INDEX"].get("xlhtx"):
-        return
-
-    def index(array, row_num, col_num=None, area_num=1):
-        r, c = _whole(row_num), _whole(col_num) if col_num is not None else None
-        if isinstance(array, Ranges) and not array.is_set and len(array.ranges) == 1 \
-                and _whole(area_num) == 1 and r is not None and (col_num is None or c):
-            value = array.value
-            height, width = value.shape
-            if c is None:
-                r, c = (1, r) if height == 1 and width > 1 else (r, 1)
-            if 1 <= r <= height and 1 <= c <= width:
-                rng = array.ranges[0]
-                row, n = int(rng["r1"]) + r - 1, rng["n1"] + c - 1
-                col = _index2col(n)
-                ref = f"{col}{row}"
-                sheet = rng["sheet_id"]
-                return Ranges(values=dict(array.values)).set_value({
-                    "r1": row, "r2": row, "c1": col, "c2": col, "n1": n, "n2": n, "ref": ref,
-                    "name": f"{sheet}!{ref}" if sheet else ref, "sheet_id": sheet},
-                    value[r - 1, c - 1])
-        return xindex(array, row_num, col_num, area_num)
-
-    registry["INDEX"] = {**registry["INDEX"], "xlhtx": True,
-                         "function": wrap_impure_func(wrap_func(index, ranges=True))}
-
-
-def _whole(x: Any) -> int | None:
-    """A positive whole number given as a cell, a 1x1 array or a number; else None."""
-    v = getattr(x, "value", x)
-    arr = np.asarray(v, dtype=object)
-    if arr.size != 1:
-        return None
-    v = arr.reshape(-1)[0]
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        return None
-    return int(v) if v >= 1 else None
 
 
 def _excel_call(f: Callable, args: list) -> Any:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import xlsxwriter
-import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from xlhtx.version import __version__
+from xlhtx.xlsx.compat import CachedFormulaWorksheet, check as check_libraries, drawn_axes
 from xlhtx.samples import sample_positions
 from xlhtx.errors import XlhtxError
 from xlhtx.files import atomic_write, check_output
@@ -120,40 +120,6 @@ def vba_project() -> bytes:
         return z.read("xl/vbaProject.bin")
 
 
-class Worksheet(xlsxwriter.worksheet.Worksheet):
-    """XlsxWriter rewrites every formula it writes (some 60 regular expressions for
-    Excel's newer function names): a Table repeats each column's formula down every row
-    (1.4 million times at 100,000 Positions rows, 160 s), so the rewritten text is kept
-    per distinct formula."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        cache = self.__dict__.setdefault("_xlhtx_prepared", {})
-        key = (formula, expand_future_functions)
-        if key not in cache:
-            cache[key] = super()._prepare_formula(formula, expand_future_functions)
-        return cache[key]
-
-
-def drawn_axes(chart) -> None:
-    """Every drawn axis carries ``<c:delete val="0"/>``, as Excel 365 writes it (XlsxWriter
-    writes the element only for a hidden axis; without it some readers hide the axis).
-    The element goes where the schema puts it, right before ``c:axPos``."""
-    write_delete, write_axis_pos = chart._write_delete, chart._write_axis_pos
-    hidden = []
-
-    def delete(val):
-        hidden.append(val)
-        write_delete(val)
-
-    def axis_pos(*args):
-        if not hidden:
-            write_delete(0)
-        hidden.clear()
-        write_axis_pos(*args)
-
-    chart._write_delete, chart._write_axis_pos = delete, axis_pos
-
-
 class Book:
     """An XlsxWriter workbook and its formats, one per distinct set of properties."""
 
@@ -204,6 +170,7 @@ def build(out: str | Path, table: TierTable | None = None,
 
 def _write(dst: Path, table: TierTable, positions: dict[str, list], n_rows: int | None,
            stamp: dt.datetime, for_values: bool = False) -> None:
+    check_libraries()
     wb = xlsxwriter.Workbook(str(dst), {"strings_to_numbers": False,
                                         "strings_to_formulas": False,
                                         "strings_to_urls": False})
@@ -214,7 +181,8 @@ def _write(dst: Path, table: TierTable, positions: dict[str, list], n_rows: int 
         wb.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
         wb.set_vba_name("ThisWorkbook")
     names = SHEETS[:-1] if for_values else SHEETS
-    sheets = {name: wb.add_worksheet(name, worksheet_class=Worksheet) for name in names}
+    sheets = {name: wb.add_worksheet(name, worksheet_class=CachedFormulaWorksheet)
+              for name in names}
     guide(b, sheets["Guide"], table, for_values)
     position_sheet(b, sheets["Positions"], positions, n_rows)
     ladder_sheet(b, sheets["Ladder"])

@@ -34,6 +34,13 @@ def test_cache_from_an_installed_package(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--no-build-isolation", "--target", str(target), str(src)],
                    check=True, capture_output=True, text=True)
+    # every module of the source is installed (an explicit package list once left the
+    # subpackages out, and a wheel could not import xlhtx.api)
+    for name, installed in (("core", "htxcore"), ("xlhtx", "xlhtx")):
+        source = {p.relative_to(ROOT / name) for p in (ROOT / name).rglob("*.py")
+                  if "__pycache__" not in p.parts}
+        there = {p.relative_to(target / installed) for p in (target / installed).rglob("*.py")}
+        assert source - there == set(), sorted(source - there)
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["PYTHONPATH"] = str(target)
 

@@ -314,8 +314,10 @@ def test_column_by_column_agrees_with_the_engine_cell_by_cell(book, model):
     assert set(fast) == set(plain)
     for k, v in fast.items():
         assert engine_reference.same(v, plain[k]), (k, v, plain[k])
-    # every Positions formula column is one call of its HTX function: 15 columns x 12 rows
-    assert model.last_run["htx column"] >= 15 * 12
+    # every Positions formula column is one call of its HTX function: 14 columns x 12 rows,
+    # and the Tier column (a ladder + 1) one column of the engine around one HTX call
+    assert model.last_run["htx column"] >= 14 * 12
+    assert model.last_run["formula column"] >= 12
 
 
 def fill_down_book(path, n=10):
@@ -556,7 +558,12 @@ def test_the_positions_table_passes_the_margin_mode_wherever_it_counts():
             continue
         name = formula.split("(", 1)[0]
         args = [a.name for a in FUNCTIONS[name].args]
-        given = formula[len(name) + 1:-1].split(",")
+        depth, end = 0, len(name)
+        for end, ch in enumerate(formula[len(name):], start=len(name)):   # its closing paren
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0:
+                break
+        given = formula[len(name) + 1:end].split(",")
         if "mode" in args:
             assert len(given) > args.index("mode"), header
             assert given[args.index("mode")] == "[@[Margin mode]]", header
@@ -583,3 +590,15 @@ def test_a_cross_row_computes_on_cross_tiers(tmp_path):
     assert v[("Positions", 2, 18)] == pytest.approx(api.margin_ratio(
         *args[:4], 29950, 50, None, tiers=table, mode="cross")["margin_ratio"].values[0],
         rel=1e-15)
+
+
+def test_tiers_are_numbered_as_htx_shows_them(model):
+    """1 = the lowest tier in every row: a risk-limit tier as HTX numbers it, an
+    adjustment-factor ladder (0-based in HTX's API) plus one."""
+    v = model.calculate()
+    for r in range(2, 14):
+        contract, lev, q, mode = (model.inputs.get("Positions", r, j) for j in (1, 4, 5, 3))
+        ladder = api.tier(contract, lev, q, mode)["ladder"].values[0]
+        legacy = not api.resolve_tiers(None).contract(contract).code.endswith("USDT")
+        assert v[("Positions", r, 11)] == ladder + (1 if legacy else 0), contract
+        assert v[("Positions", r, 11)] >= 1

@@ -25,7 +25,10 @@ POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
     ("Notional", MONEY, "HTX_NOTIONAL([@Contract],[@Contracts],[@[Mark price]],{T})"),
     ("Initial margin", MONEY,
      "HTX_MARGIN([@Contract],[@Contracts],[@[Entry price]],[@Leverage],{T})"),
-    ("Tier", "0", "HTX_TIER([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"),
+    # the tier as HTX shows it, 1 = the lowest: risk-limit tiers are numbered so already,
+    # an adjustment-factor ladder (HTX's API counts them from 0; the row has a factor) + 1
+    ("Tier", "0", "HTX_TIER([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"
+                  "+IF(ISNUMBER([@[Adj. factor]]),1,0)"),
     ("Adj. factor", "0.0000",
      "HTX_ADJFACTOR([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"),
     ("MMR", "0.000%", "HTX_MMR([@Contract],[@Leverage],[@Contracts],[@[Margin mode]],{T})"),

@@ -101,9 +101,11 @@ RULES = {c: s.rule for c, s in TABLE.items() if s.rule}
 # results without a number that read the same on every row (the kernels' 40s)
 NO_NUMBER = {c: s.words for c, s in TABLE.items() if st.NO_LIQUIDATION <= c < st.N_CODES}
 ERROR_CODES = np.array(sorted(c for c, s in TABLE.items() if s.severity == ERROR))
+_ERRORS = np.zeros(max(TABLE) + 1, dtype=bool)   # code -> error? (one look-up per row)
+_ERRORS[ERROR_CODES] = True
 
 
 def is_error(codes: np.ndarray) -> np.ndarray:
     """Per row: is its status an error (as opposed to a number, a result without a
     number such as "no liquidation", or an empty row)."""
-    return np.isin(codes, ERROR_CODES)
+    return _ERRORS[np.asarray(codes, dtype=np.intp)]

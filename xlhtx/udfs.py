@@ -296,11 +296,19 @@ def excel(fn: Function) -> Callable:
         a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
         default=None if a.optional else inspect.Parameter.empty) for a in fn.args])
     shape = SHAPES[fn.shape]
+    names = [a.name for a in fn.args]
+    blank = dict.fromkeys(names)
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        bound = sig.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return shape(fn, dict(bound.arguments))
+        if kwargs or len(args) > len(names):   # Excel passes positions; others are checked
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return shape(fn, dict(bound.arguments))
+        values = {**blank, **dict(zip(names, args))}
+        missing = [a.name for a in fn.args[len(args):] if not a.optional]
+        if missing:
+            raise TypeError(f"{fn.name}: missing {', '.join(missing)}")
+        return shape(fn, values)
     call.__name__ = call.__qualname__ = fn.name
     call.__doc__ = fn.summary
     call.__signature__ = sig   # type: ignore[attr-defined]

@@ -254,6 +254,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "liquidation 29,915.5609" in out and "trigger 28,159.69" in out
     assert (tmp_path / "positions-results.csv").exists()
+    # the sample book: one long at 1x has no liquidation price, two are at >= 80%
+    assert "(12 rows, 1 without a liquidation price; status: 1 no liquidation, 9 ok, " \
+        "2 warning)" in out
     assert "recalculated without Excel" in out and "liq 29,847.7157" in out
     assert "tier 1, MMR 0.385%): liquidation 29,814.7869" in out   # today's USDT-M system
     from openpyxl import load_workbook

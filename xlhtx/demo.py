@@ -3,8 +3,11 @@ with no network."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 from xlhtx import api, book
 from xlhtx.errors import XlhtxError
@@ -77,8 +80,11 @@ def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:
     results = book.compute(tableio.columns(table))
     dst = out_dir / "positions-results.csv"
     tableio.write_table(tableio.result_table(table, results, api.resolve_tiers(None)), dst)
+    liq = np.asarray(results["liq_price"], dtype=float)
+    counts = Counter(results["status"])
     say(f"Bulk calc: {src} -> {dst} ({table.num_rows} rows, "
-        f"{sum(1 for s in results['status'] if s)} without a liquidation price)")
+        f"{int(np.isnan(liq).sum())} without a liquidation price; status: "
+        + ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) + ")")
     return dst
 
 

@@ -109,6 +109,8 @@ def test_same_table_same_bytes_and_parts_excel_expects(tmp_path):
         names = set(z.namelist())
         sst = z.read("xl/sharedStrings.xml").decode()
         types = z.read("[Content_Types].xml").decode()
+        styles = z.read("xl/styles.xml").decode()
+    assert 'theme="' not in styles and 'scheme val' not in styles   # no theme part to name
     for part in names - {"[Content_Types].xml"} - {n for n in names if n.endswith(".rels")}:
         assert f'PartName="/{part}"' in types, part
     # every string cell counted once, each distinct string stored once

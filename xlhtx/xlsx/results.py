@@ -97,6 +97,7 @@ class Styles:
         return self.index[code]
 
     def xml(self) -> str:
+        # the font names its colour: this package has no theme part for theme colours
         fmts = "".join(f'<numFmt numFmtId="{164 + i}" formatCode="{_attr(c)}"/>'
                        for i, c in enumerate(self.codes))
         xfs = "".join(f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" '
@@ -107,8 +108,8 @@ class Styles:
         return (
             f'<styleSheet xmlns="{MAIN}">'
             + (f'<numFmts count="{len(self.codes)}">{fmts}</numFmts>' if self.codes else "")
-            + '<fonts count="1"><font><sz val="11"/><color theme="1"/><name val="Calibri"/>'
-              '<family val="2"/><scheme val="minor"/></font></fonts>'
+            + '<fonts count="1"><font><sz val="11"/><color rgb="FF000000"/><name val="Calibri"/>'
+              '<family val="2"/></font></fonts>'
               '<fills count="2"><fill><patternFill patternType="none"/></fill>'
               '<fill><patternFill patternType="gray125"/></fill></fills>'
               '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/>'

@@ -547,6 +547,10 @@ def test_chart_caches_hold_the_cells_they_plot(book, model):
     ladder = etree.fromstring(p["xl/charts/chart1.xml"])
     first_x = next(ladder.iter(f"{c}xVal")).find(f".//{c}pt/{c}v").text
     assert float(first_x) == v[("Ladder", 13, 9)] > 1000     # the mark, not "1"
+    # the map's categories, cached as text the way Excel writes them: 25000, not 25000.0
+    lmap = etree.fromstring(p["xl/charts/chart3.xml"])
+    first_cat = next(lmap.iter(f"{c}cat")).find(f".//{c}pt/{c}v").text
+    assert first_cat == f"{v[('Liquidation map', 10, 1)]:.0f}" == "25000"
 
 
 def test_the_positions_table_passes_the_margin_mode_wherever_it_counts():

@@ -41,8 +41,15 @@ def chart_with_values(data: bytes, cell_value: Callable[[str, int, int], Any]) -
             if ok:   # no point where a cell has no number: a gap, as Excel draws it
                 pt = etree.SubElement(cache, f"{{{CHART}}}pt", idx=str(i))
                 etree.SubElement(pt, f"{{{CHART}}}v").text = repr(float(v)) if numeric \
-                    else str(v)
+                    else label(v)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def label(v: Any) -> str:
+    """A category cell as text, as Excel caches it: 25000, not 25000.0."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
 
 
 def _chart_cells(ref: str, cell_value: Callable[[str, int, int], Any]) -> list | None:

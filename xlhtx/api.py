@@ -398,24 +398,31 @@ def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, m
 
 
 def _isolated_price(kernel, contract, side, contracts, entry_price, leverage, margin, tiers,
-                    mode, with_mode: bool) -> Result:
+                    mode) -> Result:
+    """A price kernel over isolated positions (its arguments: the tier table, contract
+    ids, modes, sides, sizes, entries, leverages, margins, out, status)."""
     b = _position_batch(("contract", "side", "contracts", "entry_price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
                         entry_price=entry_price, leverage=leverage, margin=margin, mode=mode)
     t = tiers_for(tiers, b)
     out, s = _out(b)
-    args = [t.compile(), b.contracts(t)] + ([b.modes()] if with_mode else []) + [
-        b.sides(), b.floats("contracts"), b.floats("entry_price"), b.whole("leverage"),
-        b.floats("margin", default=NAN), out, s]
-    kernel(*args)
+    kernel(t.compile(), b.contracts(t), b.modes(), b.sides(), b.floats("contracts"),
+           b.floats("entry_price"), b.whole("leverage"), b.floats("margin", default=NAN), out,
+           s)
     return finish(b, out, s, t)
+
+
+def _bankruptcy_any_mode(tt, contract_ids, modes, *rest) -> None:
+    """``bankruptcy_price_nb`` in the shape of the other price kernels: the price where
+    equity reaches 0 does not depend on the tier, so not on its mode."""
+    bankruptcy_price_nb(tt, contract_ids, *rest)
 
 
 def liq_price(contract, side, contracts, entry_price, leverage, margin=None, tiers=None,
               mode=None) -> Result:
     """Isolated liquidation price (first trigger) at the position's current tier."""
     return _isolated_price(liq_price_nb, contract, side, contracts, entry_price, leverage,
-                           margin, tiers, mode, True)
+                           margin, tiers, mode)
 
 
 def equity(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
@@ -446,8 +453,8 @@ def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, m
 def bankruptcy_price(contract, side, contracts, entry_price, leverage, margin=None,
                      tiers=None) -> Result:
     """Price where the isolated position's equity reaches 0."""
-    return _isolated_price(bankruptcy_price_nb, contract, side, contracts, entry_price,
-                           leverage, margin, tiers, None, False)
+    return _isolated_price(_bankruptcy_any_mode, contract, side, contracts, entry_price,
+                           leverage, margin, tiers, None)
 
 
 def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) -> Result:

@@ -13,26 +13,12 @@ from xlhtx.errors import XlhtxError
 
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-
-
 STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
-
-
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-
-
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
 TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
-
-
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
-
-
 MAX_ROW, MAX_COL = 1_048_576, 16_384
-
-
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
@@ -41,11 +27,7 @@ def q(tag: str) -> str:
 
 
 ROW, C, F, V, IS, T, R = (q(t) for t in ("row", "c", "f", "v", "is", "t", "r"))
-
-
 SHEET_DATA = q("sheetData")
-
-
 ERRORS = ("#VALUE!", "#N/A", "#NAME?", "#REF!", "#DIV/0!", "#NUM!", "#NULL!", "#SPILL!",
           "#CALC!", "#GETTING_DATA")
 

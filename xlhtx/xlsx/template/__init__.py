@@ -41,7 +41,6 @@ from xlhtx.xlsx.template.scenario import scenario_sheet
 __all__ = ["build", "SHEETS", "ACCOUNT_BALANCE", "ACCOUNT_LEGS", "INPUTS", "POSITION_COLUMNS",
            "SAMPLE_KEYS", "TIER_SET", "TIERS", "contract_rows", "reference_notes",
            "table_spans", "tier_block", "tier_tables"]
-
 SHEETS = ("Guide", "Positions", "Ladder", "Scenario", "Accounts", "Liquidation map", "Tiers",
           "Contracts", "MarginLadders", "xlwings.conf")
 

@@ -13,12 +13,9 @@ ACCOUNT_LEGS = [("BTC-USDT", "long", 20000, 64000, 63500, 20),
                 ("ETH-USDT", "short", 3000, 3100, 3150, 20),
                 ("SOL-USDT", "long", 500, 142.5, 140.0, 10)]
 
-
 # the sample account's balance: enough for today's risk-limit MMRs (the BTC-USDT long is
 # in tier 4, 2%)
 ACCOUNT_BALANCE = 60000
-
-
 COLLATERAL_ROWS = 4   # empty input rows of the Accounts sheet's collateral table
 
 

@@ -18,49 +18,24 @@ from xlhtx.xlsx.compat import drawn_axes
 # them, risk-limit tiers) through one defined name over both, with room to add rows
 TIERS = "TierTables"
 
-
 # every HTX_* cell reads the tier table through one cell holding its handle
 # (HTX_TIERSET(TierTables)): the table crosses from Excel to Python once per
 # recalculation, not once per call
 TIER_SET = "TierSet"
 
-
 NAVY = "#1F3864"
-
-
 HEAD = {"bold": True, "font_color": "#FFFFFF", "bg_color": NAVY, "align": "center",
         "valign": "vcenter", "text_wrap": True}
-
-
 INPUT = {"bg_color": "#FFF2CC"}
-
-
 AMBER = {"bg_color": "#FFC000"}
-
-
 RED = {"bg_color": "#FF5B5B"}
-
-
 TITLE = {"bold": True, "font_size": 14, "font_color": NAVY}
-
-
 NOTE = {"italic": True}
-
-
 GREY = {"font_color": "#808080"}
-
-
 GREY_FILL = {"bg_color": "#D9D9D9"}
-
-
 PRICE = "#,##0.00####"
-
-
 MONEY = "#,##0.00####"   # coin-margined amounts are small
-
-
 PCT = "0.00%"
-
 
 # a price shows the digits its size needs (BTC 29,915.56; DOGE 0.122213): by magnitude
 PRICE_FORMATS = ((1000, "#,##0.00"), (1, "#,##0.0000"), (0, "0.000000##"))

@@ -30,8 +30,6 @@ INSTALL_GUIDE = [
     ("Without Excel: xlhtx recalc <this file> -o values.xlsx writes a copy with computed "
      "values that any viewer shows.", None),
 ]
-
-
 VALUES_GUIDE = [
     ("This copy holds values", "h"),
     ("The numbers the HTX_* formulas of xlhtx.xlsm computed, as plain values for any "

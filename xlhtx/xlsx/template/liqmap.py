@@ -8,8 +8,6 @@ from xlhtx.xlsx.template.common import (Book, GREY, HEAD, INPUT, NAVY, NOTE, PRI
 
 
 MAP_RANGE = (25000, 70000, 1000)   # from, to, step of the sample map (BTC prices)
-
-
 MAP_CONTRACT = "BTC-USDT"
 
 

@@ -53,18 +53,11 @@ POSITION_COLUMNS: list[tuple[str, str, str | None]] = [
     ("Status", "@", "HTX_STATUS([@Contract],[@Side],[@Contracts],[@[Entry price]],"
                     "[@[Mark price]],[@Leverage],[@Margin],{T},[@[Margin mode]])"),
 ]
-
-
 PRICE_COLUMNS = ("Entry price", "Mark price", "Liq. price", "Bankruptcy price")
-
 
 # amounts in the row's margin asset (Margin asset column): USDT to the cent, a coin to 8
 MONEY_COLUMNS = ("Margin", "Notional", "Initial margin", "Maint. margin", "PnL", "Equity")
-
-
 INPUTS = [c[0] for c in POSITION_COLUMNS if c[2] is None]
-
-
 SAMPLE_KEYS = {"Contract": "contract", "Side": "side", "Margin mode": "margin_mode",
                "Leverage": "leverage", "Contracts": "contracts", "Entry price": "entry_price",
                "Mark price": "mark_price", "Margin": "margin"}

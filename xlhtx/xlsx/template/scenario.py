@@ -9,8 +9,6 @@ from xlhtx.xlsx.template.picker import PICKED_MODE, mark_or_entry, position_pick
 
 
 SCENARIO_POINTS = 25   # rows of the price grid, centred on the liquidation price
-
-
 SCENARIO_SPAN = 3      # the grid reaches 3x the distance to liquidation either side
 
 

@@ -39,7 +39,7 @@ from xlhtx.reference.snapshot import snapshot, snapshot_name
 
 # the boundary's own statuses (an empty row, an unreadable cell, an overflow) are in the
 # status table with the kernels'
-from xlhtx.statuses import EMPTY, INPUT, RANGE, TABLE as STATUS, is_error
+from xlhtx.statuses import EMPTY, INPUT, RANGE, is_error
 
 NAN = float("nan")
 
@@ -161,17 +161,23 @@ def tier_handle(tiers: Any) -> str:
     return f"tiers {digest}: {len(table.ladders):,} tier rows, as of {table.as_of or '?'}"
 
 
+def _digest(text: str) -> str | None:
+    """The hash a tier handle names, or None for text that is no handle."""
+    m = HANDLE.match(text.strip())
+    return m.group(1) if m else None
+
+
 def unknown_handle(text: str) -> bool:
     """True for a tier handle this session has not loaded."""
-    m = HANDLE.match(text.strip())
-    return m is not None and m.group(1) not in _HANDLES
+    digest = _digest(text)
+    return digest is not None and digest not in _HANDLES
 
 
 def _from_handle(text: str) -> TierTable | None:
-    m = HANDLE.match(text.strip())
-    if m is None:
+    digest = _digest(text)
+    if digest is None:
         return None
-    table = _HANDLES.get(m.group(1))
+    table = _HANDLES.get(digest)
     if table is None:
         raise TableError(f"tiers = {text!r}: this tier table handle is not loaded in this "
                          "Python session, and no open workbook's TierTables holds that "
@@ -246,9 +252,7 @@ def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTabl
         if batch.row_is_empty(i):
             status[i] = EMPTY
             messages.pop(i, None)
-        elif status[i] == RANGE:
-            messages[i] = STATUS[RANGE].words
-        elif status[i] != INPUT:
+        elif status[i] != INPUT:   # INPUT rows keep the coercion's words
             messages[i] = words(int(status[i]), i)
     return Result(values, status, messages)
 

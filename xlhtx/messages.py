@@ -27,10 +27,8 @@ NO_EQUITY = "past liquidation: no equity left (margin ratio infinite)"
 
 def status_message(code: int, batch: Batch, i: int, table: Any) -> str:
     """The message for row ``i`` of ``batch`` whose kernel status is ``code``."""
-    if code in NO_NUMBER:
-        return NO_NUMBER[code]
     fixed = TABLE.get(code)
-    if fixed is not None and fixed.words:   # an account's errors read the same on every row
+    if fixed is not None and fixed.words:   # the same words on every row (the table's)
         return fixed.words
     if code == st.ERR_CONTRACT:
         return _unknown_contract(batch.value("contract", i), table)
@@ -80,7 +78,8 @@ class Wording:
     def _columns(self, code: int) -> tuple[str, ...]:
         """The cells a message reads (see ``status_message`` and its helpers)."""
         raw = self.batch.raw
-        if code in NO_NUMBER:
+        fixed = TABLE.get(code)
+        if fixed is not None and fixed.words:
             return ()
         if code == st.ERR_CONTRACT:
             return ("contract",)

@@ -28,7 +28,8 @@ from xlhtx import api
 from xlhtx.coerce import ArgError, Batch
 from xlhtx.functions import CATEGORY, FUNCTIONS as REGISTRY, Function
 from xlhtx.errors import CellError, XlhtxError
-from xlhtx.messages import NO_EQUITY, NO_NUMBER
+from xlhtx.messages import NO_EQUITY
+from xlhtx.statuses import RESULT, TABLE as STATUS_TABLE
 
 class UdfError(CellError):
     """Raised for a call that cannot be computed; its text is what the cell shows."""
@@ -126,7 +127,8 @@ def run(compute: Callable[[], Any]) -> Any:
 
 # results without a number, as a cell shows them: the word, not the sentence (a narrow
 # column would shrink the sentence to nothing; the Status column and the docs say why)
-SHORT = {text: text.split(":", 1)[0] for text in NO_NUMBER.values() if not text.startswith("#")}
+SHORT = {s.words: s.words.split(":", 1)[0] for s in STATUS_TABLE.values()
+         if s.severity == RESULT and s.words}
 
 
 def shown(value: Any) -> Any:

@@ -133,6 +133,10 @@ def test_hostile_text_stays_text_and_fits_a_cell(tmp_path):
     assert values[0] == '=HYPERLINK("http://x")' and ws["A2"].data_type == "s"
     assert values[1] == "bell\\x07" and values[3] == "  padded  "
     assert len(values[2]) <= MAX_TEXT and values[2].endswith("characters cut)")
+    # the note counts exactly what went: the kept text plus the cut is the whole
+    gone = int(values[2].rsplit("(", 1)[1].split(" ")[0].replace(",", ""))
+    assert len(values[2]) == MAX_TEXT
+    assert len(values[2]) - len(values[2][values[2].rindex(" ... ("):]) + gone == len(long)
 
 
 def test_headers_a_table_cannot_take_get_a_filter(tmp_path):

@@ -43,10 +43,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL_XML
 from openpyxl.utils import get_column_letter
 
 from xlhtx.errors import XlhtxError
+from xlhtx.xlsx.package import (FIXED_TIME, MAIN, MAX_COL as MAX_COLS, MAX_ROW as MAX_ROWS,
+                                MAX_TEXT, PKG_REL as PKG, REL)
 
-MAX_ROWS, MAX_COLS, MAX_TEXT = 1_048_576, 16_384, 32_767
 BLOCK = 20_000          # rows per write into the zip
-FIXED_TIME = (2026, 1, 1, 0, 0, 0)   # the document's created/modified stamp
 SHEET, TABLE = "results", "Results"
 
 # result columns by what they hold (the column's key: lower case, ``_result`` taken off)
@@ -169,9 +169,20 @@ def cell_xml(at: At, a: int, b: int, middle: Any, value: pa.Array,
 def _xml_text(text: str) -> str:
     text = ILLEGAL_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     if len(text) > MAX_TEXT:   # a longer cell makes Excel repair the file
-        cut = f" ... ({len(text) - MAX_TEXT + 40:,} characters cut)"
-        text = text[:MAX_TEXT - len(cut)] + cut
+        text = _cut(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to ``MAX_TEXT`` characters, the note saying how many went: the note's
+    own length moves the cut, so the count is settled first."""
+    gone = len(text) - MAX_TEXT
+    while True:
+        note = f" ... ({gone:,} characters cut)"
+        settled = len(text) - (MAX_TEXT - len(note))
+        if settled == gone:
+            return text[:MAX_TEXT - len(note)] + note
+        gone = settled
 
 
 def _attr(text: str) -> str:
@@ -310,9 +321,6 @@ def _times(col: pa.ChunkedArray) -> tuple[np.ndarray, str]:
 
 # --------------------------------------------------------------------------- the sheet
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 

@@ -161,7 +161,7 @@ def tier_handle(tiers: Any) -> str:
     return f"tiers {digest}: {len(table.ladders):,} tier rows, as of {table.as_of or '?'}"
 
 
-def _digest(text: str) -> str | None:
+def handle_digest(text: str) -> str | None:
     """The hash a tier handle names, or None for text that is no handle."""
     m = HANDLE.match(text.strip())
     return m.group(1) if m else None
@@ -169,12 +169,12 @@ def _digest(text: str) -> str | None:
 
 def unknown_handle(text: str) -> bool:
     """True for a tier handle this session has not loaded."""
-    digest = _digest(text)
+    digest = handle_digest(text)
     return digest is not None and digest not in _HANDLES
 
 
 def _from_handle(text: str) -> TierTable | None:
-    digest = _digest(text)
+    digest = handle_digest(text)
     if digest is None:
         return None
     table = _HANDLES.get(digest)

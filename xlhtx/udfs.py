@@ -15,7 +15,6 @@ an error: the cell says so.
 
 from __future__ import annotations
 
-import functools
 import gc
 import inspect
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from xlhtx.functions import CATEGORY, FUNCTIONS as REGISTRY, Function
 from xlhtx.errors import CellError, XlhtxError
 from xlhtx.messages import NO_EQUITY
 from xlhtx.statuses import RESULT, TABLE as STATUS_TABLE
+
 
 class UdfError(CellError):
     """Raised for a call that cannot be computed; its text is what the cell shows."""
@@ -53,31 +53,20 @@ def arg_doc(function: str, name: str) -> str:
 def excel_function(f: Callable, declared: Function) -> Callable:
     """Register ``f`` with xlwings: category, a 2-D read of every argument (so a row and
     a column are told apart) and the help text of each argument."""
-    f = reloading_tiers(f)
     for a in declared.args:
         f = xw.arg(a.name, ndim=2, doc=a.help)(f)
     return xw.func(category=CATEGORY)(f)
 
 
-def reloading_tiers(f: Callable) -> Callable:
-    """``f`` that, given a tier handle this Python session has not loaded (Python started
-    after the workbook was computed: its TierSet cell keeps the handle), loads the table
-    from the open workbook first — so after Import Functions an edit recomputes without
-    a full recalculation."""
-    params = list(inspect.signature(f).parameters)
-    if "tiers" not in params:
-        return f
-    at = params.index("tiers")
-
-    @functools.wraps(f)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        tiers = kwargs.get("tiers", args[at] if len(args) > at else None)
-        while isinstance(tiers, (list, tuple)) and len(tiers) == 1:
-            tiers = tiers[0]
-        if isinstance(tiers, str) and api.unknown_handle(tiers):
-            reload_tier_handle(tiers)
-        return f(*args, **kwargs)
-    return call
+def loaded_tiers(tiers: Any) -> None:
+    """Given a tier handle this Python session has not loaded (Python started after the
+    workbook was computed: its TierSet cell keeps the handle), load the table from the
+    open workbook first — so after Import Functions an edit recomputes without a full
+    recalculation."""
+    while isinstance(tiers, (list, tuple)) and len(tiers) == 1:
+        tiers = tiers[0]
+    if isinstance(tiers, str) and api.unknown_handle(tiers):
+        reload_tier_handle(tiers)
 
 
 def reload_tier_handle(handle: str) -> bool:
@@ -95,7 +84,7 @@ def reload_tier_handle(handle: str) -> bool:
         except Exception:   # a workbook without the name
             continue
         try:
-            if api.tier_handle(rows).split(":")[0] == handle.strip().split(":")[0]:
+            if api.handle_digest(api.tier_handle(rows)) == api.handle_digest(handle):
                 return True
         except XlhtxError:
             continue
@@ -121,8 +110,6 @@ def run(compute: Callable[[], Any]) -> Any:
         raise
     except XlhtxError as e:
         fail(f"#VALUE! {e}")
-
-
 
 
 # results without a number, as a cell shows them: the word, not the sentence (a narrow
@@ -305,11 +292,14 @@ def excel(fn: Function) -> Callable:
         if kwargs or len(args) > len(names):   # Excel passes positions; others are checked
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
-            return shape(fn, dict(bound.arguments))
-        values = {**blank, **dict(zip(names, args))}
-        missing = [a.name for a in fn.args[len(args):] if not a.optional]
-        if missing:
-            raise TypeError(f"{fn.name}: missing {', '.join(missing)}")
+            values = dict(bound.arguments)
+        else:
+            values = {**blank, **dict(zip(names, args))}
+            missing = [a.name for a in fn.args[len(args):] if not a.optional]
+            if missing:
+                raise TypeError(f"{fn.name}: missing {', '.join(missing)}")
+        if "tiers" in values:
+            loaded_tiers(values["tiers"])
         return shape(fn, values)
     call.__name__ = call.__qualname__ = fn.name
     call.__doc__ = fn.summary

@@ -339,7 +339,7 @@ def write_results(table: pa.Table, path: str, keys: list[str] | None = None,
     names = [str(c) for c in table.column_names]
     keys = keys or [n.strip().lower() for n in names]
     sst, styles = SharedStrings(), Styles()
-    assets = margin_assets(table, keys)
+    assets = assets_by_row(table, keys)
     entry = _numbers(table.column(keys.index("entry_price"))) if "entry_price" in keys else None
     header = sst.ids(names)
     sst.count += k
@@ -443,7 +443,7 @@ class Assets(NamedTuple):
     names: list[str | None]
 
 
-def margin_assets(table: pa.Table, keys: list[str]) -> Assets | None:
+def assets_by_row(table: pa.Table, keys: list[str]) -> Assets | None:
     if "margin_asset" not in keys:
         return None
     enc = table.column(keys.index("margin_asset")).combine_chunks().cast(pa.string()

@@ -26,7 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from htxcore.liqmap import HIST_ROWS, liq_map_nb
-from xlhtx import api, cluster, tableio
+from xlhtx import api
+from xlhtx.tables import cluster
+from xlhtx.tables import formats
 from xlhtx.reference.snapshot import snapshot
 
 LO, HI, STEP = 20_000.0, 40_000.0, 50.0
@@ -135,13 +137,13 @@ def main() -> None:
                 "leverage": b["lever"][sl]}), ds / f"part-{k:02d}.parquet")
 
         def single():
-            c = tableio.columns(cluster.read_dataset(str(ds)))
+            c = formats.columns(cluster.read_dataset(str(ds)))
             return api.liq_map(c["contract"], c["side"], c["contracts"], c["entry_price"],
                                c["leverage"], None, LO, HI, STEP, t).hist
         single_s, hist_single = best(single, 1)
         with cluster.dask_client() as client:
             client.run(lambda: None)           # workers up before the clock
-            from xlhtx.cluster import _map_part, _partitions
+            from xlhtx.tables.cluster import _map_part, _partitions
             import dask
             shared = client.scatter(t, broadcast=True)
             dask.compute(*[dask.delayed(_map_part)(p, shared, LO, HI, STEP)   # warm workers

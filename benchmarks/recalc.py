@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 RUN = """
 import json, resource, sys, time
-from xlhtx.headless import recalc
+from xlhtx.excel.headless import recalc
 t = time.perf_counter()
 recalc(sys.argv[1], sys.argv[2])
 seconds = time.perf_counter() - t
@@ -49,7 +49,7 @@ def timed_recalc(book: Path, out: Path) -> dict:
 def engine_only(book: Path, fast_out: Path) -> tuple[float, bool]:
     sys.path.insert(0, str(ROOT / "tests"))
     import engine_reference
-    from xlhtx.headless import workbook_model
+    from xlhtx.excel.headless import workbook_model
     t = time.perf_counter()
     plain = engine_reference.calculate(book)
     seconds = time.perf_counter() - t

@@ -14,7 +14,7 @@ import json
 import statistics
 import time
 
-from xlhtx.udfs import HTX_LIQPRICE
+from xlhtx.excel.udfs import HTX_LIQPRICE
 
 
 def main(argv=None) -> dict:

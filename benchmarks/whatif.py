@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bulk import make_positions  # noqa: E402
 
-from xlhtx import whatif  # noqa: E402
+from xlhtx.analysis import whatif  # noqa: E402
 from xlhtx.reference.snapshot import snapshot  # noqa: E402
 
 COMMANDS = {

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
-from xlhtx.headless import FUNCTIONS
+from xlhtx.excel.headless import FUNCTIONS
 from xlhtx.xlsx import package
 from xlhtx.xlsx.evaluate import _cell_value, _engine_function
 from xlhtx.xlsx.formula import template

@@ -10,7 +10,9 @@ from hypothesis import strategies as hs
 
 import oracle
 from htxcore import status as st
-from xlhtx import api, cli, positions, udfs
+from xlhtx import api, cli
+from xlhtx.htx import v1
+from xlhtx.excel import udfs
 from xlhtx.errors import XlhtxError
 from xlhtx.reference.snapshot import snapshot
 
@@ -46,7 +48,7 @@ def test_real_accounts_match_htx_through_positions_import(tmp_path, case):
 def test_the_cross_response_with_an_object_as_data_parses():
     payload = json.loads((DATA / "linear-cross-btc-usdt.json").read_text())
     assert isinstance(payload["data"], dict)
-    (acc,) = positions.parse_accounts(payload)
+    (acc,) = v1.parse_accounts(payload)
     assert acc.mode == "cross" and acc.name == "USDT"
     assert acc.balance == pytest.approx(2.098199766913531118)
     assert [leg.adjust_factor for leg in acc.legs] == [0.35]
@@ -55,17 +57,17 @@ def test_the_cross_response_with_an_object_as_data_parses():
 def test_isolated_margin_is_the_margin_balance_not_the_position_margin():
     # with position_margin (23.5793) as the margin HTX's 22,353.23 would be 23,701.2
     payload = json.loads((DATA / "linear-isolated-btc-usdt.json").read_text())
-    cols = positions.compare(positions.parse_accounts(payload), T)
+    cols = v1.compare(v1.parse_accounts(payload), T)
     assert cols["liq_price"][0] == pytest.approx(22353.229148614609571788, rel=1e-12)
     assert abs(cols["liq_price"][0] - 23701.2) > 1000
 
 
 def test_cost_hold_not_cost_open_is_the_basis():
     payload = json.loads((DATA / "coin-isolated-theta-usd.json").read_text())
-    acc = positions.parse_accounts(payload)[0]
+    acc = v1.parse_accounts(payload)[0]
     leg = acc.legs[0]
     assert leg.cost_open != leg.cost_hold
-    cols = positions.compare([acc], T)
+    cols = v1.compare([acc], T)
     assert cols["liq_price"][0] == pytest.approx(0.198584522842823398, rel=1e-12)
 
 
@@ -91,22 +93,22 @@ def account_payload(code, legs, *, static=1000.0, mode="cross", af=None, lever=2
 
 
 def test_delivery_contracts_take_their_sizes():
-    linear = positions.parse_accounts(account_payload("BTC-USDT-220624",
+    linear = v1.parse_accounts(account_payload("BTC-USDT-220624",
                                                       [("buy", 10, 30000, 30000)], af=0.3))
-    inverse = positions.parse_accounts({"status": "ok", "data": [{
+    inverse = v1.parse_accounts({"status": "ok", "data": [{
         "symbol": "BTC", "margin_mode": "isolated", "margin_static": 1.0,
         "margin_balance": 1.0, "adjust_factor": 0.3, "lever_rate": 10, "positions": [
             {"contract_code": "BTC200710", "direction": "buy", "volume": 10,
              "cost_hold": 9000, "last_price": 9000, "lever_rate": 10}]}]})
-    t = positions.with_contracts_of(linear + inverse, T)
+    t = v1.with_contracts_of(linear + inverse, T)
     assert t.contract("BTC-USDT-220624").size == 0.001
     assert t.contract("BTC200710").kind == "inverse" and t.contract("BTC200710").size == 100
 
 
 def test_a_linear_contract_without_a_size_names_the_option():
-    accs = positions.parse_accounts(account_payload("NEWCOIN-USDT", [("buy", 1, 1, 1)], af=0.3))
+    accs = v1.parse_accounts(account_payload("NEWCOIN-USDT", [("buy", 1, 1, 1)], af=0.3))
     with pytest.raises(XlhtxError, match="--contracts"):
-        positions.with_contracts_of(accs, T)
+        v1.with_contracts_of(accs, T)
 
 
 def test_contracts_option_supplies_a_size(tmp_path):
@@ -127,9 +129,9 @@ def test_contracts_option_supplies_a_size(tmp_path):
     ([("buy", 1000, 30000, 27000)], 1.0, 0.5, 20, "liquidated"),
 ])
 def test_an_account_without_a_price_says_why(legs, static, af, lever, reason):
-    accs = positions.parse_accounts(account_payload("BTC-USDT", legs, static=static, af=af,
+    accs = v1.parse_accounts(account_payload("BTC-USDT", legs, static=static, af=af,
                                                     lever=lever))
-    cols = positions.compare(accs, T)
+    cols = v1.compare(accs, T)
     assert cols["liq_price"] == [None]      # HTX's null; never a price past the mark
     assert cols["status"][0].startswith(reason)
 
@@ -229,7 +231,7 @@ def test_cross_risk_rate_counts_frozen_margin_of_a_contract_without_a_position()
     payload["data"]["contract_detail"].append({
         "contract_code": "ETH-USDT", "lever_rate": 10, "margin_frozen": 40,
         "adjust_factor": 0.5, "liquidation_price": None})
-    cols = positions.compare(positions.parse_accounts(payload), T)
+    cols = v1.compare(v1.parse_accounts(payload), T)
     assert cols["contract"] == ["BTC-USDT"]          # orders only: no row of its own
     im = 100 * 0.001 * 30000 / 20                     # 150 USDT
     assert cols["risk_rate"][0] == pytest.approx(500 / (0.3 * im + 0.5 * 40) - 1, rel=1e-12)
@@ -243,9 +245,9 @@ def test_a_delivery_account_with_several_contracts_is_one_margin_account():
              "last_price": 9000, "lever_rate": 10},
             {"contract_code": "BTC200925", "direction": "sell", "volume": 5, "cost_hold": 9100,
              "last_price": 9100, "lever_rate": 10}]}]}
-    (acc,) = positions.parse_accounts(payload)
+    (acc,) = v1.parse_accounts(payload)
     assert acc.mode == "cross"
-    cols = positions.compare([acc], T)
+    cols = v1.compare([acc], T)
     # one coin, one account: no "other margin asset" error; the long has a price, the
     # short (500 USD against 2 BTC of margin) can never be liquidated
     assert cols["liq_price"][0] > 0 and cols["status"][0] == ""

@@ -13,6 +13,7 @@ from xlhtx import api
 # HTX's adjustment-factor rules: the worked examples of its pages are on them
 LEGACY = "legacy"
 from xlhtx.coerce import ArgError
+from xlhtx.statuses import EMPTY
 
 GOOD = 29915.560916767186  # docs/maths.md's example: long 5,000 BTC-USDT at 30,000, 125x
 
@@ -69,7 +70,7 @@ def test_rows_with_every_required_argument_empty_give_empty_results():
     r = api.liq_price(["BTC-USDT", None, ""], ["long", None, None], [5000, None, None],
                       [30000, None, ""], [125, None, None], tiers=LEGACY)
     assert r.to_list() == [pytest.approx(GOOD), None, None]
-    assert r.status.tolist()[1:] == [api.EMPTY, api.EMPTY]
+    assert r.status.tolist()[1:] == [EMPTY, EMPTY]
 
 
 def test_a_broadcast_bad_scalar_marks_every_row():

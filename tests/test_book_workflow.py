@@ -6,7 +6,8 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pytest
 
-from xlhtx import api, book, cli
+from xlhtx import api, cli
+from xlhtx.tables import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "contract,side,contracts,entry_price,leverage,mark_price,margin_mode,account"
@@ -79,7 +80,7 @@ def test_an_account_with_two_balances_is_refused(tmp_path):
 def test_cross_rows_are_not_split_across_dask_partitions(tmp_path):
     rows = [(*leg, "cross", "A") for leg in LEGS]
     cols = {k: [r[j] for r in rows] for j, k in enumerate(HEAD.split(","))}
-    res = book.compute(cols, cross=False)
+    res = metrics.compute(cols, cross=False)
     assert all("without --engine dask" in s for s in res["status"])
 
 
@@ -104,7 +105,7 @@ def test_a_rerun_replaces_its_columns_in_place(tmp_path):
 
 def test_a_dataframe_keeps_its_index():
     pd = pytest.importorskip("pandas")
-    from xlhtx import frames
+    from xlhtx.tables import frames
     df = pd.read_csv(ROOT / "xlhtx" / "data" / "sample_positions.csv")
     df.index = [f"pos-{i}" for i in range(len(df))]
     out = frames.calc(df)
@@ -118,7 +119,7 @@ def test_positions_past_liquidation_are_flagged_with_their_numbers():
     cols = {"contract": ["BTC-USDT"] * 4, "side": ["long"] * 4, "contracts": [5000] * 4,
             "entry_price": [30000] * 4, "leverage": [125] * 4,
             "mark_price": [29990, 29930, 29900, 29000]}
-    res = book.compute(cols, "legacy")
+    res = metrics.compute(cols, "legacy")
     assert res["status"] == ["ok", "warning", "past liquidation", "past liquidation"]
     assert res["liq_price"][2] == pytest.approx(29915.560916767186, rel=1e-12)
     assert res["margin_ratio"][2] > 1 and res["margin_ratio"][2] < float("inf")
@@ -131,11 +132,11 @@ def test_the_vocabulary_is_all_a_desk_filters_on(tmp_path):
     rows = calc(tmp_path, src)
     words = {r["status"] if not r["status"].startswith("error: ") else "error: ..."
              for r in rows}
-    assert words <= set(book.STATUS_WORDS)
+    assert words <= set(metrics.STATUS_WORDS)
 
 
 def test_excel_shows_a_ratio_with_no_equity_as_words():
-    from xlhtx import udfs
+    from xlhtx.excel import udfs
     got = udfs.HTX_MARGINRATIO("BTC-USDT", "long", 5000, 30000, 29000, 125, None, "legacy")
     assert got == udfs.NO_EQUITY
     col = udfs.HTX_MARGINRATIO([["BTC-USDT"], ["BTC-USDT"]], "long", 5000, 30000,
@@ -147,7 +148,7 @@ def test_excel_shows_a_ratio_with_no_equity_as_words():
 def test_an_empty_row_has_no_status_word():
     cols = {"contract": ["BTC-USDT", None], "side": ["long", None], "contracts": [10, None],
             "entry_price": [30000, None], "leverage": [20, None]}
-    assert book.compute(cols)["status"] == ["ok", ""]
+    assert metrics.compute(cols)["status"] == ["ok", ""]
 
 
 def test_calc_to_stdout_and_semicolon_csvs(tmp_path, capsys):

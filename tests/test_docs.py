@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xlhtx import cli, udfs
+from xlhtx import cli
+from xlhtx.excel import udfs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXCEL = (ROOT / "docs" / "excel.md").read_text()
@@ -23,8 +24,8 @@ def arguments(f) -> str:
 
 def test_the_catalogue_is_the_registry():
     """docs/excel.md's table is the registry's, row for row (regenerate it with
-    ``python -c "from xlhtx.functions import catalogue; print(catalogue())"``)."""
-    from xlhtx.functions import catalogue
+    ``python -c "from xlhtx.excel.registry import catalogue; print(catalogue())"``)."""
+    from xlhtx.excel.registry import catalogue
     assert catalogue() in EXCEL
 
 
@@ -76,7 +77,7 @@ def test_the_readme_lists_the_leverages_the_snapshot_has():
 
 
 def test_messages_quoted_in_the_docs_are_the_ones_the_code_gives():
-    from xlhtx import udfs
+    from xlhtx.excel import udfs
     with pytest.raises(Exception) as e:
         udfs.HTX_LIQPRICE("BTC-USDT", "long", 1, 30000, 0)
     shown = str(e.value)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from xlhtx import api, positions, udfs
+from xlhtx import api
+from xlhtx.htx import v1
+from xlhtx.excel import udfs
 from xlhtx.reference.snapshot import snapshot
 
 DATA = Path(__file__).parent / "data" / "htx-accounts"
@@ -68,7 +70,7 @@ def test_excel_account_with_htx_adjust_factor_gives_the_import_numbers():
     af = float(THETA["data"][0]["adjust_factor"])
     (row,) = udfs.HTX_ACCOUNT([[code]], [[side]], [[q]], [[cost]], [[mark]], [[lever]],
                               static, "isolated", frozen, None, None, [[af]])
-    imported = positions.compare(positions.parse_accounts(THETA), snapshot("legacy"))
+    imported = v1.compare(v1.parse_accounts(THETA), snapshot("legacy"))
     want = EXPECTED["coin-isolated-theta-usd.json"]
     assert row[0] == pytest.approx(imported["liq_price"][0], rel=1e-12)
     assert row[0] == pytest.approx(float(want["htx_liquidation_price"]), rel=1e-9)

@@ -13,7 +13,7 @@ from xlhtx import api, cli
 # HTX's adjustment-factor rules: the worked ladder of its pages is on them
 LEGACY = "legacy"
 from xlhtx.errors import XlhtxError
-from xlhtx.sources import load_tiers
+from xlhtx.tables.sources import load_tiers
 
 GOOD = 29915.560916767186
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]

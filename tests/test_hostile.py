@@ -20,11 +20,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from htxcore import status as st
-from xlhtx import api, cli, udfs
+from xlhtx import api, cli
+from xlhtx.excel import udfs
 
 # HTX's adjustment-factor rules, where a test is about their ladders
 LEGACY = "legacy"
-from xlhtx.headless import RecalcError, recalc
+from xlhtx.excel.headless import RecalcError, recalc
 from xlhtx.reference import fetch
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.tiers import TierTable
@@ -380,14 +381,14 @@ def test_recalc_with_too_many_formulas_fails_early_naming_the_limit(tmp_path, mo
 def test_a_million_rows_with_an_unknown_contract_stay_small_and_fast():
     import resource
     import time as t
-    from xlhtx import book
+    from xlhtx.tables import metrics
     from xlhtx.coerce import Categorical
     n = 1_000_000
     cols = {"contract": Categorical(np.zeros(n, np.int64), ["NOPE-USDT"]),
             "side": np.ones(n), "contracts": np.ones(n), "entry_price": np.full(n, 3e4),
             "leverage": np.full(n, 10.0), "mark_price": np.full(n, 3e4)}
     t0 = t.perf_counter()
-    out = book.compute(cols)
+    out = metrics.compute(cols)
     assert t.perf_counter() - t0 < 10
     assert out["status"][0] is out["status"][-1]   # one message object, shared
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 3 * (1 << 20)  # KiB: < 3 GiB

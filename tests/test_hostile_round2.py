@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from htxcore import status as st
-from xlhtx import api, cli, cluster, udfs
+from xlhtx import api, cli
+from xlhtx.tables import cluster
+from xlhtx.excel import udfs
 from xlhtx.files import parse_json
 from xlhtx.reference import fetch
 
@@ -383,7 +385,7 @@ def test_every_arrow_text_type_reads_as_text(tmp_path, capsys, text_type):
 def test_frames_with_categoricals_and_a_stray_text_cell():
     pd = pytest.importorskip("pandas")
     pl = pytest.importorskip("polars")
-    from xlhtx import frames
+    from xlhtx.tables import frames
     want = frames.calc(pd.read_csv(SAMPLE))["liq_price"].tolist()
     cat = pl.read_csv(SAMPLE).with_columns(pl.col("contract").cast(pl.Categorical))
     got = [float("nan") if v is None else v for v in frames.calc(cat)["liq_price"].to_list()]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xlhtx.headless import recalc
+from xlhtx.excel.headless import recalc
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"

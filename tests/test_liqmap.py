@@ -13,7 +13,9 @@ from hypothesis import strategies as hs
 
 import oracle
 from htxcore.liqmap import HIST_ROWS, merge_nb
-from xlhtx import api, cli, udfs, whatif
+from xlhtx import api, cli
+from xlhtx.excel import udfs
+from xlhtx.analysis import liqmap
 from xlhtx.errors import XlhtxError
 
 # HTX's adjustment-factor rules: the worked ladder of its pages is on them
@@ -137,9 +139,9 @@ def test_cli_map_chart_and_dask_give_the_same_map(tmp_path):
     for k, v in m.columns().items():
         assert np.array_equal(np.asarray(rows[k], dtype=float), v), k
     # the PNG's bars by leverage band add up to the map
-    bands = whatif.leverage_bands(table, LEGACY, 20000.0, 40000.0, 250.0, 30000.0)
+    bands = liqmap.leverage_bands(table, LEGACY, 20000.0, 40000.0, 250.0, 30000.0)
     levers = sorted(set(c["leverage"]))
-    assert len(bands) == len({next(k for k, (lo, hi) in enumerate(whatif.LEVERAGE_BANDS)
+    assert len(bands) == len({next(k for k, (lo, hi) in enumerate(liqmap.LEVERAGE_BANDS)
                                    if lo < x <= hi) for x in levers})
     for k in ("long_contracts", "short_notional"):
         total = sum(b.columns()[k] for _, b in bands)
@@ -191,11 +193,12 @@ def test_a_map_never_adds_contracts_of_different_units(tmp_path, capsys):
 
 
 def test_the_map_counts_from_the_books_own_mark(tmp_path, capsys):
-    from xlhtx import tableio, whatif
+    from xlhtx.tables import formats
+    from xlhtx.analysis import liqmap
     src = tmp_path / "b.csv"
     src.write_text("contract,side,contracts,entry_price,leverage,mark_price\n"
                    "BTC-USDT,long,1000,30000,20,29000\nBTC-USDT,short,1000,30000,20,29400\n")
-    assert whatif.book_mark(tableio.read_table(src)) == 29200.0
+    assert liqmap.book_mark(formats.read_table(src)) == 29200.0
     assert cli.main(["liqmap", str(src), "--from", "25000", "--to", "35000", "--step", "500",
                      "-o", str(tmp_path / "m.csv")]) == 0
     assert "middle of the range" not in capsys.readouterr().err

@@ -10,7 +10,8 @@ from hypothesis import strategies as hs
 
 import oracle
 from htxcore import status as st
-from xlhtx import api, positions
+from xlhtx import api
+from xlhtx.htx import v1
 from xlhtx.reference import locked_margin
 from xlhtx.reference.snapshot import snapshot
 
@@ -130,7 +131,7 @@ def test_a_hedged_coin_margined_import_reproduces_htx_with_the_locked_margin():
             {"contract_code": "THETA-USD", "direction": "sell", "volume": short_q,
              "cost_hold": cost_s, "cost_open": cost_s, "lever_rate": lever,
              "position_margin": im(short_q), "last_price": mark}]}]}
-    cols = positions.compare(positions.parse_accounts(payload), T)
+    cols = v1.compare(v1.parse_accounts(payload), T)
     assert cols["risk_rate"] == [pytest.approx(risk, rel=1e-12)] * 2
     # the liquidation price: equity = af x margin_position, the longer side's margin
     p = cols["liq_price"][0]

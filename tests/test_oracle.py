@@ -166,12 +166,12 @@ def test_ladder_matches_oracle(name, code, side, q, e, lev, mfac):
                           hs.sampled_from(LEVERS + [7.0]), hs.floats(0.5, 1.5),
                           hs.one_of(hs.none(), hs.floats(0.0, 2.0))), min_size=1, max_size=30))
 def test_table_in_one_pass_equals_each_function(rows):
-    """``book.compute`` (one kernel pass) agrees with every single-metric function."""
-    from xlhtx import book
+    """``metrics.compute`` (one kernel pass) agrees with every single-metric function."""
+    from xlhtx.tables import metrics
     code, side, q, e, lev, k, mfac = (list(x) for x in zip(*rows))
     mark = [ei * ki for ei, ki in zip(e, k)]
     margin = [None if f is None else f * ei * qi * 0.001 for f, ei, qi in zip(mfac, e, q)]
-    got = book.compute({"contract": code, "side": side, "contracts": q, "entry_price": e,
+    got = metrics.compute({"contract": code, "side": side, "contracts": q, "entry_price": e,
                         "leverage": lev, "margin": margin, "mark_price": mark}, TABLE)
     tier = api.tier(code, lev, q, None, TABLE)
     mr = api.margin_ratio(code, side, q, e, mark, lev, margin, TABLE)

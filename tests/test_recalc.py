@@ -6,7 +6,7 @@ import pytest
 from openpyxl import Workbook
 
 import engine_reference
-from xlhtx.headless import workbook_model
+from xlhtx.excel.headless import workbook_model
 from xlhtx.xlsx.evaluate import ELEMENTWISE
 
 INPUTS = [3.7, -2.5, 0, 125, "abc", None, True, "#DIV/0!", 1e6, -0.0001, "12", False]
@@ -48,7 +48,7 @@ def test_whole_column_equals_cell_by_cell(tmp_path, name):
 
 
 def test_a_function_the_engine_lacks_is_refused_naming_the_cell(tmp_path):
-    from xlhtx.headless import RecalcError
+    from xlhtx.excel.headless import RecalcError
     wb = Workbook()
     wb.active["A1"], wb.active["B2"] = 1, "=NOSUCHFUNCTION(A1)"
     wb.save(tmp_path / "f.xlsx")

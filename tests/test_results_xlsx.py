@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from xlhtx import cli
 from xlhtx.messages import NO_EQUITY
-from xlhtx.tableio import write_table
+from xlhtx.tables.formats import write_table
 from xlhtx.xlsx.results import MAX_TEXT, ResultsFileError, write_results
 
 from test_libreoffice import SOFFICE, convert

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import oracle
-from xlhtx.functions import FUNCTIONS as REGISTRY, dropped_arguments
+from xlhtx.excel.registry import FUNCTIONS as REGISTRY, dropped_arguments
 from xlhtx.reference.snapshot import snapshot
 from xlwings_windows import excel_call, vba_for, windows_udfs
 
@@ -67,7 +67,7 @@ def test_vba_declares_every_function_with_the_spec_arguments(xl):
         want = ", ".join(f"Optional {a[1:-1]}" if a.startswith("[") else a
                          for a in args.split(", ") if a)
         assert declared[name] == want, name
-        assert f'XLPy.CallUDF("xlhtx.udfs", "{name}"' in vba
+        assert f'XLPy.CallUDF("xlhtx.excel.udfs", "{name}"' in vba
 
 
 def test_every_argument_has_wizard_help_and_a_category(xl):
@@ -296,7 +296,8 @@ def test_an_unknown_handle_is_reloaded_from_the_open_workbook(monkeypatch):
     the handle is the content's hash — and computes; a workbook with another table is not
     taken for it."""
     from types import SimpleNamespace as NS
-    from xlhtx import api, udfs
+    from xlhtx import api
+    from xlhtx.excel import udfs
     rows = [list(r) for r in T.to_rows(risk_limit=False)]
     handle = api.tier_handle(rows)
     want = udfs.HTX_LIQPRICE("BTC-USDT", "long", 5000, 30000, 125, None, [[handle]])

@@ -2,7 +2,6 @@
 (``tests/data/htx-v5``, sources in each file) reproduced through ``positions import``."""
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -85,7 +84,7 @@ def test_a_mixed_book_takes_each_contract_by_its_own_rules(tmp_path):
     import pyarrow.csv as pacsv
     rows = pacsv.read_csv(tmp_path / "o.csv").to_pylist()
     assert [r["liq_price"] for r in rows] == got.tolist()
-    from xlhtx import udfs
+    from xlhtx.excel import udfs
     assert [r[0] for r in udfs.HTX_LIQPRICE([[c] for c in code], [[s] for s in side],
                                             [[n] for n in q], [[p] for p in e],
                                             [[lv] for lv in lev])] == got.tolist()
@@ -162,7 +161,7 @@ def test_legacy_and_v5_files_together_are_refused(tmp_path, capsys):
 def test_multi_assets_collateral_is_the_account_balance():
     """HTX's multi-assets example: 1 BTC at a collateral value of 75,000 USDT beside a
     small USDT balance; equity = collateral value + positions' PnL."""
-    from xlhtx import udfs
+    from xlhtx.excel import udfs
     rows = [["currency", "amount", "index_price", "collateral_rate"],
             ["BTC", 1.0, 78947.36842105263, 0.95], ["USDT", -0.005, None, None]]
     legs = (["BTC-USDT"], ["long"], [300], [30000], [29000], [100])

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xlhtx import api, cli, udfs
-from xlhtx.headless import RecalcError, recalc
-from xlhtx.headless import workbook_model as WorkbookModel
+from xlhtx import api, cli
+from xlhtx.excel import udfs
+from xlhtx.excel.headless import RecalcError, recalc
+from xlhtx.excel.headless import workbook_model as WorkbookModel
 from xlhtx.xlsx import template
-from xlhtx.headless import build_template as build
+from xlhtx.excel.headless import build_template as build
 from xlhtx.xlsx.workbook_io import WorkbookError, check_workbook_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def test_wired_for_xlwings(book):
     assert b"macroEnabled.main+xml" in p["[Content_Types].xml"]
     wb = load_workbook(book, keep_vba=True)
     conf = {r[0]: r[1] for r in wb["xlwings.conf"].iter_rows(values_only=True)}
-    assert conf["UDF Modules"] == "xlhtx.udfs"
+    assert conf["UDF Modules"] == "xlhtx.excel.udfs"
 
 
 def test_sheets_tables_validation_formatting_and_charts(book):
@@ -113,7 +114,7 @@ def test_sheets_tables_validation_formatting_and_charts(book):
         assert name in wb[name].tables
     assert "As of 2026-12-04" in [c.value for c in wb["Tiers"]["S"]]
     guide = "\n".join(str(c.value) for c in wb["Guide"]["A"] if c.value)
-    assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.udfs" in guide and "2026-12-04" in guide
+    assert "E*(1 - 1/L + MM/IM)" in guide and "xlhtx.excel.udfs" in guide and "2026-12-04" in guide
     assert "risk-limit tiers: BTC-USDT" in guide and "adjustment-factor ladders: BTC-USD" in guide
 
 
@@ -443,7 +444,7 @@ def test_the_template_follows_excels_own_conventions(book):
     assert "AND(ISNUMBER(" in positions and 'operator="greaterThanOrEqual"' not in positions
     # xlwings wiring that cannot drift: no empty config rows, the VBA's DLL is ours
     conf = list(load_workbook(book)["xlwings.conf"].iter_rows(values_only=True))
-    assert ("UDF Modules", "xlhtx.udfs") in conf and all(key and value for key, value in conf)
+    assert ("UDF Modules", "xlhtx.excel.udfs") in conf and all(key and value for key, value in conf)
     assert not any("Interpreter" in key for key, _ in conf)
     dlls = set(re.findall(r"xlwings(?:32|64)-([\d.]+)\.dll", vba.modules(book)["xlwings"]))
     assert dlls == {xlwings.__version__}
@@ -556,7 +557,7 @@ def test_chart_caches_hold_the_cells_they_plot(book, model):
 def test_the_positions_table_passes_the_margin_mode_wherever_it_counts():
     """Every Positions column whose function takes a mode is given the row's Margin mode
     (a cross row once showed a cross MMR beside an isolated liquidation price)."""
-    from xlhtx.functions import FUNCTIONS
+    from xlhtx.excel.registry import FUNCTIONS
     for header, _, formula in template.POSITION_COLUMNS:
         if formula is None:
             continue

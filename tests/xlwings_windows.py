@@ -1,6 +1,6 @@
 """Load xlwings' real Windows UDF machinery on Linux: the COM modules it imports
 (``pythoncom``, ``pywintypes``, ``win32com.client``) are stubbed, so ``xlwings.udfs``
-imports, its decorators record their metadata on a fresh copy of ``xlhtx.udfs`` and its
+imports, its decorators record their metadata on a fresh copy of ``xlhtx.excel.udfs`` and its
 own VBA wrapper generator runs on it."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class ExcelEngineStandIn:
 @contextmanager
 def windows_udfs():
     """Yields ``(xlwings.udfs, module)``: xlwings' UDF module and a copy of
-    ``xlhtx.udfs`` decorated by xlwings' real ``xlfunc``/``xlarg``/``xlret``."""
+    ``xlhtx.excel.udfs`` decorated by xlwings' real ``xlfunc``/``xlarg``/``xlret``."""
     import xlwings
 
     stubs = _stub_modules()
@@ -112,7 +112,7 @@ def vba_for(xlu, module) -> str:
     """The VBA that "Import Functions" would put in the workbook."""
     book = types.SimpleNamespace(Name="xlhtx.xlsm")
     buf = io.StringIO()
-    xlu.generate_vba_wrapper("xlhtx.udfs", module, buf, book)
+    xlu.generate_vba_wrapper("xlhtx.excel.udfs", module, buf, book)
     return buf.getvalue()
 
 

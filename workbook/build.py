@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xlhtx.headless import build_template, build_values_copy
+from xlhtx.excel.headless import build_template, build_values_copy
 
 HERE = Path(__file__).resolve().parent
 

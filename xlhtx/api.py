@@ -29,7 +29,7 @@ from htxcore.position import (bankruptcy_price_nb, initial_margin_nb, liq_price_
                               pnl_nb, roe_nb, target_price_nb, tier_nb, MAX_INPUT)
 from xlhtx.coerce import ArgError, Batch, describe, is_blank
 from xlhtx.errors import XlhtxError
-from xlhtx.messages import Wording, status_message
+from xlhtx.messages import fold, status_message
 from xlhtx.reference import locked_margin
 from xlhtx.reference.collateral import collateral_value
 from xlhtx.reference.tables import TableError
@@ -39,7 +39,7 @@ from xlhtx.reference.snapshot import snapshot, snapshot_name
 
 # the boundary's own statuses (an empty row, an unreadable cell, an overflow) are in the
 # status table with the kernels'
-from xlhtx.statuses import EMPTY, INPUT, RANGE, is_error
+from xlhtx.statuses import EMPTY, RANGE, is_error
 
 NAN = float("nan")
 
@@ -241,19 +241,8 @@ def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTabl
     bad_number = np.isnan(values) | (values == -np.inf) if infinite_ok else \
         ~np.isfinite(values)
     status[(status == st.OK) & bad_number] = RANGE
-    if batch.errors:
-        rows = np.fromiter(batch.errors, dtype=np.int64)
-        status[rows] = INPUT
-    bad = np.flatnonzero(status != st.OK)
-    values[bad] = NAN
-    messages = dict(batch.errors)
-    words = Wording(batch, table)
-    for i in bad.tolist():
-        if batch.row_is_empty(i):
-            status[i] = EMPTY
-            messages.pop(i, None)
-        elif status[i] != INPUT:   # INPUT rows keep the coercion's words
-            messages[i] = words(int(status[i]), i)
+    status, messages = fold(batch, status, table)
+    values[status != st.OK] = NAN
     return Result(values, status, messages)
 
 

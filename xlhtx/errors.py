@@ -2,7 +2,7 @@
 
 Library code raises these with a message written for the person who gave the input;
 only the command line (``xlhtx.cli``) turns them into exit codes, and only the Excel
-functions (``xlhtx.udfs``) turn them into cell text.
+functions (``xlhtx.excel.udfs``) turn them into cell text.
 """
 
 

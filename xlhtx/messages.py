@@ -16,13 +16,13 @@ import numpy as np
 
 from xlhtx.coerce import Batch, Categorical, describe
 from xlhtx.reference.tiers import RISK_LIMIT
-from xlhtx.statuses import BELOW, NO_NUMBER, POSITIVE, RULES, TABLE  # noqa: F401
+from xlhtx.statuses import EMPTY, INPUT, RULES, TABLE
 
 # a margin ratio with no equity left is +inf: a cell cannot show it, so it says so
 NO_EQUITY = "past liquidation: no equity left (margin ratio infinite)"
 
-# the rules and fixed words of every status are in one table, xlhtx.statuses (BELOW,
-# POSITIVE, RULES and NO_NUMBER above are its views, kept here for the callers)
+# the rules and fixed words of every status are in one table, xlhtx.statuses; this
+# module only puts a row's argument and value into them
 
 
 def status_message(code: int, batch: Batch, i: int, table: Any) -> str:
@@ -87,6 +87,29 @@ class Wording:
             return (st.ARGUMENT[code],) if st.ARGUMENT[code] in raw else ()
         return tuple(c for c in ("contract", "mode", "leverage", "contracts", "net_contracts")
                      if c in raw)
+
+
+def fold(batch: Batch, status: np.ndarray, table: Any) -> tuple[np.ndarray, dict[int, str]]:
+    """Every row's final status and words: a cell that could not be read is ``INPUT`` with
+    the coercion's words (naming the cell), a row with nothing in it ``EMPTY`` without
+    words, any other row keeps its kernel code, worded from the status table. The one
+    place a result's statuses are settled: the API's functions and ``xlhtx calc`` both
+    end here."""
+    status = np.asarray(status, dtype=np.int16).copy()
+    if batch.errors:
+        status[np.fromiter(batch.errors, dtype=np.int64)] = INPUT
+    bad = status != st.OK
+    if not bad.any():
+        return status, {}
+    empty = bad & batch.empty_mask()
+    status[empty] = EMPTY
+    messages = {i: text for i, text in batch.errors.items() if not empty[i]}
+    rest = bad & ~empty & (status != INPUT)
+    words = Wording(batch, table)
+    for code in np.unique(status[rest]).tolist():
+        rows = np.flatnonzero(rest & (status == code))
+        messages.update(zip(rows.tolist(), words.rows(code, rows).tolist()))
+    return status, messages
 
 
 def _unknown_contract(v: Any, table: Any) -> str:

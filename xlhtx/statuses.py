@@ -109,3 +109,14 @@ def is_error(codes: np.ndarray) -> np.ndarray:
     """Per row: is its status an error (as opposed to a number, a result without a
     number such as "no liquidation", or an empty row)."""
     return _ERRORS[np.asarray(codes, dtype=np.intp)]
+
+
+# the error values a message starts with, as Excel shows them in a cell
+EXCEL_ERRORS = ("#VALUE!", "#N/A", "#NUM!")
+
+
+def plain(message: str) -> str:
+    """A message without the Excel error value it starts with (``#N/A no tier ...`` ->
+    ``no tier ...``): the words, for a table whose status column says "error" itself."""
+    head, _, rest = message.partition(" ")
+    return rest if head in EXCEL_ERRORS else message

@@ -17,7 +17,6 @@ responses and never touch the network.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import socket
 import time
 import urllib.error

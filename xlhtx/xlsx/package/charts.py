@@ -9,7 +9,6 @@ from lxml import etree
 from openpyxl.utils import range_boundaries
 
 from xlhtx.xlsx.package.parts import parse
-from xlhtx.xlsx.package.reading import cell_value
 
 
 CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"

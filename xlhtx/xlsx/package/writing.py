@@ -20,7 +20,7 @@ from xlhtx.xlsx.package.parts import (C, ERRORS, F, FIXED_TIME, IS, LayoutError,
                                       ROW, SHEET_DATA, T, V, drop_overrides,
                                       drop_relationships, parse, q, read_parts, relationships,
                                       rels_part, sheet_parts, workbook_part, zip_info)
-from xlhtx.xlsx.package.reading import cell_ref, cell_value, row_number, split_ref
+from xlhtx.xlsx.package.reading import cell_ref, row_number, split_ref
 
 
 MAX_TEXT = 32_767   # Excel's limit on the characters of a cell

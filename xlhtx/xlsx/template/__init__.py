@@ -6,7 +6,7 @@ its files with Excel's part by part): Tables with calculated columns, validation
 their messages, dynamic-array formulas for spills (no implicit ``@`` in Excel 365),
 charts, and a VBA project with a code name for every sheet. The VBA project is
 xlwings' own standalone module, taken from the installed xlwings package at build time
-(``quickstart_standalone.xlsm``); the ``xlwings.conf`` sheet names ``xlhtx.udfs`` as the
+(``quickstart_standalone.xlsm``); the ``xlwings.conf`` sheet names ``xlhtx.excel.udfs`` as the
 UDF module. Sheets: Guide, Positions, Ladder, Scenario, Accounts, Liquidation map,
 Tiers, Contracts, MarginLadders, xlwings.conf: one module each in this package, their
 shared formats and helpers in ``common``.
@@ -23,7 +23,7 @@ from xlhtx.errors import XlhtxError
 from xlhtx.files import atomic_write, check_output
 from xlhtx.reference.snapshot import snapshot
 from xlhtx.reference.tiers import TierTable
-from xlhtx.samples import sample_positions
+from xlhtx.tables.samples import sample_positions
 from xlhtx.version import __version__
 from xlhtx.xlsx.compat import CachedFormulaWorksheet, check as check_libraries
 from xlhtx.xlsx.template.accounts import ACCOUNT_BALANCE, ACCOUNT_LEGS, accounts_sheet
@@ -49,7 +49,7 @@ def build(out: str | Path, table: TierTable | None = None,
           positions: dict[str, list] | None = None, n_rows: int | None = None,
           for_values: bool = False) -> Path:
     """Build the template at ``out`` (``.xlsm``), its formulas without cached values
-    (``xlhtx.headless.build_template`` computes them). ``n_rows`` repeats the sample book
+    (``xlhtx.excel.headless.build_template`` computes them). ``n_rows`` repeats the sample book
     to that many Positions rows (for benchmarks). ``for_values``: the ``.xlsx`` a values
     copy is made from — no VBA project, no xlwings.conf sheet, a Guide for a file whose
     cells hold values."""

@@ -19,7 +19,7 @@ INSTALL_GUIDE = [
     ("3. Open this workbook. Every cell shows the numbers stored when the file was built; "
      "the HTX_* cells are not live yet (an edited row would show #NAME?).", None),
     ("4. In the xlwings tab press Import Functions (set the Interpreter first if Python is "
-     "not on the PATH; the UDF module, xlhtx.udfs, is set in the xlwings.conf sheet). "
+     "not on the PATH; the UDF module, xlhtx.excel.udfs, is set in the xlwings.conf sheet). "
      "That is all: the cells recalculate as you type from then on (the stored values are "
      "what the functions compute, so nothing needs recomputing first; Ctrl+Alt+F9 "
      "recomputes every cell if you want to see it happen).", None),

@@ -77,7 +77,7 @@ def reference_notes(table: TierTable) -> list[str]:
 def xlwings_conf(b: Book, ws) -> None:
     """xlwings' workbook settings: only rows with a value (an empty Interpreter_Win row
     would override the interpreter the user set in the xlwings add-in)."""
-    for r, row in enumerate((("UDF Modules", "xlhtx.udfs"), ("Use UDF Server", "True"),
+    for r, row in enumerate((("UDF Modules", "xlhtx.excel.udfs"), ("Use UDF Server", "True"),
                              ("Show Console", "False"))):
         ws.write_string(r, 0, row[0])
         ws.write_string(r, 1, row[1])

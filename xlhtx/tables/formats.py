@@ -1,5 +1,5 @@
 """Reading and writing positions tables (CSV, Parquet, XLSX, chosen by extension) with
-pyarrow, and turning them into the columns ``xlhtx.book`` computes on.
+pyarrow, and turning them into the columns ``xlhtx.tables.metrics`` computes on.
 
 Text columns become ``coerce.Categorical`` through Arrow's dictionary encoding, so a
 million rows of contract codes are mapped once per distinct code. Numeric columns with

@@ -17,6 +17,7 @@ says what to add, never an isolated guess.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,9 @@ import numpy as np
 from htxcore import status as st
 from htxcore.book import Metrics, MetricStatus, metrics_nb
 from xlhtx import api
-from xlhtx.messages import NO_NUMBER, Wording
+from xlhtx.messages import fold
+from xlhtx.statuses import EMPTY, INPUT, is_error, plain
+from xlhtx.tables.formats import columns
 
 NAN = float("nan")
 
@@ -73,12 +76,25 @@ def compute(cols: dict[str, Any], tiers: Any = None,
         for k in names}
     checked = [status.base, status.liq, status.bankruptcy] + (
         [status.mark, status.ratio] if has_mark else [])
-    result["status"] = row_status(b, checked, unread, t)
+    rows = Rows(*row_status(b, checked, t))
     in_cross = (b.modes() == 1) & ~unread & (status.base == st.OK)
-    _compute_cross(result, cols, in_cross, t, accounts, cross)
-    result["status"] = vocabulary(result["status"], result.get("margin_ratio"),
-                                  b.empty_mask())
+    _compute_cross(result, rows, cols, in_cross, t, accounts, cross)
+    result["status"] = vocabulary(rows, result.get("margin_ratio"))
     return result
+
+
+@dataclass
+class Rows:
+    """Every row's status code and, where it has any, its words (``messages.fold``)."""
+    codes: np.ndarray
+    messages: dict[int, str]
+
+    def set(self, i: int, code: int, words: str | None) -> None:
+        self.codes[i] = code
+        if words:
+            self.messages[i] = words
+        else:
+            self.messages.pop(i, None)
 
 
 # One vocabulary a desk can filter on (tables, DataFrames, the CLI): the numbers are kept
@@ -87,27 +103,30 @@ OK, WARNING, PAST, NO_LIQUIDATION, ERROR = ("ok", "warning", "past liquidation",
                                             "no liquidation", "error: ")
 WARNING_RATIO = 0.8    # margin ratio from which a position is flagged
 STATUS_WORDS = (OK, WARNING, PAST, NO_LIQUIDATION, "error: ...")
+# results without a number, as the vocabulary says them
+RESULT_WORDS = {st.NO_LIQUIDATION: NO_LIQUIDATION, st.LIQUIDATED: PAST}
 
 
-def vocabulary(messages: list[str], ratio: Any = None, empty: Any = None) -> list[str]:
-    """Per row: ``ok``, ``warning`` (margin ratio >= 80%), ``past liquidation`` (margin
-    ratio >= 100%, or no margin left at any price), ``no liquidation``, or ``error: `` and
-    why; "" for a row with nothing in it."""
-    r = np.full(len(messages), np.nan) if ratio is None else np.asarray(ratio, dtype=float)
+def vocabulary(rows: Rows, ratio: Any = None) -> list[str]:
+    """Per row, read from its status code: ``ok``, ``warning`` (margin ratio >= 80%),
+    ``past liquidation`` (margin ratio >= 100%, or no margin left at any price), ``no
+    liquidation``, or ``error: `` and why; "" for a row with nothing in it."""
+    codes = rows.codes
+    r = np.full(len(codes), np.nan) if ratio is None else np.asarray(ratio, dtype=float)
     level = np.where(r >= 1.0, 2, np.where(r >= WARNING_RATIO, 1, 0))
-    words = {NO_NUMBER[st.NO_LIQUIDATION]: NO_LIQUIDATION, NO_NUMBER[st.LIQUIDATED]: PAST}
-    fine = (OK, WARNING, PAST)
-    blank = np.zeros(len(messages), dtype=bool) if empty is None else np.asarray(empty)
-    out = []
-    for m, k, nothing in zip(messages, level.tolist(), blank.tolist()):
-        if not m:
-            out.append("" if nothing else fine[k])
-            continue
-        word = words.get(m)
-        if word is None:   # one string per distinct message: a million rows share it
-            word = words[m] = ERROR + (m.split(" ", 1)[1] if m.startswith("#") else m)
-        out.append(word)
-    return out
+    out = np.array((OK, WARNING, PAST), dtype=object)[level]
+    out[codes == EMPTY] = ""
+    for code, word in RESULT_WORDS.items():
+        out[codes == code] = word
+    said: dict[str, str] = {}   # one string per distinct message: a million rows share it
+    for i in np.flatnonzero((codes != st.OK) & (codes != EMPTY) &
+                            ~np.isin(codes, list(RESULT_WORDS))).tolist():
+        m = rows.messages.get(i, "")
+        word = said.get(m)
+        if word is None:
+            word = said[m] = (ERROR + plain(m)) if is_error(codes[i]) else m
+        out[i] = word
+    return out.tolist()
 
 
 def status(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
@@ -123,18 +142,18 @@ def status(contract, side, contracts, entry_price, mark_price, leverage, margin=
     return api.TextResult(words, np.zeros(len(words), dtype=np.int16), {})
 
 
-def _compute_cross(result: dict[str, Any], cols: dict[str, Any], in_cross: np.ndarray,
-                   t: Any, accounts: dict[str, float] | None, cross: bool | str) -> None:
+def _compute_cross(result: dict[str, Any], rows: Rows, cols: dict[str, Any],
+                   in_cross: np.ndarray, t: Any, accounts: dict[str, float] | None,
+                   cross: bool | str) -> None:
     if cross == "position":
         return
     if in_cross.any() and cross:
-        _cross_accounts(cols, result, np.flatnonzero(in_cross), t, accounts or {})
+        _cross_accounts(cols, result, rows, np.flatnonzero(in_cross), t, accounts or {})
     elif in_cross.any():
         _clear_account_figures(result, in_cross)
         for i in np.flatnonzero(in_cross).tolist():
-            result["status"][i] = ("#VALUE! cross rows are computed with their whole "
-                                   "account, which partitions may split: run calc without "
-                                   "--engine dask")
+            rows.set(i, INPUT, "#VALUE! cross rows are computed with their whole account, "
+                              "which partitions may split: run calc without --engine dask")
 
 
 ACCOUNT_COLUMNS = ("account", "margin_account")
@@ -146,8 +165,8 @@ CROSS_NEEDS = ("a cross row is computed with its account: give an account column
                "balance)")
 
 
-def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], rows: np.ndarray,
-                    t: Any, accounts: dict[str, float]) -> None:
+def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], status: Rows,
+                    rows: np.ndarray, t: Any, accounts: dict[str, float]) -> None:
     """The cross rows' liquidation price, margin ratio and equity from their accounts."""
     key = next((k for k in ACCOUNT_COLUMNS if cols.get(k) is not None), None)
     names = [None if key is None else _cell(cols[key], i) for i in rows.tolist()]
@@ -162,7 +181,7 @@ def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], rows: np.ndarr
                    ("a cross row needs its mark_price (the account's other contracts are "
                     "held at their marks)" if marks is None or not marks[j] > 0 else None))
         if problem:
-            result["status"][i] = f"#VALUE! {problem}"
+            status.set(i, INPUT, f"#VALUE! {problem}")
             continue
         ids.setdefault(name, len(ids))
         take.append(j)
@@ -187,8 +206,8 @@ def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], rows: np.ndarr
     for k, r in (("margin_ratio", ratio), ("equity", equity)):
         if k in result:
             result[k][sub[counted]] = r.values[counted]
-    for i, word in zip(sub.tolist(), liq.words()):
-        result["status"][i] = word
+    for j, i in enumerate(sub.tolist()):
+        status.set(i, int(liq.status[j]), liq.messages.get(j))
 
 
 def _clear_account_figures(result: dict[str, Any], rows: Any) -> None:
@@ -258,6 +277,13 @@ def _balances(cols: dict[str, Any], rows: np.ndarray, name_of: list, accounts: d
     return out, why
 
 
+def position_columns(table: Any) -> dict[str, Any]:
+    """The position columns of a table (``book``'s names), refusing a table without them."""
+    cols = columns(table)
+    require_columns(cols)
+    return cols
+
+
 def require_columns(keys: Any, where: str = "positions") -> None:
     """Refuse a positions table without the columns every computation needs."""
     missing = [c for c in REQUIRED if c not in keys]
@@ -266,24 +292,11 @@ def require_columns(keys: Any, where: str = "positions") -> None:
                            f"{', '.join(REQUIRED)}")
 
 
-def row_status(b: api.Batch, statuses: list[np.ndarray], unread: np.ndarray,
-               table: Any) -> list[str]:
-    """Per row, why it lacks a number: the value that could not be read, else the first
-    status that is not OK, in words (one message per row); empty when all is well."""
+def row_status(b: api.Batch, statuses: list[np.ndarray], table: Any
+               ) -> tuple[np.ndarray, dict[int, str]]:
+    """Per row, why it lacks a number: the first of ``statuses`` that is not OK, settled
+    and worded as every API result is (``messages.fold``)."""
     code = np.zeros(b.n, dtype=np.int16)
     for s in reversed(statuses):
         code = np.where(s != st.OK, s, code)
-    out = np.full(b.n, "", dtype=object)
-    # results without a number ("no liquidation", "liquidated") read the same on every row
-    for c, text in NO_NUMBER.items():
-        out[(code == c) & ~unread] = text
-    rest = (unread | ((code != st.OK) & ~np.isin(code, list(NO_NUMBER)))) & ~b.empty_mask()
-    for i, text in b.errors.items():
-        if rest[i]:
-            out[i] = text
-    rest[list(b.errors)] = False
-    words = Wording(b, table)
-    for c in np.unique(code[rest]).tolist():
-        rows = np.flatnonzero(rest & (code == c))
-        out[rows] = words.rows(c, rows)
-    return out.tolist()
+    return fold(b, code, table)

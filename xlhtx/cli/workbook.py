@@ -8,7 +8,7 @@ from pathlib import Path
 
 from xlhtx.console import progress, say
 from xlhtx.errors import XlhtxError
-from xlhtx.sources import load_tiers
+from xlhtx.tables.sources import load_tiers
 
 
 def add_commands(sub, parser_factory) -> None:
@@ -33,7 +33,7 @@ def add_commands(sub, parser_factory) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from xlhtx.headless import build_template
+    from xlhtx.excel.headless import build_template
     table = load_tiers(args.tiers) if args.tiers else None
     positions = template_positions(args.positions) if args.positions else None
     out = build_template(args.output, table=table, positions=positions, n_rows=args.rows)
@@ -43,11 +43,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def template_positions(path: str) -> dict[str, list]:
     """A positions table as the Positions sheet's input columns."""
-    from xlhtx import tableio
-    from xlhtx.book import require_columns
+    from xlhtx.tables import formats
+    from xlhtx.tables.metrics import require_columns
     from xlhtx.xlsx.template import SAMPLE_KEYS
-    table = tableio.read_table(path)
-    keys = {tableio.column_key(n): n for n in table.column_names}
+    table = formats.read_table(path)
+    keys = {formats.column_key(n): n for n in table.column_names}
     require_columns(keys, str(path))
     if table.num_rows == 0:
         raise XlhtxError(f"{path}: no positions")
@@ -60,7 +60,7 @@ def template_positions(path: str) -> dict[str, list]:
 
 
 def cmd_recalc(args: argparse.Namespace) -> int:
-    from xlhtx.headless import recalc
+    from xlhtx.excel.headless import recalc
     out = recalc(args.book, args.output, in_place=args.in_place, values_only=args.values_only,
                  progress=progress)
     say(f"wrote {out}")
@@ -102,7 +102,7 @@ def replace_reference_sheets(book: str | Path, table) -> None:
     # the file must ask Excel to recompute it on open
     parts = [(n, stale_calc(d) if n == book_part else d) for n, d in parts]
     atomic_write(book, lambda tmp: write_parts(tmp, parts), replace_input=True)   # asked for
-    from xlhtx.headless import RecalcError, recalc
+    from xlhtx.excel.headless import RecalcError, recalc
     try:
         recalc(book, in_place=True)   # fresh values, and no recompute on open needed
     except RecalcError as e:

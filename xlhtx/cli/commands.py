@@ -18,7 +18,8 @@ from xlhtx.version import __version__
 from xlhtx.console import printable, progress, say
 from xlhtx.errors import XlhtxError
 from xlhtx.files import JsonError, parse_json, read_from
-from xlhtx.sources import load_tiers
+from xlhtx.tables.sources import load_tiers
+from xlhtx.statuses import EMPTY
 
 
 TIERS_HELP = ("tier source: a tier file (.json from `xlhtx tiers fetch`), a tier table "
@@ -132,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--png", help="chart of the map (PNG)")
     engine_options(lm)
 
-    from xlhtx import workbook_cli
-    workbook_cli.add_commands(sub, _parser)
+    from xlhtx.cli import workbook
+    workbook.add_commands(sub, _parser)
 
     _parser(sub, "version", "print the version and the tier snapshot's source",
             "xlhtx version", cmd_version)
@@ -152,7 +153,10 @@ def engine_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_liqmap(args: argparse.Namespace) -> int:
     import pyarrow as pa
-    from xlhtx import api, cluster, tableio, whatif
+    from xlhtx import api
+    from xlhtx.tables import cluster
+    from xlhtx.tables import formats
+    from xlhtx.analysis import liqmap
     tiers = load_tiers(args.tiers)
     note_if_bundled(tiers)
     lo, hi, step = args.price_from, args.price_to, args.step
@@ -175,11 +179,11 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
             say(f"note: {left[0][0]:,} position(s) left out of the map, e.g. {left[0][1]}")
     else:
         table = (cluster.read_dataset(args.positions) if cluster.is_dataset(args.positions)
-                 else tableio.read_table(args.positions, args.sheet))
-        table = whatif.one_contract(table, args.contract)
+                 else formats.read_table(args.positions, args.sheet))
+        table = liqmap.one_contract(table, args.contract)
         if mark is None:
-            mark = whatif.book_mark(table)
-        table, past = whatif.past_liquidation(table, tiers)
+            mark = liqmap.book_mark(table)
+        table, past = liqmap.past_liquidation(table, tiers)
         if past:
             say(f"note: {past:,} position(s) already past their liquidation price at their "
                 "mark_price: counted apart, not drawn")
@@ -187,16 +191,16 @@ def cmd_liqmap(args: argparse.Namespace) -> int:
             mark = (lo + hi) / 2
             say(f"note: no --mark and no mark_price column: the cumulative column counts "
                 f"from {mark:g}, the middle of the range")
-        m = whatif.liq_map(table, tiers, lo, hi, step, mark)
-        bad = int(np.count_nonzero((m.result.status != 0) & (m.result.status != api.EMPTY)))
+        m = liqmap.book_map(table, tiers, lo, hi, step, mark)
+        bad = int(np.count_nonzero((m.result.status != 0) & (m.result.status != EMPTY)))
         if bad:
             first = next(iter(m.result.messages.values()), "")
             say(f"note: {bad:,} position(s) left out of the map, e.g. {first}")
     cols = m.columns()
     emit(pa.table({k: cols[k] for k in api.LIQMAP_COLUMNS}), args.output)
     if args.png:
-        from xlhtx.charts import liq_map_png
-        bands = None if args.engine == "dask" else whatif.leverage_bands(
+        from xlhtx.analysis.charts import liq_map_png
+        bands = None if args.engine == "dask" else liqmap.leverage_bands(
             table, tiers, lo, hi, step, mark)
         if bands is None:
             say("note: under --engine dask the PNG's bars are not split by leverage")
@@ -228,13 +232,13 @@ def position_source(p: argparse.ArgumentParser) -> None:
 def positions_of(args: argparse.Namespace):
     """The positions a what-if command was given, as an Arrow table."""
     import pyarrow as pa
-    from xlhtx import tableio
+    from xlhtx.tables import formats
     single = {"contract": args.contract, "side": args.side, "contracts": args.contracts,
               "entry_price": args.entry, "leverage": args.leverage}
     if args.positions:
         if any(v is not None for v in single.values()):
             raise XlhtxError("give a positions table or one position's options, not both")
-        return tableio.read_table(args.positions, args.sheet)
+        return formats.read_table(args.positions, args.sheet)
     missing = [f"--{'entry' if k == 'entry_price' else k}" for k, v in single.items()
                if v is None]
     if missing:
@@ -269,12 +273,12 @@ retries_arg = bounded_arg(int, lambda n: 0 <= n <= 10, "a whole number", "give 0
 def emit(table, output: str | None) -> None:
     """A result table to ``output`` (by extension), or as CSV on stdout (no ``-o``, or
     ``-o -``)."""
-    from xlhtx import tableio
+    from xlhtx.tables import formats
     if output and output != "-":
-        tableio.write_table(table, output)
+        formats.write_table(table, output)
         say(f"wrote {output}: {table.num_rows} rows")
     else:
-        sys.stdout.write(tableio.csv_text(table))
+        sys.stdout.write(formats.csv_text(table))
 
 
 def whatif_commands(sub) -> None:
@@ -310,7 +314,7 @@ def _fraction(text: str) -> float:
 
 
 def cmd_addmargin(args: argparse.Namespace) -> int:
-    from xlhtx import whatif
+    from xlhtx.analysis import whatif
     distance = _fraction(args.distance) if args.distance is not None else None
     emit(whatif.add_margin(positions_of(args), load_tiers(args.tiers), args.target_price,
                            distance), args.output)
@@ -318,13 +322,13 @@ def cmd_addmargin(args: argparse.Namespace) -> int:
 
 
 def cmd_ladder(args: argparse.Namespace) -> int:
-    from xlhtx import whatif
+    from xlhtx.analysis import whatif
     emit(whatif.ladder(positions_of(args), load_tiers(args.tiers)), args.output)
     return 0
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from xlhtx import whatif
+    from xlhtx.analysis import whatif
     emit(whatif.scenario(positions_of(args), load_tiers(args.tiers), args.points, args.span),
          args.output)
     return 0
@@ -343,15 +347,17 @@ BUNDLED_NOTE = ("tiers from the bundled illustrative snapshot, not HTX's live ta
 
 def calc_dataset(args: argparse.Namespace, tiers, t0: float) -> int:
     """calc over a partitioned Parquet dataset: a folder of result files out."""
-    from xlhtx import book, cluster, tableio
+    from xlhtx.tables import metrics
+    from xlhtx.tables import cluster
+    from xlhtx.tables import formats
     if not args.output or Path(args.output).suffix:
         raise XlhtxError("a dataset's results are a dataset: give -o a folder name")
     if args.engine == "dask":
         rows = cluster.calc(args.positions, args.output, tiers, args.scheduler)
     else:
         table = cluster.read_dataset(args.positions)
-        results = book.compute(tableio.columns(table), tiers, load_accounts(args.accounts))
-        tableio.write_table(tableio.result_table(table, results, tiers),
+        results = metrics.compute(formats.columns(table), tiers, load_accounts(args.accounts))
+        formats.write_table(formats.result_table(table, results, tiers),
                             Path(args.output) / "part-00000.parquet")
         rows = table.num_rows
     say(f"done in {time.perf_counter() - t0:.1f} s: {rows:,} positions into {args.output}/")
@@ -362,7 +368,7 @@ def status_counts(statuses: list[str]) -> str:
     """``12 positions: 9 ok, 1 warning, 1 past liquidation, 1 with an error (see
     status)``."""
     from collections import Counter
-    from xlhtx.book import ERROR
+    from xlhtx.tables.metrics import ERROR
     c = Counter("error" if s.startswith(ERROR) else s for s in statuses)
     parts = [f"{c[k]:,} {k}" for k in ("ok", "warning", "past liquidation", "no liquidation")
              if c[k]]
@@ -376,9 +382,9 @@ def load_accounts(path: str | None) -> dict[str, float] | None:
     """``--accounts FILE``: account -> balance before unrealized PnL."""
     if not path:
         return None
-    from xlhtx import tableio
+    from xlhtx.tables import formats
     from xlhtx.coerce import Batch
-    cols = tableio.columns(tableio.read_table(path))
+    cols = formats.columns(formats.read_table(path))
     if "account" not in cols or "balance" not in cols:
         raise XlhtxError(f"{path}: an accounts table has columns account, balance")
     b = Batch(account=cols["account"], balance=cols["balance"])
@@ -399,7 +405,9 @@ def load_accounts(path: str | None) -> dict[str, float] | None:
 
 
 def cmd_calc(args: argparse.Namespace) -> int:
-    from xlhtx import book, cluster, tableio
+    from xlhtx.tables import metrics
+    from xlhtx.tables import cluster
+    from xlhtx.tables import formats
     src = Path(args.positions)
     to_stdout = args.output == "-"    # CSV on stdout, for a pipe
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-results{src.suffix}")
@@ -411,15 +419,15 @@ def cmd_calc(args: argparse.Namespace) -> int:
     if args.engine == "dask" or cluster.is_dataset(args.positions):
         return calc_dataset(args, tiers, t0)
     if not to_stdout:
-        tableio.file_format(out)
+        formats.file_format(out)
     progress(f"reading {src} ...")
-    table = tableio.read_table(src, args.sheet)
+    table = formats.read_table(src, args.sheet)
     progress(f"  {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s; computing ...")
     t1 = time.perf_counter()
-    results = book.compute(tableio.columns(table), tiers, load_accounts(args.accounts))
+    results = metrics.compute(formats.columns(table), tiers, load_accounts(args.accounts))
     say(f"  computed in {time.perf_counter() - t1:.1f} s: {status_counts(results['status'])}; "
         f"writing {'stdout' if to_stdout else out} ...")
-    emit(tableio.result_table(table, results, tiers), None if to_stdout else str(out))
+    emit(formats.result_table(table, results, tiers), None if to_stdout else str(out))
     say(f"done in {time.perf_counter() - t0:.1f} s: {'stdout' if to_stdout else out}")
     return 0
 
@@ -436,15 +444,17 @@ def cmd_tiers_fetch(args: argparse.Namespace) -> int:
         atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1)))
         say(f"wrote {out}: {len(table.codes)} contracts, {len(table.ladders)} ladders")
     else:
-        from xlhtx import workbook_cli
-        workbook_cli.replace_reference_sheets(args.workbook, table)
+        from xlhtx.cli import workbook
+        workbook.replace_reference_sheets(args.workbook, table)
         say(f"replaced the reference sheets of {args.workbook}")
     return 0
 
 
 def cmd_positions_import(args: argparse.Namespace) -> int:
     import pyarrow as pa
-    from xlhtx import positions, positions_v5, tableio
+    from xlhtx.htx import v1
+    from xlhtx.htx import v5
+    from xlhtx.tables import formats
     payloads = []
     for name in args.file:
         read_from(name)
@@ -453,32 +463,32 @@ def cmd_positions_import(args: argparse.Namespace) -> int:
         except (OSError, JsonError) as e:
             raise XlhtxError(f"{name}: cannot read it as JSON: "
                              f"{getattr(e, 'strerror', None) or e}") from None
-    v5 = [positions_v5.is_v5(p) for _, p in payloads]
+    is_v5 = [v5.is_v5(p) for _, p in payloads]
     tiers = load_tiers(args.tiers, args.contracts)
-    if all(v5):
-        moment = positions_v5.Moment()
+    if all(is_v5):
+        moment = v5.Moment()
         for name, p in payloads:
-            positions_v5.read(moment, p, Path(name).name)
-        cols, text = positions_v5.compare(moment, tiers), positions_v5.TEXT_COLUMNS
-    elif any(v5):
+            v5.read(moment, p, Path(name).name)
+        cols, text = v5.compare(moment, tiers), v5.TEXT_COLUMNS
+    elif any(is_v5):
         new = ", ".join(n for (n, _), x in zip(payloads, v5) if x)
         raise XlhtxError(f"{new}: HTX's new USDT-M (v5) responses; the others are legacy (v1) "
                          "ones: import each system's files on their own")
     else:
-        accounts = [a for _, p in payloads for a in positions.parse_accounts(p)]
+        accounts = [a for _, p in payloads for a in v1.parse_accounts(p)]
         if any(leg.adjust_factor is None for acc in accounts for leg in acc.legs):
             note_if_bundled(tiers)   # only legs without HTX's adjust_factor use the tiers
-        cols, text = positions.compare(accounts, tiers), positions.TEXT_COLUMNS
+        cols, text = v1.compare(accounts, tiers), v1.TEXT_COLUMNS
     table = pa.table({k: pa.array(v, type=pa.string() if k in text else pa.float64())
                       for k, v in cols.items()})
     if table.num_rows == 0:
         raise XlhtxError(f"{', '.join(args.file)}: no position and no account in the "
                          "response(s); nothing to write")
     if args.output:
-        tableio.write_table(table, args.output)
+        formats.write_table(table, args.output)
         say(f"wrote {args.output}: {_import_summary(cols)}")
     else:
-        sys.stdout.write(tableio.csv_text(table))
+        sys.stdout.write(formats.csv_text(table))
     return 0
 
 
@@ -493,7 +503,7 @@ def _import_summary(cols: dict[str, list]) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from xlhtx import demo
+    from xlhtx.cli import demo
     demo.run(out_dir=Path(args.out))
     return 0
 

@@ -6,7 +6,6 @@ tables (the template's own). Column names forgive case, spaces and dashes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,7 @@ def _tier_file(path: Path) -> TierTable:
 
 def table_rows(path: Any) -> list[list]:
     """A CSV/Parquet/XLSX table as a header row plus rows."""
-    from xlhtx.tableio import read_table
+    from xlhtx.tables.formats import read_table
     t = read_table(path)
     return [t.column_names, *map(list, zip(*(t.column(c).to_pylist() for c in t.column_names)))]
 

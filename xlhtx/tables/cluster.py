@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xlhtx.errors import XlhtxError
+from xlhtx.statuses import EMPTY
 
 
 def is_dataset(source: str) -> bool:
@@ -49,7 +50,7 @@ def read_part(path: str, root: str) -> pa.Table:
     """One Parquet file of a dataset, with the hive partition columns its folders name
     (``book/contract=BTC-USDT/part-0.parquet`` adds ``contract``) when the file lacks
     them."""
-    from xlhtx.tableio import plain_text
+    from xlhtx.tables.formats import plain_text
     table = plain_text(pq.read_table(path))
     base = Path(root) if Path(root).is_dir() else Path(path).parent
     try:
@@ -117,8 +118,8 @@ def _partitions(source: str) -> list:
     import dask
     if "://" not in source and Path(source).is_file():
         # one table file (CSV, XLSX, Parquet): read here as calc reads it, sent in slices
-        from xlhtx import tableio
-        table = tableio.read_table(source)
+        from xlhtx.tables import formats
+        table = formats.read_table(source)
         return [dask.delayed(table.slice(k, PARTITION_ROWS))
                 for k in range(0, max(table.num_rows, 1), PARTITION_ROWS)]
     if "://" not in source:
@@ -133,17 +134,18 @@ def _partitions(source: str) -> list:
 def arrow_partition(df: Any) -> pa.Table:
     """A partition (Arrow, or pandas from a remote dataset) as the Arrow table one process
     would have read: text as ``string`` (pandas hands Arrow's ``large_string``)."""
-    from xlhtx.tableio import plain_text
+    from xlhtx.tables.formats import plain_text
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     return plain_text(table)
 
 
 def _calc_part(df: Any, tiers: Any, out: str, k: int) -> int:
-    from xlhtx import book, tableio
+    from xlhtx.tables import metrics
+    from xlhtx.tables import formats
     table = arrow_partition(df)
     # an account's rows may sit in several partitions: cross rows are not guessed here
-    results = book.compute(tableio.columns(table), tiers, cross=False)
-    tableio.write_table(tableio.result_table(table, results, tiers),
+    results = metrics.compute(formats.columns(table), tiers, cross=False)
+    formats.write_table(formats.result_table(table, results, tiers),
                         Path(out) / f"part-{k:05d}.parquet")
     return table.num_rows
 
@@ -163,13 +165,14 @@ def calc(source: str, out: str, tiers: Any, scheduler: str | None = None) -> int
 def _map_part(df: Any, tiers: Any, lo: float, hi: float, step: float,
               contract: str | None = None) -> tuple[np.ndarray, int, str]:
     """A partition's histogram, how many of its rows were left out, and one reason."""
-    from xlhtx import api, whatif
-    table = whatif.one_contract(arrow_partition(df), contract, missing_ok=True)
+    from xlhtx import api
+    from xlhtx.analysis import liqmap
+    table = liqmap.one_contract(arrow_partition(df), contract, missing_ok=True)
     if table.num_rows == 0:   # no position of the contract in this partition: nothing to add
         from htxcore.liqmap import HIST_ROWS
         return np.zeros((HIST_ROWS, api.map_buckets(lo, hi, step))), 0, ""
-    m = whatif.liq_map(table, tiers, lo, hi, step)
-    left = (m.result.status != 0) & (m.result.status != api.EMPTY)
+    m = liqmap.book_map(table, tiers, lo, hi, step)
+    left = (m.result.status != 0) & (m.result.status != EMPTY)
     first = next(iter(m.result.messages.values()), "") if left.any() else ""
     return m.hist, int(left.sum()), first
 

@@ -4,7 +4,7 @@ A declaration names the function, the API call it makes, its arguments in Excel'
 (each with the API argument it fills and its wizard help), what it returns (for the
 docs) and how its result becomes cells. Everything else is read from here:
 
-* ``xlhtx.udfs`` generates the Excel functions (signature, xlwings decorators, the
+* ``xlhtx.excel.udfs`` generates the Excel functions (signature, xlwings decorators, the
   wizard's help of the function and of each argument);
 * ``docs/excel.md``'s catalogue is ``catalogue()`` (a test compares them);
 * the test suite's list of functions and the check that no argument of an API
@@ -21,7 +21,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from xlhtx import api, book
+from xlhtx import api
+from xlhtx.tables import metrics
 from xlhtx.version import __version__
 
 CATEGORY = "xlhtx (HTX futures)"
@@ -192,7 +193,7 @@ FUNCTIONS: dict[str, Function] = _declare(
       "the position in one word a filter can use: `ok`, `warning` (margin ratio ≥ 80%), "
       "`past liquidation`, `no liquidation`, or `error: ` and why — what `xlhtx calc` "
       "writes in its status column; a text value on every row, never a failed cell",
-      _args(f"{POSITION} mark_price leverage [margin] [tiers] [mode]"), book.status),
+      _args(f"{POSITION} mark_price leverage [margin] [tiers] [mode]"), metrics.status),
     F("HTX_MARGINASSET", "The margin asset of a contract: USDT for USDT-margined, the coin "
       "for coin-margined (the unit of its margin, PnL and equity).",
       "the margin asset: USDT, or the coin of a coin-margined contract (the unit of "

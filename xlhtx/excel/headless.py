@@ -1,7 +1,7 @@
 """Recalculating workbooks without Excel, with the add-in's own Excel functions.
 
 ``xlhtx.xlsx.recalc`` knows workbooks and formulas but not which functions ``HTX_*``
-names mean; this module hands it ``xlhtx.udfs.FUNCTIONS``, the same functions Excel
+names mean; this module hands it ``xlhtx.excel.udfs.FUNCTIONS``, the same functions Excel
 calls, so a headless recalculation shows what Excel would.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlhtx import udfs
+from xlhtx.excel import udfs
 from xlhtx.xlsx import recalc as _recalc
 
 RecalcError = _recalc.RecalcError

@@ -30,7 +30,7 @@ from typing import Any
 
 from xlhtx import api
 from xlhtx.errors import XlhtxError
-from xlhtx.positions import htx_number   # HTX's numbers-as-text, read one way
+from xlhtx.htx.v1 import htx_number   # HTX's numbers-as-text, read one way
 from xlhtx.reference.contracts import Contract
 from xlhtx.reference.tables import TableError
 from xlhtx.reference.tiers import RISK_LIMIT, TierTable

@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from xlhtx import api, book
+from xlhtx import api
+from xlhtx.tables import metrics
 from xlhtx.errors import XlhtxError
-from xlhtx.samples import sample_csv, sample_positions
+from xlhtx.tables.samples import sample_csv, sample_positions
 
 
 def fmt(v: Any, spec: str = ",.2f") -> str:
@@ -55,7 +56,7 @@ def worked_examples(say: Callable[[str], None]) -> None:
 
 def sample_book(say: Callable[[str], None]) -> None:
     cols = sample_positions()
-    out = book.compute(cols)
+    out = metrics.compute(cols)
     say(f"Sample book ({len(cols['contract'])} positions, bundled tier snapshot):")
     say(f"  {'contract':10} {'side':5} {'lev':>4} {'contracts':>9} {'entry':>10} {'mark':>10}"
         f" {'tier':>4} {'MMR':>7} {'margin ratio':>12} {'liq price':>12} {'dist':>7}")
@@ -72,14 +73,14 @@ def sample_book(say: Callable[[str], None]) -> None:
 
 def bulk(out_dir: Path, say: Callable[[str], None]) -> Path:
     """The sample book through the same path as ``xlhtx calc``: CSV in, CSV out."""
-    from xlhtx import tableio
+    from xlhtx.tables import formats
     out_dir.mkdir(parents=True, exist_ok=True)
     src = out_dir / "positions.csv"
     src.write_text(sample_csv())
-    table = tableio.read_table(src)
-    results = book.compute(tableio.columns(table))
+    table = formats.read_table(src)
+    results = metrics.compute(formats.columns(table))
     dst = out_dir / "positions-results.csv"
-    tableio.write_table(tableio.result_table(table, results, api.resolve_tiers(None)), dst)
+    formats.write_table(formats.result_table(table, results, api.resolve_tiers(None)), dst)
     liq = np.asarray(results["liq_price"], dtype=float)
     counts = Counter(results["status"])
     say(f"Bulk calc: {src} -> {dst} ({table.num_rows} rows, "
@@ -92,7 +93,7 @@ def workbook(out_dir: Path, say: Callable[[str], None]) -> None:
     """Build the template and recalculate it without Excel."""
     from openpyxl import load_workbook
 
-    from xlhtx.headless import build_template, build_values_copy
+    from xlhtx.excel.headless import build_template, build_values_copy
     book = build_template(out_dir / "xlhtx.xlsm")
     values = build_values_copy(out_dir / "xlhtx-values.xlsx")
     ws = load_workbook(values, read_only=True)["Positions"]

@@ -1,8 +1,8 @@
 """The Excel functions (docs/excel.md), generated from their declarations in
-``xlhtx.functions``: each is a thin call of ``xlhtx.api`` and the shaping of its result
+``xlhtx.excel.registry``: each is a thin call of ``xlhtx.api`` and the shaping of its result
 into cells, which is Excel's business and lives here.
 
-Set ``xlhtx.udfs`` as the UDF module in the xlwings add-in or the workbook's
+Set ``xlhtx.excel.udfs`` as the UDF module in the xlwings add-in or the workbook's
 ``xlwings.conf`` sheet and press "Import Functions". Every argument takes a cell or a
 range; ranges broadcast against single cells and the result spills (a column in gives a
 column out, a row gives a row). A call over a 100,000-row column is one kernel call.
@@ -25,10 +25,10 @@ import xlwings as xw
 
 from xlhtx import api
 from xlhtx.coerce import ArgError, Batch
-from xlhtx.functions import CATEGORY, FUNCTIONS as REGISTRY, Function
+from xlhtx.excel.registry import CATEGORY, FUNCTIONS as REGISTRY, Function
 from xlhtx.errors import CellError, XlhtxError
 from xlhtx.messages import NO_EQUITY
-from xlhtx.statuses import RESULT, TABLE as STATUS_TABLE
+from xlhtx.statuses import EMPTY, RESULT, TABLE as STATUS_TABLE
 
 
 class UdfError(CellError):
@@ -177,7 +177,7 @@ def headed(table: list[list]) -> list[list]:
 
 
 # ------------------------------------------------------------------------ functions
-# Each Excel function is generated from its declaration in ``xlhtx.functions``: its
+# Each Excel function is generated from its declaration in ``xlhtx.excel.registry``: its
 # arguments, wizard help and API call come from there; what is Excel's alone — turning
 # a result into cells — is below, by the declaration's shape.
 
@@ -209,7 +209,7 @@ def frozen_column(frozen_margin: Any, rows_like: Any) -> Any:
 def first_row(result: api.Result) -> api.Result:
     """An account figure every row carries, as one cell: the first row that is not
     empty (a message if that row could not be computed)."""
-    rows = np.flatnonzero(result.status != api.EMPTY)
+    rows = np.flatnonzero(result.status != EMPTY)
     i = int(rows[0]) if rows.size else 0
     return api.Result(result.values[i:i + 1], result.status[i:i + 1],
                   {0: result.messages[i]} if i in result.messages else {})
@@ -259,7 +259,7 @@ ACCOUNT_COLUMNS = ("liq_price", "margin_ratio", "risk_rate", "equity")
 def _account(fn: Function, values: dict[str, Any]) -> Any:
     res = run(lambda: fn.compute(_with_frozen(values)))
     cols = [res[k] for k in ACCOUNT_COLUMNS]
-    if len(cols[0]) == 1 and cols[0].is_error[0] and cols[0].status[0] < api.EMPTY:
+    if len(cols[0]) == 1 and cols[0].is_error[0] and cols[0].status[0] < EMPTY:
         fail(cols[0].cell(0))   # one leg that cannot be computed: the cell says why
     return [[c.cell(i) if c.cell(i) is not None else "" for c in cols]
             for i in range(len(cols[0]))]

@@ -29,7 +29,7 @@ Each account goes through the account kernel (``htxcore.account``) with HTX's ow
 ``adjust_factor``, the cost basis ``cost_hold`` and HTX's locked margin for hedged pairs
 at the response's ``ts``. These are responses of HTX's adjustment-factor system: a contract
 the tier table has on risk-limit tiers (USDT-M today) is taken on the legacy snapshot's
-ladders here. Responses of the new USDT-M system (v5) are read by ``xlhtx.positions_v5``.
+ladders here. Responses of the new USDT-M system (v5) are read by ``xlhtx.htx.v5``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The frame becomes an Arrow table (pandas: ``pa.Table.from_pandas``; polars:
 ``DataFrame.to_arrow``, zero-copy for numeric columns), goes through the same one-pass
-table computation as ``xlhtx calc`` (``xlhtx.book``), and comes back as the kind of frame
+table computation as ``xlhtx calc`` (``xlhtx.tables.metrics``), and comes back as the kind of frame
 that came in. Column names forgive case, spaces and the workbook's headers
 (``Entry price`` is ``entry_price``).
 """
@@ -13,9 +13,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from xlhtx import book, tableio
+from xlhtx.tables import metrics
+from xlhtx.tables import formats
 from xlhtx.errors import XlhtxError
-from xlhtx.sources import load_tiers
+from xlhtx.tables.sources import load_tiers
 
 
 def frame_kind(df: Any) -> str:
@@ -28,9 +29,9 @@ def frame_kind(df: Any) -> str:
 
 def to_arrow(df: Any) -> pa.Table:
     if frame_kind(df) == "polars":
-        return tableio.plain_text(df.to_arrow())
+        return formats.plain_text(df.to_arrow())
     try:
-        return tableio.plain_text(pa.Table.from_pandas(df, preserve_index=False))
+        return formats.plain_text(pa.Table.from_pandas(df, preserve_index=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         # a column mixing numbers and text: each such column as text, so one bad cell
         # is that row's message and not the whole frame's failure
@@ -64,8 +65,8 @@ def calc(df: Any, tiers: Any = None, contracts: Any = None) -> Any:
     table = to_arrow(df)
     if tiers is None or isinstance(tiers, (str, bytes)) or hasattr(tiers, "__fspath__"):
         tiers = load_tiers(tiers, contracts)
-    results = book.compute(tableio.columns(table), tiers)
-    out = from_arrow(tableio.result_table(table, results, tiers), kind)
+    results = metrics.compute(formats.columns(table), tiers)
+    out = from_arrow(formats.result_table(table, results, tiers), kind)
     if kind == "pandas":
         out.index = df.index   # account or position ids stay the frame's index
     return out

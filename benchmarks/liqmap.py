@@ -139,7 +139,7 @@ def main() -> None:
         def single():
             c = formats.columns(cluster.read_dataset(str(ds)))
             return api.liq_map(c["contract"], c["side"], c["contracts"], c["entry_price"],
-                               c["leverage"], None, LO, HI, STEP, t).hist
+                               c["leverage"], None, LO, HI, STEP, tiers=t).hist
         single_s, hist_single = best(single, 1)
         with cluster.dask_client() as client:
             client.run(lambda: None)           # workers up before the clock

@@ -177,7 +177,7 @@ def test_hedge_accounts(q_long, q_short, e_long, e_short, move, balance, lever):
     net = abs(q_long - q_short)
     tier = oracle.tier(T, "BTC-USDT", "cross", lever, net)
     r = api.account(["BTC-USDT", "BTC-USDT"], ["long", "short"], [q_long, q_short],
-                    [e_long, e_short], [mark, mark], [lever, lever], balance, "cross", tiers=LEGACY)
+                    [e_long, e_short], [mark, mark], [lever, lever], margin_static=balance, mode="cross", tiers=LEGACY)
     liq = r["liq_price"]
     if tier is None:
         assert not liq.ok.any()
@@ -209,8 +209,8 @@ def test_hedge_accounts(q_long, q_short, e_long, e_short, move, balance, lever):
 def test_one_leg_account_is_the_isolated_formula(s, q, e, lever, m, code):
     c = T.contract(code)
     margin = oracle.initial_margin(c, q, e, lever) * m
-    iso = api.liq_price(code, s, q, e, lever, margin, mode="isolated", tiers=LEGACY)
-    acc = api.account(code, s, q, e, e, lever, margin, "isolated", tiers=LEGACY)["liq_price"]
+    iso = api.liq_price(code, s, q, e, lever, margin=margin, mode="isolated", tiers=LEGACY)
+    acc = api.account(code, s, q, e, e, lever, margin_static=margin, mode="isolated", tiers=LEGACY)["liq_price"]
     assert acc.status[0] == iso.status[0] or (
         iso.status[0] == st.OK and acc.status[0] == st.LIQUIDATED)
     if iso.ok[0] and acc.ok[0]:

@@ -88,13 +88,13 @@ CELL = hs.one_of(hs.none(), hs.booleans(), hs.text(max_size=6), hs.integers(-10*
 @given(hs.lists(hs.tuples(CELL, CELL, CELL, CELL, CELL, CELL), min_size=1, max_size=8))
 def test_fuzzed_cells_give_numbers_or_messages(rows):
     cols = list(zip(*rows))
-    r = api.liq_price(*[list(c) for c in cols], tiers=LEGACY)
+    r = api.liq_price(*[list(c) for c in cols[:5]], margin=list(cols[5]), tiers=LEGACY)
     for i, v in enumerate(r.to_list()):
         assert v is None or isinstance(v, str) or math.isfinite(v)
         if isinstance(v, float):
             # a number only comes out of a fully valid row: check it against the formula
             contract, side, q, e, lev, m = rows[i]
-            again = api.liq_price(contract, side, q, e, lev, m, tiers=LEGACY)
+            again = api.liq_price(contract, side, q, e, lev, margin=m, tiers=LEGACY)
             assert again.values[0] == v
 
 

@@ -31,7 +31,7 @@ def calc(tmp_path, src, *extra):
 
 def account_figures(balance):
     c, s, q, e, lev, m = map(list, zip(*LEGS))
-    return api.account(c, s, q, e, m, lev, balance, "cross")
+    return api.account(c, s, q, e, m, lev, margin_static=balance, mode="cross")
 
 
 def test_cross_rows_are_their_account_as_htx_account_computes_it(tmp_path):

@@ -107,7 +107,7 @@ def test_fetch_builds_a_tier_file_from_recorded_responses(tmp_path):
     from xlhtx import api
     assert api.liq_price("BTC-USDT", "long", 300, 30000, 100, tiers=t, mode="cross").values[0] \
         == pytest.approx((30000 - 300) / (1 - 0.00385), rel=1e-12)
-    assert api.tier("BTC-USDT", 20, 9000, "cross", t)["mmr"].values[0] == 0.02
+    assert api.tier("BTC-USDT", 20, 9000, mode="cross", tiers=t)["mmr"].values[0] == 0.02
     assert api.max_open("BTC-USDT", 150000, 50000, 20, tiers=t, mode="cross")[
         "contracts"].values[0] == 60000
     # HTX's example table is cross only: an isolated position is refused by name

@@ -84,3 +84,31 @@ def test_messages_quoted_in_the_docs_are_the_ones_the_code_gives():
     for doc in (ROOT / "README.md", ROOT / "docs" / "excel.md"):
         text = " ".join(doc.read_text().split())
         assert f"`{shown}`" in text, doc.name
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    out = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for k, block in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(), re.S)):
+            out.append((f"{path.name}#{k}", block))
+    return out
+
+
+@pytest.mark.parametrize("where,code", python_blocks(), ids=[w for w, _ in python_blocks()])
+def test_the_docs_python_examples_run_and_print_what_they_say(where, code):
+    """Every Python example of the README and docs runs as written, and a line that says
+    its value in a comment (``float(...)  # 29814.7869...``) gives that value."""
+    scope: dict = {}
+    exec(compile(code, where, "exec"), scope)
+    checked = 0
+    for line in code.splitlines():
+        said = re.match(r"^(float\(.*\))\s+#\s*([-\d.,]+)\.\.\.", line)
+        if said:
+            got = eval(said.group(1), scope)
+            assert f"{got:.12f}".startswith(said.group(2).replace(",", "")), (line, got)
+            checked += 1
+    assert checked or "float(" not in code
+
+
+def test_the_docs_have_python_examples_to_run():
+    assert len(python_blocks()) >= 1

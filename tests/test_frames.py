@@ -112,7 +112,7 @@ def test_addmargin_to_a_target_or_a_distance(tmp_path):
     assert rows[0]["target_liq_price"] == pytest.approx(30000 * 0.98)
     # the top-up moves the liquidation price where it was asked to go
     m = 100000 * 0.001 * 30000 / 125 + rows[0]["margin_to_add"]
-    assert float(api.liq_price("BTC-USDT", "long", 100000, 30000, 125, m, tiers=LEGACY)) == pytest.approx(
+    assert float(api.liq_price("BTC-USDT", "long", 100000, 30000, 125, margin=m, tiers=LEGACY)) == pytest.approx(
         29400, rel=1e-12)
 
 

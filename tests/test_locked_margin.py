@@ -20,7 +20,7 @@ T = snapshot("legacy")
 
 def hedge(code, q_long, q_short, price, lever=20, balance=1.0, af=0.3, **kw):
     return api.account([code, code], ["long", "short"], [q_long, q_short], [price] * 2,
-                       [price] * 2, [lever] * 2, balance, "isolated", adjust_factor=[af] * 2,
+                       [price] * 2, [lever] * 2, margin_static=balance, mode="isolated", adjust_factor=[af] * 2,
                        tiers=T, **kw)
 
 
@@ -46,7 +46,7 @@ def test_before_the_announcements_both_legs_are_charged(code, as_of):
 
 def test_usdt_margined_hedges_charge_both_legs():
     res = api.account(["BTC-USDT"] * 2, ["long", "short"], [1000, 800], [30000] * 2,
-                      [30000] * 2, [20] * 2, 500.0, "cross", adjust_factor=[0.3] * 2, tiers=T)
+                      [30000] * 2, [20] * 2, margin_static=500.0, mode="cross", adjust_factor=[0.3] * 2, tiers=T)
     both = 1800 * 0.001 * 30000 / 20
     assert res["risk_rate"].values[0] == pytest.approx(500 / (0.3 * both) - 1, rel=1e-14)
 
@@ -81,7 +81,7 @@ def test_delivery_accounts_liquidate_where_the_announced_margin_meets_equity(
     marks = [marks[0], marks[0], marks[2]]
     costs = [m * (1 + 0.01 * (-1) ** i) for i, m in enumerate(marks)]
     res = api.accounts(0, [1], [balance], codes, sides, q, costs, marks, [lever] * 3,
-                       [af] * 3, tiers=T)
+                       adjust_factor=[af] * 3, tiers=T)
     legs = _legs(codes, sides, q, costs, [af / lever] * 3)
     now = {"BTC200925": marks[0], "BTC201225": marks[2]}
     f_now = oracle.locked_account_f(legs, balance, now, 1.0, 0.5)

@@ -65,13 +65,13 @@ def test_position_kernels_match_oracle(name, book):
     table = TABLES[name]
     code, side, q, e, lev, margin, mark = columns(book, table)
     sides = ["long" if s > 0 else "short" for s in side]
-    liq = api.liq_price(code, sides, q, e, lev, margin, table)
-    bk = api.bankruptcy_price(code, sides, q, e, lev, margin, table)
-    mr = api.margin_ratio(code, sides, q, e, mark, lev, margin, table)
-    mm = api.maint_margin(code, q, mark, lev, None, table)
-    pnl = api.pnl(code, sides, q, e, mark, table)
-    roe = api.roe(code, sides, q, e, mark, lev, table)
-    notional = api.notional(code, q, mark, table)
+    liq = api.liq_price(code, sides, q, e, lev, margin=margin, tiers=table)
+    bk = api.bankruptcy_price(code, sides, q, e, lev, margin=margin, tiers=table)
+    mr = api.margin_ratio(code, sides, q, e, mark, lev, margin=margin, tiers=table)
+    mm = api.maint_margin(code, q, mark, lev, mode=None, tiers=table)
+    pnl = api.pnl(code, sides, q, e, mark, tiers=table)
+    roe = api.roe(code, sides, q, e, mark, lev, tiers=table)
+    notional = api.notional(code, q, mark, tiers=table)
     for i in range(len(book)):
         c = table.contract(code[i])
         t = oracle.tier(table, code[i], "isolated", lev[i], q[i])
@@ -121,7 +121,7 @@ def test_cross_liq_price_matches_oracle(name, rows, balance):
     marks = {}   # one mark price per contract: its legs move together
     positions = [(c, s, q, e, marks.setdefault(c, k * e), lev) for c, s, q, e, lev, k in rows]
     code, side, q, e, mark, lev = (list(x) for x in zip(*positions))
-    got = api.cross_liq_price(code, side, q, e, mark, lev, balance, table)
+    got = api.cross_liq_price(code, side, q, e, mark, lev, balance, tiers=table)
     net = {}
     for c, s_, qq, *_ in positions:
         net[c] = net.get(c, 0) + s_ * qq
@@ -150,7 +150,7 @@ def test_ladder_matches_oracle(name, code, side, q, e, lev, mfac):
         return
     m = mfac * oracle.initial_margin(c, q, e, lev)
     want = oracle.ladder(table, code, "isolated", side, q, e, lev, m)
-    lad = api.liq_ladder(code, side, q, e, lev, m, table)
+    lad = api.liq_ladder(code, side, q, e, lev, margin=m, tiers=table)
     n = int(lad.n_steps[0])
     assert n == len(want)
     for k, (p, qb, qa, kb, ka, ma) in enumerate(want):
@@ -173,17 +173,17 @@ def test_table_in_one_pass_equals_each_function(rows):
     margin = [None if f is None else f * ei * qi * 0.001 for f, ei, qi in zip(mfac, e, q)]
     got = metrics.compute({"contract": code, "side": side, "contracts": q, "entry_price": e,
                         "leverage": lev, "margin": margin, "mark_price": mark}, TABLE)
-    tier = api.tier(code, lev, q, None, TABLE)
-    mr = api.margin_ratio(code, side, q, e, mark, lev, margin, TABLE)
+    tier = api.tier(code, lev, q, mode=None, tiers=TABLE)
+    mr = api.margin_ratio(code, side, q, e, mark, lev, margin=margin, tiers=TABLE)
     want = {
-        "notional": api.notional(code, q, mark, TABLE), "tier": tier["ladder"],
-        "initial_margin": api.initial_margin(code, q, e, lev, TABLE),
+        "notional": api.notional(code, q, mark, tiers=TABLE), "tier": tier["ladder"],
+        "initial_margin": api.initial_margin(code, q, e, lev, tiers=TABLE),
         "mmr": tier["mmr"], "adjust_factor": tier["adjust_factor"],
-        "maint_margin": api.maint_margin(code, q, mark, lev, None, TABLE),
-        "liq_price": api.liq_price(code, side, q, e, lev, margin, TABLE),
-        "bankruptcy_price": api.bankruptcy_price(code, side, q, e, lev, margin, TABLE),
-        "pnl": api.pnl(code, side, q, e, mark, TABLE),
-        "roe": api.roe(code, side, q, e, mark, lev, TABLE),
+        "maint_margin": api.maint_margin(code, q, mark, lev, mode=None, tiers=TABLE),
+        "liq_price": api.liq_price(code, side, q, e, lev, margin=margin, tiers=TABLE),
+        "bankruptcy_price": api.bankruptcy_price(code, side, q, e, lev, margin=margin, tiers=TABLE),
+        "pnl": api.pnl(code, side, q, e, mark, tiers=TABLE),
+        "roe": api.roe(code, side, q, e, mark, lev, tiers=TABLE),
         "margin_ratio": mr["margin_ratio"], "equity": mr["equity"],
     }
     for name, r in want.items():

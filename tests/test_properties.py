@@ -28,9 +28,9 @@ def im(code, q, e, lev):
 @given(**POS)
 def test_margin_ratio_is_100_percent_at_the_liquidation_price(code, side, q, e, lev, mfac):
     m = mfac * im(code, q, e, lev)
-    liq = api.liq_price(code, side, q, e, lev, m)
+    liq = api.liq_price(code, side, q, e, lev, margin=m)
     assume(liq.status[0] == st.OK)
-    mr = api.margin_ratio(code, side, q, e, liq.values[0], lev, m)["margin_ratio"]
+    mr = api.margin_ratio(code, side, q, e, liq.values[0], lev, margin=m)["margin_ratio"]
     assert mr.values[0] == pytest.approx(1.0, rel=1e-8)
 
 
@@ -38,8 +38,8 @@ def test_margin_ratio_is_100_percent_at_the_liquidation_price(code, side, q, e, 
 @given(**POS)
 def test_bankruptcy_is_beyond_liquidation(code, side, q, e, lev, mfac):
     m = mfac * im(code, q, e, lev)
-    liq = api.liq_price(code, side, q, e, lev, m)
-    bk = api.bankruptcy_price(code, side, q, e, lev, m)
+    liq = api.liq_price(code, side, q, e, lev, margin=m)
+    bk = api.bankruptcy_price(code, side, q, e, lev, margin=m)
     assume(liq.status[0] == st.OK and bk.status[0] == st.OK)
     if side == "long":
         assert bk.values[0] < liq.values[0]
@@ -51,8 +51,8 @@ def test_bankruptcy_is_beyond_liquidation(code, side, q, e, lev, mfac):
 @given(**POS, more=hs.floats(1.01, 3.0))
 def test_more_margin_moves_liquidation_away_from_entry(code, side, q, e, lev, mfac, more):
     m = mfac * im(code, q, e, lev)
-    a = api.liq_price(code, side, q, e, lev, m)
-    b = api.liq_price(code, side, q, e, lev, m * more)
+    a = api.liq_price(code, side, q, e, lev, margin=m)
+    b = api.liq_price(code, side, q, e, lev, margin=m * more)
     assume(a.status[0] == st.OK)
     if b.status[0] == st.NO_LIQUIDATION:
         return  # enough margin that no price liquidates it: as far away as it gets
@@ -65,7 +65,7 @@ def test_more_margin_moves_liquidation_away_from_entry(code, side, q, e, lev, mf
 def test_liquidation_price_is_continuous_within_a_tier(code, side, q, e, lev, mfac):
     m = mfac * im(code, q, e, lev)
     qs = [q, q * (1 + 1e-7), q * (1 + 1e-4)]
-    r = api.liq_price(code, side, qs, e, lev, m)
+    r = api.liq_price(code, side, qs, e, lev, margin=m)
     t = api.tier(code, lev, qs)["ladder"]
     assume((r.status == st.OK).all() and len(set(t.values)) == 1)
     scale = abs(r.values[0]) + e
@@ -79,7 +79,7 @@ def test_liquidation_price_is_continuous_within_a_tier(code, side, q, e, lev, mf
 @given(**POS)
 def test_ladder_steps_fall_and_triggers_move_against_the_position(code, side, q, e, lev, mfac):
     m = mfac * im(code, q, e, lev)
-    lad = api.liq_ladder(code, side, q, e, lev, m)
+    lad = api.liq_ladder(code, side, q, e, lev, margin=m)
     assume(lad.result.status[0] == st.OK)
     n = int(lad.n_steps[0])
     before = lad.columns["contracts_before"][0, :n]
@@ -98,7 +98,7 @@ def test_ladder_steps_fall_and_triggers_move_against_the_position(code, side, q,
 @given(**POS, frac=hs.floats(0.0, 1.0))
 def test_contracts_left_agree_with_the_ladder_between_steps(code, side, q, e, lev, mfac, frac):
     m = mfac * im(code, q, e, lev)
-    lad = api.liq_ladder(code, side, q, e, lev, m)
+    lad = api.liq_ladder(code, side, q, e, lev, margin=m)
     assume(lad.result.status[0] == st.OK)
     n = int(lad.n_steps[0])
     trig = list(lad.columns["trigger_price"][0, :n])
@@ -108,9 +108,9 @@ def test_contracts_left_agree_with_the_ladder_between_steps(code, side, q, e, le
     k = min(int(frac * n), n - 1)  # a price between step k's trigger and the next
     lo, hi = bounds[k], bounds[k + 1]
     price = hi + (lo - hi) * 0.5 if k + 1 <= n else hi
-    left = api.after_liq(code, side, q, e, lev, price, m)["contracts"]
+    left = api.after_liq(code, side, q, e, lev, price, margin=m)["contracts"]
     assert left.values[0] == (q if k == 0 else after[k - 1])
-    at = api.after_liq(code, side, q, e, lev, trig[k], m)["contracts"]
+    at = api.after_liq(code, side, q, e, lev, trig[k], margin=m)["contracts"]
     assert at.values[0] == after[k]  # a trigger fires when the mark reaches it
 
 
@@ -119,9 +119,9 @@ def test_contracts_left_agree_with_the_ladder_between_steps(code, side, q, e, le
 def test_top_up_round_trip(code, side, q, e, lev, mfac, target_frac):
     m = mfac * im(code, q, e, lev)
     target = e * target_frac if side == "long" else e / target_frac
-    add = api.add_margin(code, side, q, e, lev, target, m)
+    add = api.add_margin(code, side, q, e, lev, target, margin=m)
     assume(add.status[0] == st.OK and m + add.values[0] > 0)
-    liq = api.liq_price(code, side, q, e, lev, m + add.values[0])
+    liq = api.liq_price(code, side, q, e, lev, margin=m + add.values[0])
     assert liq.values[0] == pytest.approx(target, rel=1e-9)
 
 

@@ -63,7 +63,7 @@ def test_api_json_shape_parses_like_htx_documents_it():
         "ts": 1}
     t = TierTable.from_api(payload, contracts=snapshot().contracts)
     assert [(x.mode, x.max_size) for x in t.ladders] == [("cross", 8999), ("cross", math.inf)]
-    r = api.tier("BTC-USDT", 125, [8999, 9000, 10**9], "cross", t)
+    r = api.tier("BTC-USDT", 125, [8999, 9000, 10**9], mode="cross", tiers=t)
     assert r["ladder"].values.tolist() == [0, 1, 1]
 
 
@@ -104,7 +104,7 @@ def test_multi_assets_shape_gives_mmr_and_caps_leverage():
             ["BTC-USDT", 2, 50, 50000, 0.01],
             ["BTC-USDT", 3, 20, None, 0.025]]
     r = api.tier("BTC-USDT", [20, 20, 20, 75, 7], [10000, 10001, 10**7, 20000, 5],
-                 "cross", rows)
+                 mode="cross", tiers=rows)
     assert r["ladder"].status.tolist() == [st.OK, st.OK, st.OK, st.ERR_LEVER_ABOVE_TIER, st.OK]
     assert r["mmr"].values[:3].tolist() == [0.005, 0.01, 0.025]
     assert r["mmr"].messages[3] == ("#VALUE! leverage = 75: BTC-USDT cross tier 1 (10,001 to "

@@ -248,7 +248,8 @@ def test_fuzzed_cells_never_escape_as_tracebacks(xl, name):
                 if isinstance(v, float):
                     assert math.isfinite(v)
                 if isinstance(v, str) and v and v not in LADDER_HEADERS:
-                    assert v.startswith("#") or v.startswith(NOT_NUMBERS), v
+                    assert v.startswith("#") or v.startswith(NOT_NUMBERS) or (
+                        name == "HTX_TIERSET" and re.match(r"tiers [0-9a-f]{16}: ", v)), v
     run()
 
 
@@ -351,5 +352,5 @@ def test_mode_reaches_the_kernel_from_excel(xl):
     assert iso == excel_call(m, "HTX_LIQPRICE", *args)      # empty = isolated
     assert crossed > iso                                    # a higher MMR: liquidated sooner
     assert crossed == pytest.approx(
-        __import__("xlhtx").api.liq_price(*args[:6], tiers=[list(r) for r in table],
+        __import__("xlhtx").api.liq_price(*args[:5], tiers=[list(r) for r in table],
                                           mode="cross").values[0], rel=1e-15)

@@ -30,14 +30,14 @@ def test_htx_risk_limit_response_is_a_risk_limit_table():
     assert t.systems == {"BTC-USDT": RISK_LIMIT}
     # tier by contracts, inclusive both ends; 120,000 (HTX's shared boundary) in tier 4
     r = api.tier("BTC-USDT", 20, [1, 400, 401, 4000, 4001, 8000, 8001, 120000, 120001, 500000,
-                                  500001], "cross", t)
+                                  500001], mode="cross", tiers=t)
     assert r["ladder"].values[:10].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert r["mmr"].values[:10].tolist() == [0.00385, 0.00385, 0.005, 0.005, 0.015, 0.015,
                                              0.02, 0.02, 0.03, 0.03]
     assert r["ladder"].status[10] == st.ERR_SIZE_ABOVE_TIERS
     # leverage caps size: 200x in tier 1 only, 30x up to tier 4
     caps = api.tier("BTC-USDT", [200, 201, 100, 100, 30, 31], [400, 1, 4000, 4001, 120000,
-                                                                  120000], "cross", t)
+                                                                  120000], mode="cross", tiers=t)
     assert caps["ladder"].status.tolist() == [st.OK, st.ERR_LEVER_ABOVE_TIER, st.OK,
                                               st.ERR_LEVER_ABOVE_TIER, st.OK,
                                               st.ERR_LEVER_ABOVE_TIER]
@@ -45,8 +45,8 @@ def test_htx_risk_limit_response_is_a_risk_limit_table():
                                        "400 contracts) allows at most 200x; lower the "
                                        "leverage or the size")
     # the message names the tier the lookup found: 400.5 contracts stay in tier 1
-    assert api.tier("BTC-USDT", 150, 400.5, "cross", t)["mmr"].values[0] == 0.00385
-    assert api.tier("BTC-USDT", 250, 400.5, "cross", t)["mmr"].messages[0].startswith(
+    assert api.tier("BTC-USDT", 150, 400.5, mode="cross", tiers=t)["mmr"].values[0] == 0.00385
+    assert api.tier("BTC-USDT", 250, 400.5, mode="cross", tiers=t)["mmr"].messages[0].startswith(
         "#VALUE! leverage = 250: BTC-USDT cross tier 1 (1 to 400 contracts)")
     # no adjustment factor in this system: said, not a silent number
     assert r["adjust_factor"].status[0] == st.NOT_APPLICABLE
@@ -99,16 +99,16 @@ def test_margin_ratio_is_one_at_the_liquidation_price_and_liq_moves_with_margin(
                                                                                q, e, lev, k):
     s = "long" if side > 0 else "short"
     im = api.initial_margin(code, q, e, lev, tiers=name).values[0]
-    liq = api.liq_price(code, s, q, e, lev, k * im, tiers=name)
+    liq = api.liq_price(code, s, q, e, lev, margin=k * im, tiers=name)
     if not liq.ok[0]:
         return
     p = liq.values[0]
-    mr = api.margin_ratio(code, s, q, e, p, lev, k * im, tiers=name)["margin_ratio"]
+    mr = api.margin_ratio(code, s, q, e, p, lev, margin=k * im, tiers=name)["margin_ratio"]
     # 1 at the liquidation price, to the rounding of a price of size e (the equity at P
     # cancels down from the margin: scale the slack by margin / equity)
-    eq = api.equity(code, s, q, e, p, lev, k * im, tiers=name).values[0]
+    eq = api.equity(code, s, q, e, p, lev, margin=k * im, tiers=name).values[0]
     assert mr.values[0] == pytest.approx(1.0, rel=1e-9 * max(1.0, k * im / eq))
-    more = api.liq_price(code, s, q, e, lev, 1.5 * k * im, tiers=name)
+    more = api.liq_price(code, s, q, e, lev, margin=1.5 * k * im, tiers=name)
     if more.ok[0]:   # more margin: further from the entry
         assert side * (p - more.values[0]) > 0
 

@@ -137,9 +137,9 @@ def test_recalc_values_equal_the_core(model):
     for r in range(2, 2 + wb_rows):
         c, side, mode, lev, q, e, mark, m = (model.inputs.get("Positions", r, j)
                                              for j in range(1, 9))
-        want = udfs.shown(api.liq_price(c, side, q, e, lev, m).cell(0))   # as a cell shows it
+        want = udfs.shown(api.liq_price(c, side, q, e, lev, margin=m).cell(0))   # as a cell shows it
         assert v[("Positions", r, 19)] == want
-        assert v[("Positions", r, 18)] == api.margin_ratio(c, side, q, e, mark, lev, m)[
+        assert v[("Positions", r, 18)] == api.margin_ratio(c, side, q, e, mark, lev, margin=m)[
             "margin_ratio"].cell(0)
         im = api.initial_margin(c, q, e, lev).values[0]
         pnl = api.pnl(c, side, q, e, mark).values[0]
@@ -158,7 +158,8 @@ def test_recalc_values_equal_the_core(model):
     assert pts[1] == (ladder[1][1], 150000) and pts[2] == (ladder[1][1], 0)
     assert all(p == pts[2] for p in pts[3:])
     legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
-    acc = api.account(*legs, template.ACCOUNT_BALANCE, "cross", 0)
+    acc = api.account(*legs, margin_static=template.ACCOUNT_BALANCE, mode="cross",
+                      frozen_margin=0)
     for j, key in enumerate(("liq_price", "margin_ratio", "risk_rate", "equity")):
         assert [v[("Accounts", 8 + i, 7 + j)] for i in range(4)] == acc[key].to_list()
     assert v[("Accounts", 8, 7)] == v[("Accounts", 9, 7)]   # the hedge pair: one price
@@ -459,7 +460,8 @@ def test_accounts_sheet_takes_multi_assets_collateral(model):
                          ("Accounts", head + 1, 3): 70000.0, ("Accounts", head + 1, 4): 0.95})
     assert v[("Accounts", 8, 10)] == pytest.approx(base + 66500.0, rel=1e-12)
     legs = [list(x) for x in zip(*template.ACCOUNT_LEGS)]
-    want = api.account(*legs, template.ACCOUNT_BALANCE + 66500.0, "cross", 0)
+    want = api.account(*legs, margin_static=template.ACCOUNT_BALANCE + 66500.0, mode="cross",
+                       frozen_margin=0)
     assert v[("Accounts", 8, 7)] == want["liq_price"].cell(0)
 
 
@@ -588,12 +590,12 @@ def test_a_cross_row_computes_on_cross_tiers(tmp_path):
     book = build(tmp_path / "b.xlsm", table=api.resolve_tiers(table))
     model = WorkbookModel(book)
     v = model.calculate({("Positions", 2, 3): "cross"})      # 5,000 BTC-USDT long, 50x
-    args = ("BTC-USDT", "long", 5000, 30000, 50, None)
+    args = ("BTC-USDT", "long", 5000, 30000, 50)
     want = api.liq_price(*args, tiers=table, mode="cross").values[0]
     assert v[("Positions", 2, 19)] == pytest.approx(want, rel=1e-15)
     assert want != api.liq_price(*args, tiers=table).values[0]
     assert v[("Positions", 2, 18)] == pytest.approx(api.margin_ratio(
-        *args[:4], 29950, 50, None, tiers=table, mode="cross")["margin_ratio"].values[0],
+        *args[:4], 29950, 50, tiers=table, mode="cross")["margin_ratio"].values[0],
         rel=1e-15)
 
 
@@ -603,7 +605,7 @@ def test_tiers_are_numbered_as_htx_shows_them(model):
     v = model.calculate()
     for r in range(2, 14):
         contract, lev, q, mode = (model.inputs.get("Positions", r, j) for j in (1, 4, 5, 3))
-        ladder = api.tier(contract, lev, q, mode)["ladder"].values[0]
+        ladder = api.tier(contract, lev, q, mode=mode)["ladder"].values[0]
         legacy = not api.resolve_tiers(None).contract(contract).code.endswith("USDT")
         assert v[("Positions", r, 11)] == ladder + (1 if legacy else 0), contract
         assert v[("Positions", r, 11)] >= 1

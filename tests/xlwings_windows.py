@@ -91,7 +91,7 @@ def windows_udfs():
         xlu = importlib.import_module("xlwings.udfs")
         xlwings.func, xlwings.arg, xlwings.ret = xlu.xlfunc, xlu.xlarg, xlu.xlret
         spec = importlib.util.spec_from_file_location("xlhtx_udfs_windows",
-                                                      ROOT / "xlhtx" / "udfs.py")
+                                                      ROOT / "xlhtx" / "excel" / "udfs.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         yield xlu, module

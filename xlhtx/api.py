@@ -233,7 +233,7 @@ def resolve_margin_ladders(ladders: Any, table: TierTable) -> MarginLadders:
 
 
 def finish(batch: Batch, values: np.ndarray, status: np.ndarray, table: TierTable,
-           infinite_ok: bool = False) -> Result:
+           *, infinite_ok: bool = False) -> Result:
     """Fold coercion errors and empty rows into the kernel's status; word bad rows.
     ``infinite_ok``: +inf is a result (a margin ratio with no equity left)."""
     status = status.astype(np.int16)
@@ -260,7 +260,7 @@ def _position_batch(required, **cols):
 # ---------------------------------------------------------------------- functions
 
 
-def notional(contract, contracts, price, tiers=None) -> Result:
+def notional(contract, contracts, price, *, tiers=None) -> Result:
     """Position value: contracts * size * price (USDT) or contracts * face / price (coin)."""
     b = _position_batch(("contract", "contracts", "price"),
                         contract=contract, contracts=contracts, price=price)
@@ -270,7 +270,7 @@ def notional(contract, contracts, price, tiers=None) -> Result:
     return finish(b, out, s, t)
 
 
-def margin_asset(contract, tiers=None) -> "TextResult":
+def margin_asset(contract, *, tiers=None) -> "TextResult":
     """The margin asset of each contract (USDT, or the coin of a coin-margined one)."""
     b = _position_batch(("contract",), contract=contract)
     t = tiers_for(tiers, b)
@@ -296,7 +296,7 @@ class TextResult(Result):
         return [self.cell(i) for i in range(len(self.texts))]
 
 
-def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
+def initial_margin(contract, contracts, price, leverage, *, tiers=None) -> Result:
     """Initial margin: position value / leverage."""
     b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage)
@@ -307,7 +307,7 @@ def initial_margin(contract, contracts, price, leverage, tiers=None) -> Result:
     return finish(b, out, s, t)
 
 
-def tier(contract, leverage, net_contracts, mode=None, tiers=None) -> dict[str, Result]:
+def tier(contract, leverage, net_contracts, *, mode=None, tiers=None) -> dict[str, Result]:
     """HTX ladder number, adjustment factor and MMR for a net position (keys ``ladder``,
     ``adjust_factor``, ``mmr``)."""
     b = _position_batch(("contract", "leverage", "net_contracts"), contract=contract,
@@ -335,7 +335,7 @@ def not_applicable(first: Result, values: np.ndarray, b: Batch, t: TierTable) ->
     return Result(res.values, status, messages)
 
 
-def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) -> Result:
+def maint_margin(contract, contracts, price, leverage, *, mode=None, tiers=None) -> Result:
     """Maintenance margin: MMR (tier at ``contracts``) * position value at ``price``."""
     b = _position_batch(("contract", "contracts", "price", "leverage"), contract=contract,
                         contracts=contracts, price=price, leverage=leverage, mode=mode)
@@ -346,7 +346,7 @@ def maint_margin(contract, contracts, price, leverage, mode=None, tiers=None) ->
     return finish(b, out, s, t)
 
 
-def pnl(contract, side, contracts, entry_price, price, tiers=None) -> Result:
+def pnl(contract, side, contracts, entry_price, price, *, tiers=None) -> Result:
     """Unrealized PnL at ``price`` (USDT linear, coin inverse)."""
     b = _position_batch(("contract", "side", "contracts", "entry_price", "price"),
                         contract=contract, side=side, contracts=contracts,
@@ -358,7 +358,7 @@ def pnl(contract, side, contracts, entry_price, price, tiers=None) -> Result:
     return finish(b, out, s, t)
 
 
-def roe(contract, side, contracts, entry_price, price, leverage, tiers=None) -> Result:
+def roe(contract, side, contracts, entry_price, price, leverage, *, tiers=None) -> Result:
     """Return on equity: PnL at ``price`` / initial margin at entry."""
     b = _position_batch(("contract", "side", "contracts", "entry_price", "price", "leverage"),
                         contract=contract, side=side, contracts=contracts,
@@ -370,7 +370,7 @@ def roe(contract, side, contracts, entry_price, price, leverage, tiers=None) -> 
     return finish(b, out, s, t)
 
 
-def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+def margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, *, margin=None,
                  tiers=None, mode=None) -> dict[str, Result]:
     """Margin ratio MM / equity at the mark (1 = liquidation) and equity (keys
     ``margin_ratio``, ``equity``)."""
@@ -411,21 +411,21 @@ def _bankruptcy_any_mode(tt, contract_ids, modes, *rest) -> None:
     bankruptcy_price_nb(tt, contract_ids, *rest)
 
 
-def liq_price(contract, side, contracts, entry_price, leverage, margin=None, tiers=None,
+def liq_price(contract, side, contracts, entry_price, leverage, *, margin=None, tiers=None,
               mode=None) -> Result:
     """Isolated liquidation price (first trigger) at the position's current tier."""
     return _isolated_price(liq_price_nb, contract, side, contracts, entry_price, leverage,
                            margin, tiers, mode)
 
 
-def equity(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+def equity(contract, side, contracts, entry_price, mark_price, leverage, *, margin=None,
            tiers=None, mode=None) -> Result:
     """Isolated equity at the mark: margin balance (default: initial margin) + PnL."""
-    return margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, margin,
-                        tiers, mode)["equity"]
+    return margin_ratio(contract, side, contracts, entry_price, mark_price, leverage, margin=margin,
+                        tiers=tiers, mode=mode)["equity"]
 
 
-def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, *, margin=None,
                  tiers=None, mode=None) -> Result:
     """How far the mark may move against the position before its liquidation price, as a
     fraction of the mark (negative: already past it)."""
@@ -443,14 +443,14 @@ def liq_distance(contract, side, contracts, entry_price, mark_price, leverage, m
     return finish(b, out, s, t)
 
 
-def bankruptcy_price(contract, side, contracts, entry_price, leverage, margin=None,
+def bankruptcy_price(contract, side, contracts, entry_price, leverage, *, margin=None,
                      tiers=None) -> Result:
     """Price where the isolated position's equity reaches 0."""
     return _isolated_price(_bankruptcy_any_mode, contract, side, contracts, entry_price,
                            leverage, margin, tiers, None)
 
 
-def target_price(contract, side, entry_price, leverage, target_roe, tiers=None) -> Result:
+def target_price(contract, side, entry_price, leverage, target_roe, *, tiers=None) -> Result:
     """Exit price at which the ROE (PnL / initial margin) equals ``target_roe``."""
     b = _position_batch(("contract", "side", "entry_price", "leverage", "target_roe"),
                         contract=contract, side=side, entry_price=entry_price,
@@ -474,7 +474,7 @@ def _account_scalar(value: Any, name: str, what: str, *, default: float | None =
 
 
 def accounts(account, modes, balances, contract, side, contracts, cost, mark_price,
-             leverage, adjust_factor=None, frozen_margin=None, tiers=None,
+             leverage, *, adjust_factor=None, frozen_margin=None, tiers=None,
              as_of=None) -> dict[str, Result]:
     """Margin accounts (docs/maths.md "Margin accounts"): per leg the liquidation price of
     its contract (legs of one contract move together, tiered on the net position), and
@@ -530,7 +530,7 @@ def accounts(account, modes, balances, contract, side, contracts, cost, mark_pri
             "liq_root": acc.alike(root)}
 
 
-def account(contract, side, contracts, entry_price, mark_price, leverage, margin_static=None,
+def account(contract, side, contracts, entry_price, mark_price, leverage, *, margin_static=None,
             mode=None, frozen_margin=None, adjust_factor=None, tiers=None,
             collateral=None, as_of=None) -> dict[str, Result]:
     """One margin account given as columns (what ``HTX_CROSSLIQPRICE`` and
@@ -559,23 +559,23 @@ def account(contract, side, contracts, entry_price, mark_price, leverage, margin
                            "mode empty or give cross")
         bal = _account_scalar(margin_static, "margin_static", what, default=0.0) + assets
     return accounts(0, [code], [bal], contract, side, contracts, entry_price, mark_price,
-                    leverage, adjust_factor, frozen_margin, tiers, as_of)
+                    leverage, adjust_factor=adjust_factor, frozen_margin=frozen_margin, tiers=tiers, as_of=as_of)
 
 
 def cross_liq_price(contract, side, contracts, entry_price, mark_price, leverage,
-                    margin_static, tiers=None, adjust_factor=None) -> Result:
+                    margin_static, *, tiers=None, adjust_factor=None) -> Result:
     """Liquidation price of each position of one cross-margin account (one margin asset):
     legs of one contract move together, every other contract held at its mark."""
     return account(contract, side, contracts, entry_price, mark_price, leverage,
-                   margin_static, "cross", adjust_factor=adjust_factor,
+                   margin_static=margin_static, mode="cross", adjust_factor=adjust_factor,
                    tiers=tiers)["liq_price"]
 
 
 def risk_rate(contract, side, contracts, entry_price, mark_price, leverage, margin_static,
-              mode=None, frozen_margin=None, tiers=None, adjust_factor=None) -> Result:
+              *, mode=None, frozen_margin=None, tiers=None, adjust_factor=None) -> Result:
     """HTX's risk rate of one margin account (liquidation at <= 0), on every row."""
     return account(contract, side, contracts, entry_price, mark_price, leverage,
-                   margin_static, mode, frozen_margin, adjust_factor, tiers=tiers)["risk_rate"]
+                   margin_static=margin_static, mode=mode, frozen_margin=frozen_margin, adjust_factor=adjust_factor, tiers=tiers)["risk_rate"]
 
 
 def _locks(t: TierTable, cid: np.ndarray, account: np.ndarray, live: np.ndarray,
@@ -657,7 +657,7 @@ def _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode
                            mode=mode, **extra)
 
 
-def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, tiers=None,
+def liq_ladder(contract, side, contracts, entry_price, leverage, *, margin=None, tiers=None,
                mode=None) -> Ladder:
     """HTX's tiered liquidation ladder per position (docs/maths.md "Tiered liquidation")."""
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode)
@@ -674,7 +674,7 @@ def liq_ladder(contract, side, contracts, entry_price, leverage, margin=None, ti
     return Ladder(cols, n_steps, res)
 
 
-def after_liq(contract, side, contracts, entry_price, leverage, price, margin=None,
+def after_liq(contract, side, contracts, entry_price, leverage, price, *, margin=None,
               tiers=None, mode=None) -> dict[str, Result]:
     """Contracts left, margin ratio and equity if the mark reaches ``price`` (keys
     ``contracts``, ``margin_ratio``, ``equity``)."""
@@ -698,7 +698,7 @@ def after_liq(contract, side, contracts, entry_price, leverage, price, margin=No
 
 
 def add_margin(contract, side, contracts, entry_price, leverage, target_liq_price,
-               margin=None, tiers=None, mode=None) -> Result:
+               *, margin=None, tiers=None, mode=None) -> Result:
     """Margin to add (negative: removable) so the liquidation price becomes the target."""
     b = _ladder_batch(contract, side, contracts, entry_price, leverage, margin, mode,
                       target_liq_price=target_liq_price)
@@ -710,7 +710,7 @@ def add_margin(contract, side, contracts, entry_price, leverage, target_liq_pric
     return finish(b, out, s, t)
 
 
-def leverage_for_distance(contract, side, contracts, entry_price, distance, tiers=None,
+def leverage_for_distance(contract, side, contracts, entry_price, distance, *, tiers=None,
                           mode=None) -> dict[str, Result]:
     """Highest published leverage whose initial margin keeps the liquidation price at
     least ``distance`` (fraction of entry) away, with that margin (keys ``leverage``,
@@ -727,7 +727,7 @@ def leverage_for_distance(contract, side, contracts, entry_price, distance, tier
     return {"leverage": first, "margin": first.alike(m)}
 
 
-def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None, mode=None,
+def max_open(contract, equity, price, leverage, *, margin_ladders=None, tiers=None, mode=None,
              position_limit=None) -> dict[str, Result]:
     """Available margin under HTX's tiered margin and the max contracts that can be
     opened (keys ``contracts``, ``available``)."""
@@ -745,7 +745,7 @@ def max_open(contract, equity, price, leverage, margin_ladders=None, tiers=None,
     return {"contracts": first, "available": first.alike(avail)}
 
 
-def insurance(contract, side, contracts, entry_price, leverage, exec_price, margin=None,
+def insurance(contract, side, contracts, entry_price, leverage, exec_price, *, margin=None,
               fee_rate=None, tiers=None, fund_balance=None, mode=None) -> dict[str, Result]:
     """Insurance-fund change when the position is fully liquidated and executed at
     ``exec_price`` (keys ``change``, ``uncovered`` (needs ``fund_balance``),
@@ -873,7 +873,7 @@ def _one_contract(cid: np.ndarray, t: Any, map_contract: Any) -> np.ndarray:
 
 
 def liq_map(contract, side, contracts, entry_price, leverage, margin, price_from, price_to,
-            step, tiers=None, mark_price=None, mode=None, map_contract=None) -> LiqMap:
+            step, *, tiers=None, mark_price=None, mode=None, map_contract=None) -> LiqMap:
     """The liquidation map of a book of isolated positions (docs/maths.md), of one
     contract: ``map_contract``, or the only one the book holds. A map adds up contracts,
     and 0.001 BTC (BTC-USDT) and 100 USD (BTC-USD) contracts do not add: a book of

@@ -63,7 +63,7 @@ def past_liquidation(table: pa.Table, tiers: Any) -> tuple[pa.Table, int]:
     if cols.get("mark_price") is None:
         return table, 0
     liq = api.liq_price(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-                        cols["leverage"], cols.get("margin"), tiers=tiers,
+                        cols["leverage"], margin=cols.get("margin"), tiers=tiers,
                         mode=cols.get("margin_mode"))
     b = Batch(side=cols["side"], mark=cols["mark_price"])
     side, mark = b.sides().astype(float), b.floats("mark", default=np.nan)
@@ -89,7 +89,7 @@ def book_map(table: pa.Table, tiers: Any, price_from: float, price_to: float, st
     cols = position_columns(table)
     return api.liq_map(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
                        cols["leverage"], cols.get("margin"), price_from, price_to, step,
-                       tiers, mark_price, cols.get("margin_mode"))
+                       tiers=tiers, mark_price=mark_price, mode=cols.get("margin_mode"))
 
 
 # leverage bands of a map's bars, as liquidation maps traders know stack them: (low, high]

@@ -22,6 +22,11 @@ def _args(cols: dict[str, Any]) -> tuple:
             cols["leverage"])
 
 
+def _optional(cols: dict[str, Any], tiers: Any) -> dict[str, Any]:
+    """The keyword arguments every what-if passes: the rows' margin and mode, the tiers."""
+    return {"margin": cols.get("margin"), "tiers": tiers, "mode": cols.get("margin_mode")}
+
+
 def reference_price(cols: dict[str, Any]) -> np.ndarray:
     """The mark price where a row has one, else its entry."""
     b = Batch(entry=cols["entry_price"], mark=cols.get("mark_price"))
@@ -48,8 +53,8 @@ def add_margin(table: pa.Table, tiers: Any, target_price: float | None = None,
         target = cols["target_liq_price"]
     else:
         raise XlhtxError("give --target-price P or --distance D, or a target_liq_price column")
-    r = api.add_margin(*_args(cols), target, cols.get("margin"), tiers, cols.get("margin_mode"))
-    liq = api.liq_price(*_args(cols), cols.get("margin"), tiers, cols.get("margin_mode"))
+    r = api.add_margin(*_args(cols), target, **_optional(cols, tiers))
+    liq = api.liq_price(*_args(cols), **_optional(cols, tiers))
     return _append(table, {"liq_price": liq, "target_liq_price": _column(target, n),
                            "margin_to_add": r}, status_of=r)
 
@@ -57,7 +62,7 @@ def add_margin(table: pa.Table, tiers: Any, target_price: float | None = None,
 def ladder(table: pa.Table, tiers: Any) -> pa.Table:
     """HTX's tiered liquidation ladder of every row: one output row per step."""
     cols = position_columns(table)
-    lad = api.liq_ladder(*_args(cols), cols.get("margin"), tiers, cols.get("margin_mode"))
+    lad = api.liq_ladder(*_args(cols), **_optional(cols, tiers))
     out: dict[str, list] = {k: [] for k in ("position", *api.LADDER_COLUMNS, "status")}
     ok = lad.result.ok
     for i in range(table.num_rows):
@@ -109,7 +114,7 @@ def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -
         raise XlhtxError(f"--span {span:g}: a multiple of the distance, above 0 and up to 100")
     cols = position_columns(table)
     n = table.num_rows
-    liq = api.liq_price(*_args(cols), cols.get("margin"), tiers, cols.get("margin_mode"))
+    liq = api.liq_price(*_args(cols), **_optional(cols, tiers))
     ref = reference_price(cols)
     dist = np.abs(ref - liq.values)
     centre = np.where(liq.ok, liq.values, ref)
@@ -122,12 +127,12 @@ def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -
     prices = grid.ravel()
     after = api.after_liq(pick(cols["contract"]), pick(cols["side"]), pick(cols["contracts"]),
                           pick(cols["entry_price"]), pick(cols["leverage"]), prices,
-                          pick(cols.get("margin")), tiers, pick(cols.get("margin_mode")))
+                          margin=pick(cols.get("margin")), tiers=tiers, mode=pick(cols.get("margin_mode")))
     start = api.margin_ratio(cols["contract"], cols["side"], cols["contracts"],
-                             cols["entry_price"], ref, cols["leverage"], cols.get("margin"),
-                             tiers, cols.get("margin_mode"))["equity"]
+                             cols["entry_price"], ref, cols["leverage"], margin=cols.get("margin"),
+                             tiers=tiers, mode=cols.get("margin_mode"))["equity"]
     pnl0 = api.pnl(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-                   ref, tiers)
+                   ref, tiers=tiers)
     margin0 = start.values - pnl0.values             # the margin balance the position holds
     equity = after["equity"].values
     result = pa.table({

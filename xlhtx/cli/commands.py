@@ -471,7 +471,7 @@ def cmd_positions_import(args: argparse.Namespace) -> int:
             v5.read(moment, p, Path(name).name)
         cols, text = v5.compare(moment, tiers), v5.TEXT_COLUMNS
     elif any(is_v5):
-        new = ", ".join(n for (n, _), x in zip(payloads, v5) if x)
+        new = ", ".join(n for (n, _), x in zip(payloads, is_v5) if x)
         raise XlhtxError(f"{new}: HTX's new USDT-M (v5) responses; the others are legacy (v1) "
                          "ones: import each system's files on their own")
     else:

@@ -531,7 +531,7 @@ def _compute(accounts: list[Account], legs: list, table: TierTable,
         [index[i] for i, _ in legs], modes, balances, col(lambda g: g.contract),
         col(lambda g: g.side), col(lambda g: g.contracts), col(basis),
         col(lambda g: g.mark if g.mark is not None else basis(g)),
-        col(lambda g: g.leverage), col(lambda g: g.adjust_factor), col(lambda g: g.frozen),
+        col(lambda g: g.leverage), adjust_factor=col(lambda g: g.adjust_factor), frozen_margin=col(lambda g: g.frozen),
         tiers=table, as_of=as_of)
     liq = res["liq_price"]
     ok = liq.ok

@@ -183,7 +183,7 @@ def _leg(p: Position, table: TierTable) -> Leg:
     mmr = p.mm / (mark * qty) if p.mm is not None else math.nan
     table_mmr = None
     if known is not None and table.systems.get(known.code) == RISK_LIMIT:
-        t = api.tier(p.contract, p.lever, p.volume, p.mode, table)
+        t = api.tier(p.contract, p.lever, p.volume, mode=p.mode, tiers=table)
         table_mmr = float(t["mmr"].values[0]) if t["mmr"].ok[0] else None
     if math.isnan(mmr):
         if table_mmr is None:
@@ -283,7 +283,7 @@ def _compute(legs: list[Leg], members: list[int], mode: str, equity: float, how:
                        [g.pos.contract for g in gs], [g.pos.side for g in gs],
                        [g.pos.volume for g in gs], [g.pos.entry for g in gs],
                        [g.mark for g in gs], [g.pos.lever for g in gs],
-                       [g.mmr * g.pos.lever for g in gs], None, table)
+                       adjust_factor=[g.mmr * g.pos.lever for g in gs], frozen_margin=None, tiers=table)
     ratio = res["margin_ratio"]
     for r, (i, g) in enumerate(zip(members, gs)):
         liq = res["liq_price"]

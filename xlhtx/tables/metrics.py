@@ -129,7 +129,7 @@ def vocabulary(rows: Rows, ratio: Any = None) -> list[str]:
     return out.tolist()
 
 
-def status(contract, side, contracts, entry_price, mark_price, leverage, margin=None,
+def status(contract, side, contracts, entry_price, mark_price, leverage, *, margin=None,
            tiers=None, mode=None) -> api.TextResult:
     """Per position its status word (``HTX_STATUS``): what ``xlhtx calc`` writes in its
     status column for the same row, a text value on every row (an error is a word here,
@@ -193,7 +193,7 @@ def _cross_accounts(cols: dict[str, Any], result: dict[str, Any], status: Rows,
                        [balances[n] for n in ids], pick("contract"), pick("side"),
                        pick("contracts"), pick("entry_price"), marks[take],
                        pick("leverage"),
-                       pick("adjust_factor") if cols.get("adjust_factor") is not None else None,
+                       adjust_factor=pick("adjust_factor") if cols.get("adjust_factor") is not None else None,
                        tiers=t)
     liq, ratio, equity = res["liq_price"], res["margin_ratio"], res["equity"]
     priced, counted = liq.ok, ratio.ok
@@ -269,7 +269,7 @@ def _balances(cols: dict[str, Any], rows: np.ndarray, name_of: list, accounts: d
                           [_cell(cols["side"], i) for i in members],
                           [_cell(cols["contracts"], i) for i in members],
                           [_cell(cols["entry_price"], i) for i in members],
-                          marks[at] if marks is not None else NAN, t)
+                          marks[at] if marks is not None else NAN, tiers=t)
             if pnl.ok.all():
                 out[name] = v - float(pnl.values.sum())
     for name in set(name_of) - {None} - set(out) - set(why):

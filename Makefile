@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench venv sysdeps clean
 
-# System packages the rendering tests need: LibreOffice (headless Calc) and poppler's
-# pdftoppm, from Debian's packages. Installed only when missing.
-SYSPKGS := libreoffice-calc-nogui poppler-utils
+# System packages the LibreOffice tests need, from Debian's packages: headless Calc, its
+# SDK (unoidl-write compiles the Calc extension's interface), LibreOffice's Python UNO
+# bridge (drives Calc in the tests) and poppler's pdftoppm (rendering checks). Installed
+# only when missing.
+SYSPKGS := libreoffice-calc-nogui libreoffice-dev python3-uno poppler-utils
+LO_SDK := /usr/lib/libreoffice/sdk/bin/unoidl-write
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
@@ -24,7 +27,8 @@ demo: $(STAMP)
 	$(VENV)/bin/xlhtx demo --out xlhtx-demo
 
 sysdeps:
-	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null; then :; else \
+	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null && [ -x $(LO_SDK) ] && \
+	  /usr/bin/python3 -c 'import uno' 2>/dev/null; then :; else \
 	  echo "installing $(SYSPKGS) (Debian packages) for the LibreOffice tests"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSPKGS) >/dev/null; \

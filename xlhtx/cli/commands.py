@@ -133,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--png", help="chart of the map (PNG)")
     engine_options(lm)
 
-    from xlhtx.cli import workbook
+    from xlhtx.cli import addins, workbook
     workbook.add_commands(sub, _parser)
+    addins.add_commands(sub, _parser)
 
     _parser(sub, "version", "print the version and the tier snapshot's source",
             "xlhtx version", cmd_version)

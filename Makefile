@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench venv sysdeps clean
 
-# System packages the LibreOffice tests need, from Debian's packages: headless Calc, its
-# SDK (unoidl-write compiles the Calc extension's interface), LibreOffice's Python UNO
-# bridge (drives Calc in the tests) and poppler's pdftoppm (rendering checks). Installed
-# only when missing.
-SYSPKGS := libreoffice-calc-nogui libreoffice-dev python3-uno poppler-utils
+# System packages the tests need, from Debian's packages: headless Calc, its SDK
+# (unoidl-write compiles the Calc extension's interface), LibreOffice's Python UNO bridge
+# (drives Calc in the tests), poppler's pdftoppm (rendering checks), Node.js (runs the
+# Office.js add-in's functions.js) and openssl (the test server's certificate).
+# Installed only when missing.
+SYSPKGS := libreoffice-calc-nogui libreoffice-dev python3-uno poppler-utils nodejs openssl
 LO_SDK := /usr/lib/libreoffice/sdk/bin/unoidl-write
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -28,8 +29,9 @@ demo: $(STAMP)
 
 sysdeps:
 	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null && [ -x $(LO_SDK) ] && \
-	  /usr/bin/python3 -c 'import uno' 2>/dev/null; then :; else \
-	  echo "installing $(SYSPKGS) (Debian packages) for the LibreOffice tests"; \
+	  /usr/bin/python3 -c 'import uno' 2>/dev/null && command -v node >/dev/null && \
+	  command -v openssl >/dev/null; then :; else \
+	  echo "installing $(SYSPKGS) (Debian packages) for the tests"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSPKGS) >/dev/null; \
 	fi

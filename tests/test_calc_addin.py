@@ -17,7 +17,7 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from xlhtx import api
-from xlhtx.addins import calc_bridge, libreoffice
+from xlhtx.addins import calc_bridge, libreoffice, rows
 from xlhtx.excel.registry import FUNCTIONS
 from xlhtx.tables import metrics
 
@@ -77,13 +77,13 @@ def test_the_extension_holds_its_parts(tmp_path):
 # ------------------------------------------------------------------------- the bridge
 
 def test_calc_values_reach_the_excel_functions_as_xlwings_hands_them():
-    assert calc_bridge.as_rows(5.0) == [[5.0]] and calc_bridge.as_rows("long") == [["long"]]
-    assert calc_bridge.as_rows(((1.0, None), (2.0, "x"))) == [[1.0, None], [2.0, "x"]]
-    assert calc_bridge.for_calc(3) == ((3.0,),) and calc_bridge.for_calc(None) == (("",),)
-    assert calc_bridge.for_calc([[1.0, "a"], [2.0]]) == ((1.0, "a"), (2.0, ""))
-    assert calc_bridge.padded(((1.0,),), (2, 2)) == ((1.0, ""), ("", ""))
-    assert calc_bridge.array_size("29x7") == (29, 7)
-    assert calc_bridge.array_size("big") is None and calc_bridge.array_size(3.0) is None
+    assert rows.as_rows(5.0) == [[5.0]] and rows.as_rows("long") == [["long"]]
+    assert rows.as_rows(((1.0, None), (2.0, "x"))) == [[1.0, None], [2.0, "x"]]
+    assert rows.as_table(3) == ((3.0,),) and rows.as_table(None) == (("",),)
+    assert rows.as_table([[1.0, "a"], [2.0]]) == ((1.0, "a"), (2.0, ""))
+    assert rows.padded(((1.0,),), (2, 2)) == ((1.0, ""), ("", ""))
+    assert rows.array_size("29x7") == (29, 7)
+    assert rows.array_size("big") is None and rows.array_size(3.0) is None
 
 
 def test_a_call_gives_the_excel_functions_value_or_its_message():

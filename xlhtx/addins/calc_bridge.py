@@ -1,97 +1,28 @@
-"""What runs inside LibreOffice Calc when a cell calls an HTX_* function: Calc's values
-turned into what xlwings hands the Excel functions, the same Excel function called, its
-result turned into what Calc shows. Nothing here imports LibreOffice's ``uno``: the
-extension's component (``calc_component``) does, and hands its arguments over.
-
-Calc passes a single cell as a number, a text or nothing (an omitted argument), and a
-range as rows of values with nothing for an empty cell; xlwings, as the Excel functions
-declare (``ndim=2``), always hands over rows. A result that is one value is returned as
-it is; a table as rows (Calc shows it where the formula is an array formula); an error
-as its message, the text xlwings puts in an Excel cell.
+"""What runs inside LibreOffice Calc when a cell calls an HTX_* function (``call``: Calc's
+values to the Excel function and its rows back, ``rows`` does the shaping), and the
+renaming of Excel's names in a file Calc opens (``calc_formula``). Nothing here imports
+LibreOffice's ``uno``: the extension's component (``calc_component``) does, and hands
+its arguments over.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-EMPTY = None
+from xlhtx.addins.rows import array_size, as_rows, called, padded
+
 # how Calc names the extension's functions in a formula it holds
 PROGRAMMATIC = "ORG.XLHTX.CALC.FUNCTIONS."
 
 
-def as_rows(value: Any) -> list[list[Any]]:
-    """A Calc argument as xlwings' 2-D read gives it to an Excel function."""
-    if isinstance(value, (tuple, list)):
-        rows = [list(r) if isinstance(r, (tuple, list)) else [r] for r in value]
-        return [[_cell(v) for v in r] for r in rows] or [[EMPTY]]
-    return [[_cell(value)]]
-
-
-def _cell(v: Any) -> Any:
-    if v is None or isinstance(v, (int, float, str)):
-        return v
-    return str(v)   # anything else Calc might hand over reads as its text
-
-
-def for_calc(result: Any) -> tuple[tuple[Any, ...], ...]:
-    """An Excel function's result as Calc takes it: rows of numbers and texts, every row
-    as long as the longest, an empty cell an empty text; one value is one row of one,
-    which a cell shows as the value."""
-    if not isinstance(result, (list, tuple)):
-        return ((_shown(result),),)
-    rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in result]
-    width = max((len(r) for r in rows), default=1)
-    return tuple(tuple(_shown(v) for v in r + [""] * (width - len(r))) for r in rows) \
-        or (("",),)
-
-
-def _shown(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return float(v)
-    if isinstance(v, (int, float)):
-        return float(v)
-    return str(v)
-
-
-def call(name: str, args: tuple) -> Any:
+def call(name: str, args: tuple) -> tuple:
     """Excel function ``name`` on Calc's ``args`` (in the declaration's order, omitted
     ones None, then the extension's own ``array_size``), its result for Calc, padded to
     the array size when one is given. An error is its message."""
     from xlhtx.excel.registry import FUNCTIONS
     n = len(FUNCTIONS[name].args)
     size = array_size(args[n]) if len(args) > n else None
-    return padded(_called(name, args[:n]), size)
-
-
-def array_size(v: Any) -> tuple[int, int] | None:
-    """``"29x7"`` -> (29, 7); anything else, None."""
-    m = re.fullmatch(r"\s*(\d{1,7})\s*[xX*]\s*(\d{1,5})\s*", v) if isinstance(v, str) else None
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def padded(rows: tuple, size: tuple[int, int] | None) -> tuple:
-    """``rows`` filled out with empty texts to ``size`` (never cut: Calc shows what fits)."""
-    if size is None:
-        return rows
-    height, width = max(size[0], len(rows)), max(size[1], len(rows[0]) if rows else 0)
-    return tuple(tuple(r) + ("",) * (width - len(r)) for r in rows) + \
-        (("",) * width,) * (height - len(rows))
-
-
-def _called(name: str, args: tuple) -> tuple:
-    from xlhtx.errors import CellError
-    from xlhtx.excel import udfs
-    try:
-        out = udfs.FUNCTIONS[name](*[None if a is None else as_rows(a) for a in args])
-    except CellError as e:
-        return ((str(e),),)
-    except Exception as e:   # a defect of ours: its one line in the cell, not a bare #VALUE!
-        return ((f"#VALUE! xlhtx failed ({type(e).__name__}: {str(e)[:200]}); please "
-                 "report it",),)
-    return for_calc(out)
+    return padded(called(name, [None if a is None else as_rows(a) for a in args[:n]]), size)
 
 
 # an Excel-named call as Calc reads it from an .xlsx/.xlsm it does not know the name of

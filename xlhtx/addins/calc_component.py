@@ -60,9 +60,10 @@ JOB = "org.xlhtx.calc.FormulaJob"
 
 
 def create_job(ctx):
-    """The job Calc runs when a document is loaded (Jobs.xcu, event OnLoadFinished: a hidden document, as headless Calc loads one, has no OnLoad): a workbook
-    from Excel calls the functions by their Excel names, which Calc does not match to
-    an extension's functions when it reads the file; the job gives them the extension's
+    """The job Calc runs when a document has loaded (Jobs.xcu, event OnLoadFinished; a
+    hidden document, as headless Calc loads one, has no OnLoad): a workbook from Excel
+    calls the functions by their Excel names, which Calc does not match to an
+    extension's functions when it reads the file; the job gives them the extension's
     names and recalculates."""
     from com.sun.star.task import XJob
 
@@ -101,31 +102,38 @@ def _rename_calls(doc):
     for s in range(sheets.getCount()):
         sheet = sheets.getByIndex(s)
         for a in sheet.queryContentCells(FORMULA).getRangeAddresses():
-            for row in range(a.StartRow, a.EndRow + 1):
-                for col in range(a.StartColumn, a.EndColumn + 1):
-                    cell = sheet.getCellByPosition(col, row)
-                    formula = cell.getFormula()
-                    if "htx_" not in formula.lower():
-                        continue
-                    cursor = sheet.createCursorByRange(cell)
-                    cursor.collapseToCurrentArray()
-                    r = cursor.getRangeAddress()
-                    rows, cols = r.EndRow - r.StartRow + 1, r.EndColumn - r.StartColumn + 1
-                    if rows * cols == 1:
-                        new = calc_formula(formula, names)
-                        if new is None:
-                            continue
-                        cell.setFormula(new)
-                    elif (s, r.StartColumn, r.StartRow) in arrays:
-                        continue
-                    else:
-                        arrays.add((s, r.StartColumn, r.StartRow))
-                        new = calc_formula(formula.strip("{}"), names, (rows, cols))
-                        if new is None:
-                            continue
-                        cursor.setArrayFormula(new)
-                    count += 1
+            block = sheet.getCellRangeByPosition(a.StartColumn, a.StartRow, a.EndColumn,
+                                                 a.EndRow).getFormulaArray()
+            for i, line in enumerate(block):      # the formulas read in one call a block
+                for j, formula in enumerate(line):
+                    if "htx_" in formula.lower():
+                        count += _rename(sheet, s, a.StartColumn + j, a.StartRow + i,
+                                         formula, calc_formula, names, arrays)
     return count
+
+
+def _rename(sheet, s, col, row, formula, calc_formula, names, arrays):
+    """One cell's formula renamed; an array formula once, over its whole range."""
+    formula = formula.strip("{}")
+    cell = sheet.getCellByPosition(col, row)
+    cursor = sheet.createCursorByRange(cell)
+    cursor.collapseToCurrentArray()
+    r = cursor.getRangeAddress()
+    rows, cols = r.EndRow - r.StartRow + 1, r.EndColumn - r.StartColumn + 1
+    if rows * cols == 1:
+        new = calc_formula(formula, names)
+        if new is None:
+            return 0
+        cell.setFormula(new)
+        return 1
+    if (s, r.StartColumn, r.StartRow) in arrays:
+        return 0
+    arrays.add((s, r.StartColumn, r.StartRow))
+    new = calc_formula(formula, names, (rows, cols))
+    if new is None:
+        return 0
+    cursor.setArrayFormula(new)
+    return 1
 
 
 g_ImplementationHelper = unohelper.ImplementationHelper()

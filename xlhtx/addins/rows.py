@@ -6,6 +6,7 @@ range as the rows xlwings hands an Excel function (its arguments are declared
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Any
 
 EMPTY = None
@@ -32,6 +33,9 @@ def as_table(result: Any) -> tuple[tuple[Any, ...], ...]:
     as the value."""
     if not isinstance(result, (list, tuple)):
         return ((_shown(result),),)
+    if set(map(type, result)) <= {list, tuple} and len(set(map(len, result))) == 1 and \
+            set(map(type, chain.from_iterable(result))) <= {float, str}:
+        return tuple(map(tuple, result))   # a column of numbers and texts, as it is
     rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in result]
     width = max((len(r) for r in rows), default=1)
     return tuple(tuple(_shown(v) for v in r + [""] * (width - len(r))) for r in rows) \

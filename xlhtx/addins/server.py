@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import secrets
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ OFFICE_ORIGINS = (r"https://([a-z0-9-]+\.)*(officeapps\.live\.com|office\.com|of
                   r"office365\.com|sharepoint\.com|microsoft\.com)")
 MAX_BYTES = 64 * 1024 * 1024    # a request's body: 100,000 rows of a book are ~10 MB
 TIMEOUT_S = 120.0               # one call's computing time
+SCALARS = {str, int, float, bool, type(None)}
 TYPES = {".xml": "application/xml", ".json": "application/json",
          ".js": "text/javascript", ".html": "text/html; charset=utf-8", ".png": "image/png"}
 
@@ -79,20 +81,23 @@ def check_args(name: str, body: Any) -> list:
     args, n = body["args"], len(FUNCTIONS[name].args)
     if len(args) > n:
         raise ValueError(f"{name} takes {n} arguments; {len(args)} were sent")
-    scalar = (str, int, float, bool, type(None))
     for k, a in enumerate(args):
-        if isinstance(a, list):
-            if not all(isinstance(r, list) and all(isinstance(v, scalar) for v in r) for r in a):
+        if isinstance(a, list):   # types gathered at C speed: a column can be 1e5 rows
+            if not (set(map(type, a)) <= {list} and
+                    set(map(type, chain.from_iterable(a))) <= SCALARS):
                 raise ValueError(f"argument {k + 1} ({FUNCTIONS[name].args[k].name}): a "
                                  "matrix is rows of numbers, texts or nulls")
-        elif not isinstance(a, scalar):
+        elif type(a) not in SCALARS:
             raise ValueError(f"argument {k + 1}: a value, a matrix or null")
     return [a if a is None or isinstance(a, list) else [[a]] for a in args]
 
 
 def compute(name: str, args: list) -> list:
-    """The function's rows, error cells marked."""
-    return [[error_cell(v) for v in row] for row in called(name, args)]
+    """The function's rows, error cells marked (only texts can be one)."""
+    rows = called(name, args)
+    if str not in set(map(type, chain.from_iterable(rows))):
+        return rows
+    return [[error_cell(v) for v in row] for row in rows]
 
 
 def make_app(url: str, token: str, max_bytes: int = MAX_BYTES, timeout_s: float = TIMEOUT_S):

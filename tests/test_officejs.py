@@ -39,6 +39,8 @@ def test_the_metadata_is_the_registrys():
         assert [(p["name"], p["description"], p["optional"]) for p in f["parameters"]] == \
             [(a.name, a.help, a.optional) for a in declared.args]
         assert {p["dimensionality"] for p in f["parameters"]} <= {"matrix"}
+        optional = [p["optional"] for p in f["parameters"]]
+        assert optional == sorted(optional), f["id"]   # Office: optional ones come last
 
 
 def test_the_manifest_names_the_servers_files_and_the_namespace():
@@ -151,6 +153,20 @@ def test_a_single_cell_and_a_range_as_functions_js_sends_them(served):
         else:   # Excel's error value with the row's message, not a failed call
             assert row[0] == {"error": msg.split(" ", 1)[0], "message": msg.split(" ", 1)[1]}
     assert not want.ok.all()
+
+
+def test_a_book_crosses_once_then_columns_travel_by_handle(served):
+    url, token, ctx, _ = served
+    q, lev = [[5000], [300], [1]], [[50], [100], [5]]
+    code, body = post(url, "/functions/HTX_BOOK", {"args": [
+        [["BTC-USDT"]] * 3, [["long"]] * 3, q, [[30000]] * 3, lev]}, token, ctx)
+    handle = body["values"][0][0]
+    assert code == 200 and handle.startswith("book ") and handle.endswith(": 3 positions")
+    column = {"args": [[[handle]], [["liq_price"]]]}
+    assert len(json.dumps(column)) < 100          # what travels per column: the handle
+    code, body = post(url, "/functions/HTX_BOOKCOLUMN", column, token, ctx)
+    want = api.liq_price("BTC-USDT", "long", [5000, 300, 1], 30000, [50, 100, 5]).values
+    assert code == 200 and [close(r[0], w) for r, w in zip(body["values"], want)] == [True] * 3
 
 
 @pytest.mark.parametrize("path,body,why", [
@@ -288,3 +304,18 @@ def test_any_json_body_is_refused_with_words_or_computed(name, body):
         for v in row:
             assert isinstance(v, (float, str)) or set(v) == {"error", "message"}
             assert not isinstance(v, float) or math.isfinite(v)
+
+
+def test_the_token_is_made_once_and_kept_private(tmp_path):
+    path = tmp_path / "cfg" / "token"
+    first = server.load_token(path)
+    assert len(first) >= 40 and server.load_token(path) == first
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_refuses_to_run_without_https_or_off_loopback(capsys):
+    from xlhtx import cli
+    assert cli.main(["serve", "--port", "1"]) == 1
+    assert "give --cert and --key" in capsys.readouterr().err
+    assert cli.main(["serve", "--plain-http", "--host", "0.0.0.0"]) == 1
+    assert "--plain-http serves loopback only" in capsys.readouterr().err

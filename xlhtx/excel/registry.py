@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from xlhtx import api
-from xlhtx.tables import metrics
+from xlhtx.tables import books, metrics
 from xlhtx.version import __version__
 
 CATEGORY = "xlhtx (HTX futures)"
@@ -79,6 +79,11 @@ ARG_DOCS = {
     "margin_col": "Column of position (isolated) margin balances; in HTX_LIQMAP an empty "
                   "cell is the initial margin.",
     "notional_col": "Column of position values.",
+    "mode_col": "Optional column of margin modes (isolated or cross); empty = isolated.",
+    "book": "The cell holding HTX_BOOK's handle (book …: N positions).",
+    "column": "The output column: liq_price, margin_ratio, equity, pnl, roe, "
+              "distance_to_liq, notional, initial_margin, tier, adjust_factor, mmr, "
+              "maint_margin, bankruptcy_price or status.",
 }
 
 # an API argument no Excel function takes, and why
@@ -287,6 +292,26 @@ FUNCTIONS: dict[str, Function] = _declare(
       "from the open workbook whose `TierTables` range has that content (the handle is "
       "its hash); if none has, the call says to press Ctrl+Alt+F9",
       _args("tiers"), api.tier_handle, shape="value", row_wise=False),
+    F("HTX_BOOK", "A positions book as one short handle for HTX_BOOKCOLUMN: the book's "
+      "columns cross from the sheet to Python once, and every output column reads them by "
+      "the handle.",
+      "a short handle (`book 3f9a…: 100,000 positions`) naming the book for "
+      "`HTX_BOOKCOLUMN`: the columns cross to Python once per recalculation however many "
+      "output columns read them (for the Office.js add-in, once over the network), and "
+      "every metric comes from one kernel pass. Each position is computed as the "
+      "per-position functions compute it; an edited book gives a new handle",
+      _args("contract_col=contract side_col=side contracts_col=contracts "
+            "entry_col=entry_price leverage_col=leverage [mark_col=mark_price] "
+            "[margin_col=margin] [mode_col=mode] [tiers]",
+            {"margin_col": "Optional column of isolated margin balances; an empty cell is "
+                           "the initial margin."}),
+      books.book, shape="value", row_wise=False),
+    F("HTX_BOOKCOLUMN", "One output column of a book named by its HTX_BOOK handle: "
+      "liq_price, margin_ratio, status, ...; a number per position, or why it has none.",
+      "the column, spilled: one of " + ", ".join(f"`{c}`" for c in books.COLUMNS)
+      + " (the mark-dependent ones need `mark_col`); a number per position, or the row's "
+      "words where it has none",
+      _args("book column"), books.book_column, row_wise=False),
 )
 
 

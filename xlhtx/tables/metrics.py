@@ -41,7 +41,15 @@ MARK_OUTPUTS = ("pnl", "roe", "equity", "margin_ratio", "distance_to_liq")
 def compute(cols: dict[str, Any], tiers: Any = None,
             accounts: dict[str, float] | None = None,
             cross: bool | str = True) -> dict[str, Any]:
-    """Output columns (float64 arrays) plus ``status``: empty, or why a row has no number.
+    """``compute_rows`` without the rows' status codes."""
+    return compute_rows(cols, tiers, accounts, cross)[0]
+
+
+def compute_rows(cols: dict[str, Any], tiers: Any = None,
+                 accounts: dict[str, float] | None = None,
+                 cross: bool | str = True) -> tuple[dict[str, Any], "Rows"]:
+    """Output columns (float64 arrays) plus ``status``: empty, or why a row has no number;
+    and every row's status code with its words (``Rows``).
 
     One coercion of the columns and one kernel pass (``htxcore.book.metrics_nb``).
     ``cross``: True computes cross rows as their accounts; False refuses them (a Dask
@@ -80,7 +88,7 @@ def compute(cols: dict[str, Any], tiers: Any = None,
     in_cross = (b.modes() == 1) & ~unread & (status.base == st.OK)
     _compute_cross(result, rows, cols, in_cross, t, accounts, cross)
     result["status"] = vocabulary(rows, result.get("margin_ratio"))
-    return result
+    return result, rows
 
 
 @dataclass

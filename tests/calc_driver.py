@@ -5,8 +5,10 @@ suite's: reads one JSON request on stdin, prints one JSON answer.
 Request: {"profile": DIR, "file": PATH or null (a new sheet), "steps": [...]}, each step
 one of {"set": [CELL, VALUE]} (a text starting with "=" is a formula, null empties the
 cell), {"array": [RANGE, FORMULA]}, {"read": [CELL or RANGE, ...]},
-{"formulas": [SHEET, ...]} (every formula cell with its formula, text and number) and
-{"calculate": true}. CELL is "Sheet.A1" or "A1" (the first sheet).
+{"formulas": [SHEET, ...]} (every formula cell with its formula, text and number),
+{"calculate": true} and {"timed": [CELL or RANGE, FORMULA]} (the seconds to enter the
+formula, an array formula over a range, and read its value, its last cell's for a range,
+in "times"). CELL is "Sheet.A1" or "A1" (the first sheet).
 """
 
 import json
@@ -91,7 +93,7 @@ def formulas(doc, name):
 def main():
     req = json.load(sys.stdin)
     office, desktop = connect(req["profile"])
-    answer = {"reads": [], "formulas": {}}
+    answer = {"reads": [], "formulas": {}, "times": []}
     try:
         url = uno.systemPathToFileUrl(req["file"]) if req.get("file") else \
             "private:factory/scalc"
@@ -112,6 +114,18 @@ def main():
             elif "array" in step:
                 ref, f = step["array"]
                 where(doc, ref).setArrayFormula(f)
+            elif "timed" in step:
+                ref, f = step["timed"]
+                t0 = time.perf_counter()
+                r = where(doc, ref)
+                if ":" in ref:   # an array formula; its last cell read (one UNO call)
+                    r.setArrayFormula(f)
+                    a = r.getRangeAddress()
+                    value(r.getCellByPosition(0, a.EndRow - a.StartRow))
+                else:
+                    r.setFormula(f)
+                    value(r)
+                answer["times"].append(time.perf_counter() - t0)
             elif "calculate" in step:
                 doc.calculateAll()
             elif "read" in step:

@@ -32,6 +32,7 @@ from pathlib import Path
 import uvicorn
 
 from xlhtx.addins import server
+from udfs import position_columns  # the same book as benchmarks/udfs.py
 from xlhtx.excel.udfs import HTX_LIQPRICE
 
 
@@ -68,10 +69,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     n = a.n
-    contracts = ["BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USD"]
-    cols = [[[contracts[i % 4]] for i in range(n)], [["long" if i % 3 else "short"] for i in range(n)],
-            [[float(1 + i % 5000)] for i in range(n)], [[30000.0 + i % 997] for i in range(n)],
-            [[float((5, 10, 20)[i % 3])] for i in range(n)], None, None, None]
+    cols = position_columns(n)[:5] + [None, None, None]   # margin, tiers, mode left out
     one = json.dumps({"args": [[["BTC-USDT"]], [["long"]], [[5000.0]], [[30000.0]], [[50.0]],
                                None, None, None]}).encode()
     with tempfile.TemporaryDirectory() as tmp:

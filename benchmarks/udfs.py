@@ -17,16 +17,22 @@ import time
 from xlhtx.excel.udfs import HTX_LIQPRICE
 
 
+def position_columns(n: int) -> list:
+    """n positions as xlwings hands a column to HTX_LIQPRICE (one-cell rows): contract,
+    side, contracts, entry price, leverage, and an empty margin column."""
+    contracts = ["BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USD"]
+    return [[[contracts[i % 4]] for i in range(n)], [["long" if i % 3 else "short"] for i in range(n)],
+            [[float(1 + i % 5000)] for i in range(n)], [[30000.0 + i % 997] for i in range(n)],
+            [[float((5, 10, 20)[i % 3])] for i in range(n)], [[None] for _ in range(n)]]
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     n = a.n
-    contracts = ["BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USD"]
-    cols = ([[contracts[i % 4]] for i in range(n)], [["long" if i % 3 else "short"] for i in range(n)],
-            [[float(1 + i % 5000)] for i in range(n)], [[30000.0 + i % 997] for i in range(n)],
-            [[float((5, 10, 20)[i % 3])] for i in range(n)], [[None] for _ in range(n)])
+    cols = position_columns(n)
     HTX_LIQPRICE(*cols)  # compile / load the kernel first
     array = []
     for _ in range(5):

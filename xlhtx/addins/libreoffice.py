@@ -96,7 +96,7 @@ def description() -> str:
             'xmlns:xlink="http://www.w3.org/1999/xlink">\n'
             f'  <identifier value="{IDENTIFIER}"/>\n'
             f'  <version value="{__version__}"/>\n'
-            f'  <display-name><name lang="en">xlhtx: {escape(CATEGORY)}</name></display-name>\n'
+            f'  <display-name><name lang="en">{escape(CATEGORY)}</name></display-name>\n'
             '</description>\n')
 
 

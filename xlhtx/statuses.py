@@ -115,8 +115,14 @@ def is_error(codes: np.ndarray) -> np.ndarray:
 EXCEL_ERRORS = ("#VALUE!", "#N/A", "#NUM!")
 
 
-def plain(message: str) -> str:
-    """A message without the Excel error value it starts with (``#N/A no tier ...`` ->
-    ``no tier ...``): the words, for a table whose status column says "error" itself."""
+def excel_error(message: str) -> tuple[str | None, str]:
+    """The Excel error value a message starts with and its words (``#N/A no tier ...``
+    -> ``("#N/A", "no tier ...")``); (None, message) when it starts with none."""
     head, _, rest = message.partition(" ")
-    return rest if head in EXCEL_ERRORS else message
+    return (head, rest) if head in EXCEL_ERRORS else (None, message)
+
+
+def plain(message: str) -> str:
+    """A message without the Excel error value it starts with: the words, for a table
+    whose status column says "error" itself."""
+    return excel_error(message)[1]

@@ -25,7 +25,7 @@ from xlhtx.addins import officejs
 from xlhtx.addins.rows import called
 from xlhtx.errors import XlhtxError
 from xlhtx.excel.registry import FUNCTIONS
-from xlhtx.statuses import EXCEL_ERRORS
+from xlhtx.statuses import excel_error
 from xlhtx.version import __version__
 
 # the origins Office runs add-ins and their pages from (Excel on the web, Office hosts)
@@ -66,9 +66,9 @@ def load_token(path: str | Path | None = None) -> str:
 def error_cell(v: Any) -> Any:
     """A message a row shows (``#VALUE! ...``) as an error cell for functions.js."""
     if isinstance(v, str):
-        head, _, rest = v.partition(" ")
-        if head in EXCEL_ERRORS:
-            return {"error": head, "message": rest}
+        code, words = excel_error(v)
+        if code:
+            return {"error": code, "message": words}
     return v
 
 
@@ -117,9 +117,13 @@ def make_app(url: str, token: str, max_bytes: int = MAX_BYTES, timeout_s: float 
     def refused(status: int, message: str, code: str = "#VALUE!") -> JSONResponse:
         return JSONResponse({"error": message, "code": code}, status_code=status)
 
-    def authorized(request: Request) -> bool:
+    def unauthorized(request: Request) -> JSONResponse | None:
+        """The refusal of a request without the token, None for one with it."""
         given = request.headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return None
+        return refused(401, "wrong or missing token: paste the token `xlhtx serve` printed "
+                            "into the add-in's task pane")
 
     @app.get("/addin/{name}")
     async def addin_file(name: str) -> Response:
@@ -129,9 +133,8 @@ def make_app(url: str, token: str, max_bytes: int = MAX_BYTES, timeout_s: float 
 
     @app.get("/status")
     async def status(request: Request) -> JSONResponse:
-        if not authorized(request):
-            return refused(401, "wrong or missing token: paste the token `xlhtx serve` "
-                                "printed into the add-in's task pane")
+        if (no := unauthorized(request)) is not None:
+            return no
         from xlhtx.reference.snapshot import snapshot
         s = snapshot()
         return JSONResponse({"version": __version__, "functions": len(FUNCTIONS),
@@ -139,9 +142,8 @@ def make_app(url: str, token: str, max_bytes: int = MAX_BYTES, timeout_s: float 
 
     @app.post("/functions/{name}")
     async def function(name: str, request: Request) -> Response:
-        if not authorized(request):
-            return refused(401, "wrong or missing token: paste the token `xlhtx serve` "
-                                "printed into the add-in's task pane")
+        if (no := unauthorized(request)) is not None:
+            return no
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             return refused(413, f"request of {int(declared):,} bytes; the limit is "

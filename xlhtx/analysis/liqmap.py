@@ -14,7 +14,7 @@ from xlhtx import api
 from xlhtx.coerce import Batch, Categorical
 from xlhtx.errors import XlhtxError
 from xlhtx.tables.formats import columns
-from xlhtx.tables.metrics import position_columns
+from xlhtx.tables.metrics import position_args, position_columns, row_options
 
 
 def one_contract(table: pa.Table, contract: str | None, missing_ok: bool = False
@@ -62,9 +62,7 @@ def past_liquidation(table: pa.Table, tiers: Any) -> tuple[pa.Table, int]:
     cols = position_columns(table)
     if cols.get("mark_price") is None:
         return table, 0
-    liq = api.liq_price(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-                        cols["leverage"], margin=cols.get("margin"), tiers=tiers,
-                        mode=cols.get("margin_mode"))
+    liq = api.liq_price(*position_args(cols), **row_options(cols, tiers))
     b = Batch(side=cols["side"], mark=cols["mark_price"])
     side, mark = b.sides().astype(float), b.floats("mark", default=np.nan)
     past = liq.ok & np.isfinite(mark) & (side * (mark - liq.values) <= 0)
@@ -87,8 +85,7 @@ def book_map(table: pa.Table, tiers: Any, price_from: float, price_to: float, st
             mark_price: float | None = None) -> api.LiqMap:
     """The liquidation map of a positions table (``api.liq_map`` on its columns)."""
     cols = position_columns(table)
-    return api.liq_map(cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-                       cols["leverage"], cols.get("margin"), price_from, price_to, step,
+    return api.liq_map(*position_args(cols), cols.get("margin"), price_from, price_to, step,
                        tiers=tiers, mark_price=mark_price, mode=cols.get("margin_mode"))
 
 

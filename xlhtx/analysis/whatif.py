@@ -12,19 +12,10 @@ import numpy as np
 import pyarrow as pa
 
 from xlhtx import api
-from xlhtx.tables.metrics import position_columns
 from xlhtx.coerce import Batch, Categorical
 from xlhtx.errors import XlhtxError
 from xlhtx.tables.formats import column_key
-
-def _args(cols: dict[str, Any]) -> tuple:
-    return (cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
-            cols["leverage"])
-
-
-def _optional(cols: dict[str, Any], tiers: Any) -> dict[str, Any]:
-    """The keyword arguments every what-if passes: the rows' margin and mode, the tiers."""
-    return {"margin": cols.get("margin"), "tiers": tiers, "mode": cols.get("margin_mode")}
+from xlhtx.tables.metrics import position_args, position_columns, row_options
 
 
 def reference_price(cols: dict[str, Any]) -> np.ndarray:
@@ -53,8 +44,8 @@ def add_margin(table: pa.Table, tiers: Any, target_price: float | None = None,
         target = cols["target_liq_price"]
     else:
         raise XlhtxError("give --target-price P or --distance D, or a target_liq_price column")
-    r = api.add_margin(*_args(cols), target, **_optional(cols, tiers))
-    liq = api.liq_price(*_args(cols), **_optional(cols, tiers))
+    r = api.add_margin(*position_args(cols), target, **row_options(cols, tiers))
+    liq = api.liq_price(*position_args(cols), **row_options(cols, tiers))
     return _append(table, {"liq_price": liq, "target_liq_price": _column(target, n),
                            "margin_to_add": r}, status_of=r)
 
@@ -62,7 +53,7 @@ def add_margin(table: pa.Table, tiers: Any, target_price: float | None = None,
 def ladder(table: pa.Table, tiers: Any) -> pa.Table:
     """HTX's tiered liquidation ladder of every row: one output row per step."""
     cols = position_columns(table)
-    lad = api.liq_ladder(*_args(cols), **_optional(cols, tiers))
+    lad = api.liq_ladder(*position_args(cols), **row_options(cols, tiers))
     out: dict[str, list] = {k: [] for k in ("position", *api.LADDER_COLUMNS, "status")}
     ok = lad.result.ok
     for i in range(table.num_rows):
@@ -114,7 +105,7 @@ def scenario(table: pa.Table, tiers: Any, points: int = 25, span: float = 3.0) -
         raise XlhtxError(f"--span {span:g}: a multiple of the distance, above 0 and up to 100")
     cols = position_columns(table)
     n = table.num_rows
-    liq = api.liq_price(*_args(cols), **_optional(cols, tiers))
+    liq = api.liq_price(*position_args(cols), **row_options(cols, tiers))
     ref = reference_price(cols)
     dist = np.abs(ref - liq.values)
     centre = np.where(liq.ok, liq.values, ref)

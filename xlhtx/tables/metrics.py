@@ -292,6 +292,17 @@ def position_columns(table: Any) -> dict[str, Any]:
     return cols
 
 
+def position_args(cols: dict[str, Any]) -> tuple:
+    """A table's position columns in the order every API function takes them."""
+    return (cols["contract"], cols["side"], cols["contracts"], cols["entry_price"],
+            cols["leverage"])
+
+
+def row_options(cols: dict[str, Any], tiers: Any) -> dict[str, Any]:
+    """The keyword arguments a table's rows give an API function: margin and mode."""
+    return {"margin": cols.get("margin"), "tiers": tiers, "mode": cols.get("margin_mode")}
+
+
 def require_columns(keys: Any, where: str = "positions") -> None:
     """Refuse a positions table without the columns every computation needs."""
     missing = [c for c in REQUIRED if c not in keys]

@@ -83,13 +83,13 @@ def _kept_blank(formula: str) -> str:
         open_at = formula.index("(", j)
         out.append(formula[i:open_at + 1])
         args, end = _arguments(formula, open_at + 1)
-        out.append(";".join(_blank_as_empty(a) for a in args) + ")")
+        out.append(";".join(_blank_as_empty(_kept_blank(a)) for a in args) + ")")
         i = end + 1
 
 
 def _arguments(formula: str, start: int) -> tuple[list[str], int]:
     """The top-level arguments of the call whose "(" is before ``start`` and where its
-    ")" is. Nested calls are rewritten too."""
+    ")" is."""
     args, depth, quoted, k, begin = [], 0, False, start, start
     while k < len(formula):
         ch = formula[k]
@@ -102,7 +102,7 @@ def _arguments(formula: str, start: int) -> tuple[list[str], int]:
                 depth -= 1
             elif ch == ")":
                 args.append(formula[begin:k])
-                return [_kept_blank(a) if PROGRAMMATIC in a else a for a in args], k
+                return args, k
             elif ch == ";" and depth == 0:
                 args.append(formula[begin:k])
                 begin = k + 1

@@ -45,11 +45,7 @@ def as_table(result: Any) -> tuple[tuple[Any, ...], ...]:
 def _shown(v: Any) -> Any:
     if v is None:
         return ""
-    if isinstance(v, bool):
-        return float(v)
-    if isinstance(v, (int, float)):
-        return float(v)
-    return str(v)
+    return float(v) if isinstance(v, (int, float)) else str(v)   # a bool is an int
 
 
 def array_size(v: Any) -> tuple[int, int] | None:
